@@ -1,0 +1,19 @@
+// commands.h — each subcommand registers itself on the CLI11 app; main() only dispatches.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace whale::cli {
+
+// A subcommand's body: returns the process exit code. Errors are printed by the command.
+using CommandBody = std::function<int()>;
+
+// Registered commands store their body here; main() runs the one CLI11 selected.
+void set_command_body(CLI::App* sub, CommandBody body);
+CommandBody command_body(const CLI::App* sub);
+
+void add_info_command(CLI::App& app);
+
+}  // namespace whale::cli

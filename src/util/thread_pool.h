@@ -1,0 +1,61 @@
+// thread_pool.h — persistent workers with a deterministic parallel_for over index ranges.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace whale {
+
+// A half-open range of rows (or any index) given to one worker.
+struct RowRange {
+  std::int64_t begin = 0;
+  std::int64_t end = 0;
+  std::int64_t size() const { return end - begin; }
+};
+
+// Splits [0, n) into n_threads contiguous chunks whose boundaries are multiples of `grain`
+// (except the last). The split depends only on (n, n_threads, grain), so the same thread count
+// always gives the same partition and therefore the same bits.
+RowRange split_range(std::int64_t n, int n_threads, int thread_index, std::int64_t grain = 1);
+
+// Workers live as long as the pool. parallel_for blocks until every chunk is done; the calling
+// thread runs chunk 0 itself. Not reentrant: one parallel_for at a time per pool.
+class ThreadPool {
+ public:
+  explicit ThreadPool(int n_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return n_threads_; }
+
+  // fn(range, thread_index) is called once per thread with that thread's share of [0, n).
+  // Threads whose share is empty are not called.
+  void parallel_for(std::int64_t n, const std::function<void(RowRange, int)>& fn,
+                    std::int64_t grain = 1);
+
+  // The machine's hardware threads (at least 1).
+  static int default_threads();
+
+ private:
+  void worker_loop(int thread_index);
+
+  int n_threads_;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable start_cv_;
+  std::condition_variable done_cv_;
+  std::uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stopping_ = false;
+  const std::function<void(RowRange, int)>* job_ = nullptr;
+  std::int64_t job_n_ = 0;
+  std::int64_t job_grain_ = 1;
+};
+
+}  // namespace whale
