@@ -1,0 +1,26 @@
+// dequantize.h — scalar reference conversions between every stored element type and f32.
+// These are the oracle for the fast kernels and the fallback path for types without one.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "quant/dtype.h"
+
+namespace whale {
+
+// True when dequantize_row supports `t`.
+bool has_dequantize(DType t);
+
+// Converts `n` elements of type `t` (a whole number of blocks) at `src` to f32 at `dst`.
+// WHALE_CHECKs that the type is supported and n is a multiple of the block size.
+void dequantize_row(DType t, const std::byte* src, float* dst, std::int64_t n);
+
+// True when quantize_row supports `t`.
+bool has_quantize(DType t);
+
+// Converts `n` f32 values to type `t` (reference quantizer; round to nearest, as ggml's
+// reference quantizers do for the legacy and K types).
+void quantize_row(DType t, const float* src, std::byte* dst, std::int64_t n);
+
+}  // namespace whale
