@@ -47,6 +47,8 @@ def compare_experts(ref_path, got_path, label):
     if not (os.path.exists(ref_path) and os.path.exists(got_path)):
         return []
     ref = json.load(open(ref_path))
+    if "experts" in ref:
+        ref = ref["experts"]
     got = json.load(open(got_path))
     errors = []
     for layer, rows in ref.items():
@@ -65,6 +67,7 @@ def main():
     ap.add_argument("--whale", default=os.environ.get("WHALE_BIN", "build/release/src/cli/whale"))
     ap.add_argument("--models", required=True)
     ap.add_argument("--only", default="", help="substring filter on model names")
+    ap.add_argument("--ref", default=REF, help="reference script")
     args = ap.parse_args()
 
     failures = []
@@ -81,14 +84,19 @@ def main():
         is_deepseek = model.startswith("deepseek")
         for wf in weight_files(mdir):
             label = f"{model}/{os.path.basename(wf)}"
-            ref_npy = os.path.join(tmp, "ref.npy")
-            ref_exp = os.path.join(tmp, "ref-experts.json")
-            if os.path.exists(ref_exp):
-                os.remove(ref_exp)
-            cmd = [sys.executable, REF, "--model", wf, "--tokens", tok_arg, "--out", ref_npy]
-            if is_deepseek:
-                cmd += ["--experts-out", ref_exp]
-            run(cmd)
+            # The generator stores the reference's output for each file; recompute if absent.
+            stem = os.path.splitext(os.path.basename(wf))[0]
+            ref_npy = os.path.join(mdir, "logits", stem + ".npy")
+            ref_exp = os.path.join(mdir, "experts", stem + ".json")
+            if not os.path.exists(ref_npy):
+                ref_npy = os.path.join(tmp, "ref.npy")
+                ref_exp = os.path.join(tmp, "ref-experts.json")
+                if os.path.exists(ref_exp):
+                    os.remove(ref_exp)
+                cmd = [sys.executable, args.ref, "--model", wf, "--tokens", tok_arg, "--out", ref_npy]
+                if is_deepseek:
+                    cmd += ["--experts-out", ref_exp]
+                run(cmd)
             ref = np.load(ref_npy).astype(np.float64)
             variants = [[], ["--decode"]]
             if is_deepseek:
