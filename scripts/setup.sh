@@ -36,7 +36,7 @@ case "$mode" in
   demo)
     cmake --preset release -G Ninja -DWHALE_BUILD_TESTS=OFF -DWHALE_BUILD_BENCH=OFF >/dev/null
     cmake --build build/release -j "$jobs"
-    exec scripts/demo.sh build/release/src/cli/whale
+    exec scripts/demo.sh build/release
     ;;
   test)
     exec scripts/test.sh
