@@ -287,3 +287,17 @@ class RopeTest(unittest.TestCase):
         # the permutation itself: within a head, row a*hd/2 + b moves to 2*b + a
         p = llama_permute(np.arange(hd, dtype=np.float64)[:, None], 1)[:, 0]
         self.assertEqual(p.tolist(), [0, 4, 1, 5, 2, 6, 3, 7])
+
+    def test_pairing_conventions(self):
+        inv = np.array([1.0, 0.1])
+        pos = np.array([2.0])
+        x = np.array([[[1.0, 0.0, 0.0, 1.0]]])  # [T=1, H=1, d=4]
+        # interleaved: pairs (0,1) with freq 1.0 and (2,3) with freq 0.1
+        got = rope_interleaved(x, pos, inv, 1.0)[0, 0]
+        np.testing.assert_allclose(got, [math.cos(2), math.sin(2), -math.sin(0.2), math.cos(0.2)], rtol=1e-15)
+        # rotate-half: pairs (0,2) with freq 1.0 and (1,3) with freq 0.1
+        got = rope_half(x, pos, inv)[0, 0]
+        np.testing.assert_allclose(got, [math.cos(2), -math.sin(0.2), math.sin(2), math.cos(0.2)], rtol=1e-15)
+        # the YaRN cos/sin multiplier scales the rotated vector
+        got = rope_interleaved(x, pos, inv, 0.5)[0, 0]
+        np.testing.assert_allclose(np.linalg.norm(got), 0.5 * math.sqrt(2), rtol=1e-15)

@@ -225,6 +225,31 @@ class ModelShapeTest(unittest.TestCase):
                 self.assertGreater(len(set(lg.argmax(1).tolist())), len(lg) // 2)
                 np.testing.assert_allclose(lg, forward(cfg, w, tokens(m)), rtol=1e-6, atol=1e-5)
 
+    def test_hf_config_fields(self):
+        need = {"deepseek2": ["architectures", "model_type", "vocab_size", "hidden_size",
+                              "intermediate_size", "moe_intermediate_size", "num_hidden_layers",
+                              "num_attention_heads", "num_key_value_heads", "n_shared_experts",
+                              "n_routed_experts", "routed_scaling_factor", "kv_lora_rank",
+                              "q_lora_rank", "qk_rope_head_dim", "v_head_dim", "qk_nope_head_dim",
+                              "topk_method", "n_group", "topk_group", "num_experts_per_tok",
+                              "moe_layer_freq", "first_k_dense_replace", "norm_topk_prob",
+                              "scoring_func", "max_position_embeddings", "rms_norm_eps",
+                              "rope_theta", "rope_scaling", "tie_word_embeddings",
+                              "bos_token_id", "eos_token_id"],
+                "qwen2": ["architectures", "model_type", "num_key_value_heads", "rope_theta"],
+                "llama": ["architectures", "model_type", "num_key_value_heads", "rope_scaling"]}
+        for m, (_, arch) in MODELS.items():
+            for folder in ("hf", "hf-bf16") + (("hf-fp8",) if arch == "deepseek2" else ()):
+                with open(path(m, folder + "/config.json")) as f:
+                    j = json.load(f)
+                for k in need[arch]:
+                    self.assertIn(k, j, f"{m}/{folder}: {k}")
+                self.assertTrue(os.path.exists(path(m, folder + "/generation_config.json")))
+        with open(path("deepseek-v3-tiny", "hf/config.json")) as f:
+            j = json.load(f)
+        self.assertEqual((j["model_type"], j["architectures"], j["num_nextn_predict_layers"]),
+                         ("deepseek_v3", ["DeepseekV3ForCausalLM"], 1))
+
     def test_prompt_longer_than_yarn_window(self):
         for m in ALL:
             cfg, _ = load(m, "hf")

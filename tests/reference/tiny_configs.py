@@ -43,10 +43,17 @@ def _deepseek_common():
     }
 
 
+def _auto_map(v):
+    return {"AutoConfig": f"configuration_deepseek.DeepseekV{v}Config",
+            "AutoModel": f"modeling_deepseek.DeepseekV{v}Model",
+            "AutoModelForCausalLM": f"modeling_deepseek.DeepseekV{v}ForCausalLM"}
+
+
 def deepseek_v3_tiny():
     c = _deepseek_common()
     c.update({
         "architectures": ["DeepseekV3ForCausalLM"],
+        "auto_map": _auto_map(3),
         "model_type": "deepseek_v3",
         "num_attention_heads": 4,
         "num_key_value_heads": 4,
@@ -71,6 +78,7 @@ def deepseek_v2_lite_tiny():
     c = _deepseek_common()
     c.update({
         "architectures": ["DeepseekV2ForCausalLM"],
+        "auto_map": _auto_map(2),
         "model_type": "deepseek_v2",
         "num_attention_heads": 5,
         "num_key_value_heads": 5,
