@@ -96,9 +96,13 @@ void route_token(std::span<const float> logits, std::span<const float> score_bia
     weights[k] = scores[ids[k]];
     sum += weights[k];
   }
+  // V3 (noaux_tc) normalises and then scales; the V2 family's MoEGate scales only when it
+  // does not normalise (its routed_scaling_factor stands in for the normalisation).
+  const bool normalize = p.normalize && p.top_k > 1;
+  const bool scale = p.method == TopkMethod::kNoauxTc || !normalize;
   for (std::int64_t k = 0; k < p.top_k; ++k) {
-    if (p.normalize) weights[k] /= sum;
-    weights[k] *= p.route_scale;
+    if (normalize) weights[k] /= sum;
+    if (scale) weights[k] *= p.route_scale;
   }
 }
 

@@ -85,7 +85,8 @@ TEST(Gate, V2GroupLimitedGreedyUsesGroupMax) {
 }
 
 // Greedy softmax top-2 of logits [1, 3, 2, 0], normalised: 1/(1+e^-1) and e^-1/(1+e^-1).
-TEST(Gate, GreedyNormalisedAndScaled) {
+// The V2 family does not apply routed_scaling_factor to normalised weights.
+TEST(Gate, GreedyNormalisedIsNotScaled) {
   RoutingParams p;
   p.n_experts = 4;
   p.top_k = 2;
@@ -95,8 +96,12 @@ TEST(Gate, GreedyNormalisedAndScaled) {
   p.route_scale = 3.0f;
   Routed r = route({1, 3, 2, 0}, {}, p);
   EXPECT_EQ(r.ids, (std::vector<std::int32_t>{1, 2}));
-  EXPECT_NEAR(r.weights[0], 3.0 / (1.0 + std::exp(-1.0)), 1e-6);
-  EXPECT_NEAR(r.weights[1], 3.0 * std::exp(-1.0) / (1.0 + std::exp(-1.0)), 1e-6);
+  EXPECT_NEAR(r.weights[0], 1.0 / (1.0 + std::exp(-1.0)), 1e-6);
+  EXPECT_NEAR(r.weights[1], std::exp(-1.0) / (1.0 + std::exp(-1.0)), 1e-6);
+  p.normalize = false;  // unnormalised softmax weights are scaled
+  r = route({1, 3, 2, 0}, {}, p);
+  const double z = std::exp(1.0) + std::exp(3.0) + std::exp(2.0) + 1.0;
+  EXPECT_NEAR(r.weights[0], 3.0 * std::exp(3.0) / z, 1e-6);
 }
 
 // Exact ties choose the lower index, so results never depend on sort stability.
