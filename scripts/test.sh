@@ -18,7 +18,9 @@ echo "== tests (Release)"
 ctest --test-dir build/ci -j "$jobs" --output-on-failure --timeout 600
 
 echo "== ASan + UBSan build"
-cmake --preset asan-ubsan -G Ninja -DWHALE_WERROR=ON >/dev/null
+# Warnings are enforced by the Release build; GCC reports false maybe-uninitialized
+# warnings under the sanitizers, so this build does not use -Werror.
+cmake --preset asan-ubsan -G Ninja >/dev/null
 cmake --build build/asan-ubsan -j "$jobs"
 echo "== tests (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
