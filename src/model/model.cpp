@@ -9,22 +9,37 @@
 namespace whale {
 
 KvCache::KvCache(std::int64_t n_layers, std::int64_t capacity_tokens, std::int64_t k_w, std::int64_t v_w)
-    : capacity(capacity_tokens), k_width(k_w), v_width(v_w) {
-  for (std::int64_t l = 0; l < n_layers; ++l) {
-    k.emplace_back(static_cast<std::size_t>(capacity_tokens * k_w));
-    v.emplace_back(static_cast<std::size_t>(capacity_tokens * v_w));
+    : capacity(capacity_tokens), k_width(k_w), v_width(v_w), n_layers_(n_layers),
+      k_blocks_(static_cast<std::size_t>(n_layers)), v_blocks_(static_cast<std::size_t>(n_layers)) {}
+
+bool KvCache::reserve(std::int64_t n) {
+  if (n > capacity) return false;
+  const auto blocks = static_cast<std::size_t>((n + kKvBlockTokens - 1) / kKvBlockTokens);
+  for (std::int64_t l = 0; l < n_layers_; ++l) {
+    auto& kb = k_blocks_[static_cast<std::size_t>(l)];
+    auto& vb = v_blocks_[static_cast<std::size_t>(l)];
+    while (kb.size() < blocks) kb.emplace_back(static_cast<std::size_t>(kKvBlockTokens * k_width));
+    while (vb.size() < blocks) vb.emplace_back(static_cast<std::size_t>(kKvBlockTokens * std::max<std::int64_t>(v_width, 1)));
   }
+  return true;
 }
 
 std::uint64_t KvCache::bytes() const {
   std::uint64_t n = 0;
-  for (const auto& b : k) n += b.size() * sizeof(float);
-  for (const auto& b : v) n += b.size() * sizeof(float);
+  for (const auto& layer : k_blocks_)
+    for (const auto& b : layer) n += b.size() * sizeof(float);
+  for (const auto& layer : v_blocks_)
+    for (const auto& b : layer) n += b.size() * sizeof(float);
   return n;
 }
 
-Result<void> check_step(const ModelConfig& c, std::span<const std::int32_t> tokens,
-                        const KvCache& cache, Span2D<float> logits) {
+std::uint64_t KvCache::capacity_bytes() const {
+  return static_cast<std::uint64_t>(n_layers_) * static_cast<std::uint64_t>(capacity) *
+         static_cast<std::uint64_t>(k_width + v_width) * sizeof(float);
+}
+
+Result<void> prepare_step(const ModelConfig& c, std::span<const std::int32_t> tokens,
+                          KvCache& cache, Span2D<float> logits) {
   if (tokens.empty()) return Error("no tokens to process");
   for (std::size_t i = 0; i < tokens.size(); ++i)
     if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
@@ -33,6 +48,7 @@ Result<void> check_step(const ModelConfig& c, std::span<const std::int32_t> toke
   if (cache.n_tokens + T > cache.capacity)
     return Error("context full: {} tokens cached + {} new exceed the context of {}", cache.n_tokens,
                  T, cache.capacity);
+  WHALE_CHECK(cache.reserve(cache.n_tokens + T));
   WHALE_CHECK(logits.rows() == T && logits.cols() == c.vocab_size, "logits buffer shape");
   return {};
 }

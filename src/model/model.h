@@ -30,22 +30,40 @@ struct ForwardOptions {
   std::function<void(std::int64_t layer, const std::vector<std::int32_t>& experts)> on_experts;
 };
 
-// One sequence's cache. For MLA each layer stores, per token, the normalised latent
-// (kv_lora_rank) followed by the roped key part (qk_rope_head_dim) in `k`, and nothing in `v`;
-// for GQA models `k` and `v` hold every KV head's key and value.
-struct KvCache {
+// One sequence's cache, in blocks of kKvBlockTokens tokens allocated as the sequence grows
+// (so a long --ctx costs memory only when used, and later prefix sharing can hand out blocks).
+// For MLA each layer stores, per token, the normalised latent (kv_lora_rank) followed by the
+// roped key part (qk_rope_head_dim) in `k`, and nothing in `v`; for GQA models `k` and `v`
+// hold every KV head's key and value.
+inline constexpr std::int64_t kKvBlockTokens = 64;
+
+class KvCache {
+ public:
+  KvCache() = default;
+  KvCache(std::int64_t n_layers, std::int64_t capacity_tokens, std::int64_t k_w, std::int64_t v_w);
+
   std::int64_t capacity = 0;  // tokens
   std::int64_t n_tokens = 0;  // tokens already processed
   std::int64_t k_width = 0;   // floats per token per layer
   std::int64_t v_width = 0;
-  std::vector<AlignedBuffer<float>> k;  // per layer [capacity, k_width]
-  std::vector<AlignedBuffer<float>> v;  // per layer [capacity, v_width]
 
-  KvCache() = default;
-  KvCache(std::int64_t n_layers, std::int64_t capacity_tokens, std::int64_t k_w, std::int64_t v_w);
+  // Makes room for positions [0, n); false when n exceeds the capacity.
+  bool reserve(std::int64_t n);
+  float* k_row(std::int64_t layer, std::int64_t pos) { return row(k_blocks_, layer, pos, k_width); }
+  float* v_row(std::int64_t layer, std::int64_t pos) { return row(v_blocks_, layer, pos, v_width); }
+  // Bytes allocated so far, and what the full capacity would take.
   std::uint64_t bytes() const;
-  float* k_row(std::int64_t layer, std::int64_t pos) { return k[static_cast<std::size_t>(layer)].data() + pos * k_width; }
-  float* v_row(std::int64_t layer, std::int64_t pos) { return v[static_cast<std::size_t>(layer)].data() + pos * v_width; }
+  std::uint64_t capacity_bytes() const;
+
+ private:
+  static float* row(std::vector<std::vector<AlignedBuffer<float>>>& blocks, std::int64_t layer,
+                    std::int64_t pos, std::int64_t width) {
+    return blocks[static_cast<std::size_t>(layer)][static_cast<std::size_t>(pos / kKvBlockTokens)].data() +
+           (pos % kKvBlockTokens) * width;
+  }
+  std::int64_t n_layers_ = 0;
+  std::vector<std::vector<AlignedBuffer<float>>> k_blocks_;  // [layer][block]
+  std::vector<std::vector<AlignedBuffer<float>>> v_blocks_;
 };
 
 class Model {
@@ -68,8 +86,9 @@ struct LoadOptions {
 // Opens a GGUF file or Hugging Face folder and binds every weight the architecture needs.
 Result<std::unique_ptr<Model>> load_model(const std::filesystem::path& path, const LoadOptions& options);
 
-// Checks a step's inputs against the model and cache (shared by the architectures).
-Result<void> check_step(const ModelConfig& c, std::span<const std::int32_t> tokens,
-                        const KvCache& cache, Span2D<float> logits);
+// Checks a step's inputs against the model and cache and makes room in the cache for them
+// (shared by the architectures).
+Result<void> prepare_step(const ModelConfig& c, std::span<const std::int32_t> tokens,
+                          KvCache& cache, Span2D<float> logits);
 
 }  // namespace whale

@@ -132,6 +132,27 @@ def main():
                         failures.append(f"{vlabel}: position {t}: max|diff| {err:.3g} = {rel:.3g} x max|logit| > {TOL}")
                         break
                 print(f"ok   {vlabel:60s} worst {worst:.2e}")
+        # Past one KV-cache block (64 tokens): prefill and token-by-token decode must agree,
+        # which checks the paged cache addressing. No reference needed: both are whale's.
+        long_tokens = ",".join(str(t) for t in (tokens * 4)[:150])
+        wf = next((w for w in weight_files(mdir) if w.endswith("-f32.gguf")), None)
+        if wf is not None:
+            outs = []
+            for extra in ([], ["--decode"]):
+                out = os.path.join(tmp, f"long{len(outs)}.npy")
+                try:
+                    run([args.whale, "logits", "-m", wf, "--tokens", long_tokens, "-o", out, "-t", "2"] + extra)
+                    outs.append(np.load(out).astype(np.float64))
+                except RuntimeError as e:
+                    failures.append(f"{model} 150 tokens: {e}")
+            if len(outs) == 2:
+                checks += 1
+                a, b = outs
+                rel = max(np.max(np.abs(a[t] - b[t])) / np.max(np.abs(a[t])) for t in range(a.shape[0]))
+                if not rel <= TOL:
+                    failures.append(f"{model} 150 tokens: prefill vs decode differ by {rel:.3g} x max|logit|")
+                else:
+                    print(f"ok   {model + ' 150 tokens prefill vs decode':60s} worst {rel:.2e}")
     for f in failures:
         print("FAIL", f)
     print(f"{checks - len(failures)} passed, {len(failures)} failed")

@@ -171,7 +171,7 @@ class DeepSeekModel final : public Model {
 
   Result<void> forward(std::span<const std::int32_t> tokens, KvCache& cache, Span2D<float> logits,
                        const ForwardOptions& options) override {
-    WHALE_TRY_VOID(check_step(config_, tokens, cache, logits));
+    WHALE_TRY_VOID(prepare_step(config_, tokens, cache, logits));
     const ModelConfig& c = config_;
     const auto T = static_cast<std::int64_t>(tokens.size());
     const bool absorbed = options.mla_path == MlaPath::kAbsorbed ||

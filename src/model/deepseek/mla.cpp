@@ -50,8 +50,6 @@ void mla_forward(const MlaWeights& w, const ModelConfig& cfg, const RopeTable& r
     apply_rope(rope, pos0 + t, row + lat);
     for (std::int64_t h = 0; h < H; ++h) apply_rope(rope, pos0 + t, q.row(t) + h * qk + nope);
   }
-  const std::int64_t kw = cache.k_width;
-  const float* cache_base = cache.k_row(layer, 0);
 
   ensure(s.heads_out, T * H * vd);
   Span2D<float> heads_out(s.heads_out.data(), T, H * vd);
@@ -59,9 +57,13 @@ void mla_forward(const MlaWeights& w, const ModelConfig& cfg, const RopeTable& r
 
   if (!absorbed) {
     // Expanded form: per position and head [k_nope | v] = W_kvb c_kv.     [P, H * (nope + v)]
+    // The cache is paged: gather the latents into one matrix for the product.
+    ensure(s.latents, P * lat);
+    Span2D<float> latents(s.latents.data(), P, lat);
+    for (std::int64_t p = 0; p < P; ++p) std::copy_n(cache.k_row(layer, p), lat, latents.row(p));
     ensure(s.expanded_kv, P * H * (nope + vd));
     Span2D<float> kv(s.expanded_kv.data(), P, H * (nope + vd));
-    matmul(w.wkv_b, Span2D<const float>(cache_base, P, lat, kw), kv, pool);
+    matmul(w.wkv_b, latents, kv, pool);
     pool.parallel_for(H, [&](RowRange heads, int thread) {
       float* sc = s.scores.data() + thread * P;
       for (std::int64_t h = heads.begin; h < heads.end; ++h) {
@@ -70,7 +72,7 @@ void mla_forward(const MlaWeights& w, const ModelConfig& cfg, const RopeTable& r
           const std::int64_t n_pos = pos0 + t + 1;  // causal
           for (std::int64_t p = 0; p < n_pos; ++p) {
             const float* kh = kv.row(p) + h * (nope + vd);
-            sc[p] = scale * (dot_f32(qh, kh, nope) + dot_f32(qh + nope, cache_base + p * kw + lat, rope_d));
+            sc[p] = scale * (dot_f32(qh, kh, nope) + dot_f32(qh + nope, cache.k_row(layer, p) + lat, rope_d));
           }
           softmax({sc, static_cast<std::size_t>(n_pos)});
           float* o = heads_out.row(t) + h * vd;
@@ -98,14 +100,14 @@ void mla_forward(const MlaWeights& w, const ModelConfig& cfg, const RopeTable& r
           const float* qr = q.row(t) + h * qk + nope;
           const std::int64_t n_pos = pos0 + t + 1;
           for (std::int64_t p = 0; p < n_pos; ++p) {
-            const float* c = cache_base + p * kw;
+            const float* c = cache.k_row(layer, p);
             sc[p] = scale * (dot_f32(ql, c, lat) + dot_f32(qr, c + lat, rope_d));
           }
           softmax({sc, static_cast<std::size_t>(n_pos)});
           float* ol = o_lat.row(t) + h * lat;
           std::fill_n(ol, lat, 0.0f);
           for (std::int64_t p = 0; p < n_pos; ++p)
-            axpy(sc[p], {cache_base + p * kw, static_cast<std::size_t>(lat)}, {ol, static_cast<std::size_t>(lat)});
+            axpy(sc[p], {cache.k_row(layer, p), static_cast<std::size_t>(lat)}, {ol, static_cast<std::size_t>(lat)});
         }
       }
     });

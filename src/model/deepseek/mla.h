@@ -29,7 +29,7 @@ struct MlaWeights {
 };
 
 struct MlaScratch {
-  AlignedBuffer<float> q_a, q, kv_a, q_latent, o_latent, heads_out, expanded_kv, scores;
+  AlignedBuffer<float> q_a, q, kv_a, q_latent, o_latent, heads_out, latents, expanded_kv, scores;
 };
 
 // x: [T, dim] (already normed); writes [T, dim] to out. Stores each token's latent and roped

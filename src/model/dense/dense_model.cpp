@@ -88,7 +88,7 @@ class DenseModel final : public Model {
 
   Result<void> forward(std::span<const std::int32_t> tokens, KvCache& cache, Span2D<float> logits,
                        const ForwardOptions& options) override {
-    WHALE_TRY_VOID(check_step(config_, tokens, cache, logits));
+    WHALE_TRY_VOID(prepare_step(config_, tokens, cache, logits));
     const ModelConfig& c = config_;
     const auto T = static_cast<std::int64_t>(tokens.size());
     Span2D<float> x = scratch_.hidden(T, c.hidden_size);
@@ -137,9 +137,7 @@ class DenseModel final : public Model {
       std::copy_n(v.row(t), KV * hd, cache.v_row(layer, pos0 + t));
     }
     const float scale = static_cast<float>(c.attention_scale());
-    const std::int64_t group = H / KV, kw = cache.k_width;
-    const float* kc = cache.k_row(layer, 0);
-    const float* vc = cache.v_row(layer, 0);
+    const std::int64_t group = H / KV;
     Span2D<float> o(o_buf_.data(), T, H * hd);
     pool_.parallel_for(H, [&](RowRange heads, int thread) {
       float* sc = scores_.data() + thread * P;
@@ -148,12 +146,12 @@ class DenseModel final : public Model {
         for (std::int64_t t = 0; t < T; ++t) {
           const std::int64_t n_pos = pos0 + t + 1;
           for (std::int64_t p = 0; p < n_pos; ++p)
-            sc[p] = scale * dot_f32(q.row(t) + h * hd, kc + p * kw + kvh * hd, hd);
+            sc[p] = scale * dot_f32(q.row(t) + h * hd, cache.k_row(layer, p) + kvh * hd, hd);
           softmax({sc, static_cast<std::size_t>(n_pos)});
           float* oh = o.row(t) + h * hd;
           std::fill_n(oh, hd, 0.0f);
           for (std::int64_t p = 0; p < n_pos; ++p)
-            axpy(sc[p], {vc + p * kw + kvh * hd, static_cast<std::size_t>(hd)}, {oh, static_cast<std::size_t>(hd)});
+            axpy(sc[p], {cache.v_row(layer, p) + kvh * hd, static_cast<std::size_t>(hd)}, {oh, static_cast<std::size_t>(hd)});
         }
       }
     });
