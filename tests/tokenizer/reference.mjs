@@ -140,7 +140,7 @@ for (const t of templates) {
       } catch (e) {
         error = String(e.message ?? e);
       }
-      renders.push({ template: t.name, template_file: file, conversation: ci, messages,
+      renders.push({ template: t.name, template_file: `${t.name}.jinja`, conversation: ci, messages,
                      add_generation_prompt, bos_token, eos_token, expected, error });
     }
   }
