@@ -16,5 +16,8 @@ CommandBody command_body(const CLI::App* sub);
 
 void add_info_command(CLI::App& app);
 void add_logits_command(CLI::App& app);
+void add_run_command(CLI::App& app);
+void add_chat_command(CLI::App& app);
+void add_perplexity_command(CLI::App& app);
 
 }  // namespace whale::cli

@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   whale::cli::add_info_command(app);
   whale::cli::add_logits_command(app);
+  whale::cli::add_run_command(app);
+  whale::cli::add_chat_command(app);
+  whale::cli::add_perplexity_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

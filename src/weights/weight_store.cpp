@@ -17,11 +17,14 @@ Result<WeightView> WeightStore::matrix(const std::string& name, std::int64_t row
   if (!matmul_supports(t->dtype))
     return Error("tensor '{}' has type {}, which whale cannot compute with yet", name,
                  dtype_name(t->dtype));
+  const auto stride = row_bytes(t->dtype, cols);
+  if (!stride)
+    return Error("tensor '{}': rows of {} values are not whole {} blocks", name, cols, dtype_name(t->dtype));
   WeightView v;
   v.dtype = t->dtype;
   v.rows = rows;
   v.cols = cols;
-  v.row_bytes = *row_bytes(t->dtype, cols);
+  v.row_bytes = *stride;
   v.data = t->bytes.data();
   if (t->dtype == DType::kF8_E4M3) {
     const std::string scale_name = name + "_scale_inv";

@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
   m.set("general.architecture", whale::meta_str("deepseek2"));
   m.set("general.name", whale::meta_str("whale demo (random weights)"));
   m.set("deepseek2.block_count", whale::meta_u32(layers));
-  m.set("deepseek2.context_length", whale::meta_u32(2048));
+  m.set("deepseek2.context_length", whale::meta_u32(8192));
   m.set("deepseek2.embedding_length", whale::meta_u32(hidden));
   m.set("deepseek2.feed_forward_length", whale::meta_u32(ffn));
   m.set("deepseek2.attention.head_count", whale::meta_u32(heads));
