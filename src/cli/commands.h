@@ -15,5 +15,6 @@ void set_command_body(CLI::App* sub, CommandBody body);
 CommandBody command_body(const CLI::App* sub);
 
 void add_info_command(CLI::App& app);
+void add_logits_command(CLI::App& app);
 
 }  // namespace whale::cli

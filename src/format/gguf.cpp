@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <regex>
 
 #include "format/byte_reader.h"
 
@@ -205,14 +204,24 @@ Result<GgufFile> open_gguf(const std::filesystem::path& path) {
 }
 
 std::vector<std::filesystem::path> gguf_split_paths(const std::filesystem::path& path) {
-  static const std::regex kSplit(R"((.*)-(\d{5})-of-(\d{5})\.gguf)");
-  std::smatch m;
+  // "<prefix>-NNNNN-of-MMMMM.gguf": the suffix is exactly 20 characters.
   const std::string name = path.filename().string();
-  if (!std::regex_match(name, m, kSplit)) return {};
-  const int count = std::stoi(m[3].str());
+  constexpr std::size_t kSuffix = 20;  // "-00001-of-00004.gguf"
+  if (name.size() <= kSuffix) return {};
+  const std::string_view tail = std::string_view(name).substr(name.size() - kSuffix);
+  auto digits = [](std::string_view s) {
+    for (char ch : s)
+      if (ch < '0' || ch > '9') return false;
+    return true;
+  };
+  if (tail[0] != '-' || !digits(tail.substr(1, 5)) || tail.substr(6, 4) != "-of-" ||
+      !digits(tail.substr(10, 5)) || tail.substr(15) != ".gguf")
+    return {};
+  const std::string prefix = name.substr(0, name.size() - kSuffix);
+  const int count = std::stoi(std::string(tail.substr(10, 5)));
   std::vector<std::filesystem::path> parts;
   for (int i = 1; i <= count; ++i)
-    parts.push_back(path.parent_path() / fmt::format("{}-{:05d}-of-{:05d}.gguf", m[1].str(), i, count));
+    parts.push_back(path.parent_path() / fmt::format("{}-{:05d}-of-{:05d}.gguf", prefix, i, count));
   return parts;
 }
 

@@ -15,6 +15,11 @@ class Fields {
  public:
   explicit Fields(const json& j) : j_(j) {}
 
+  bool is_null(const char* key) const {
+    const auto it = j_.find(key);
+    return it != j_.end() && it->is_null();
+  }
+
   Result<std::int64_t> integer(const char* key, std::int64_t fallback) const {
     const auto it = j_.find(key);
     if (it == j_.end() || it->is_null()) return fallback;
@@ -100,7 +105,13 @@ Result<void> read_deepseek(const Fields& f, bool v3, ModelConfig& c) {
   WHALE_TRY(c.n_routed_experts, f.integer("n_routed_experts", v3 ? 256 : 0));
   WHALE_TRY(c.routed_scaling_factor, f.number("routed_scaling_factor", v3 ? 2.5 : 1.0));
   WHALE_TRY(c.kv_lora_rank, f.integer("kv_lora_rank", 512));
-  WHALE_TRY(c.q_lora_rank, f.integer("q_lora_rank", 1536));
+  // "q_lora_rank": null is how V2-Lite says it has no low-rank query path; absent means the
+  // class default.
+  if (f.is_null("q_lora_rank")) {
+    c.q_lora_rank = 0;
+  } else {
+    WHALE_TRY(c.q_lora_rank, f.integer("q_lora_rank", 1536));
+  }
   WHALE_TRY(c.qk_rope_head_dim, f.integer("qk_rope_head_dim", 64));
   WHALE_TRY(c.v_head_dim, f.integer("v_head_dim", 128));
   WHALE_TRY(c.qk_nope_head_dim, f.integer("qk_nope_head_dim", 128));

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# test.sh — the whole test suite: Release build with warnings as errors, then the same tests
+# under AddressSanitizer + UndefinedBehaviorSanitizer, then bounded libFuzzer runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs="$(nproc)"
+fuzz_seconds="${WHALE_FUZZ_SECONDS:-60}"
+
+if [ -f tests/tokenizer/package.json ]; then
+  echo "== npm reference packages (tokenizer tests)"
+  (cd tests/tokenizer && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+echo "== Release build (-Werror)"
+cmake --preset ci -G Ninja >/dev/null
+cmake --build build/ci -j "$jobs"
+echo "== tests (Release)"
+ctest --test-dir build/ci -j "$jobs" --output-on-failure --timeout 600
+
+echo "== ASan + UBSan build"
+# Warnings are enforced by the Release build; GCC reports false maybe-uninitialized
+# warnings under the sanitizers, so this build does not use -Werror.
+cmake --preset asan-ubsan -G Ninja >/dev/null
+cmake --build build/asan-ubsan -j "$jobs"
+echo "== tests (ASan + UBSan)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build/asan-ubsan -j "$jobs" --output-on-failure --timeout 900 -LE slow
+
+if [ -f tests/fuzz/run_fuzzers.sh ]; then
+  echo "== libFuzzer (${fuzz_seconds}s per target)"
+  cmake --preset fuzz -G Ninja >/dev/null
+  cmake --build build/fuzz -j "$jobs"
+  bash tests/fuzz/run_fuzzers.sh build/fuzz "$fuzz_seconds"
+fi
+echo "== all tests passed"

@@ -1,0 +1,182 @@
+// dense_model.cpp — GQA attention + SwiGLU decoder stack for Qwen2 and Llama.
+#include "model/dense/dense_model.h"
+
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "model/ffn.h"
+#include "model/model_common.h"
+#include "model/names.h"
+#include "model/rope.h"
+
+namespace whale {
+namespace {
+
+struct GqaWeights {
+  WeightView wq, wk, wv, wo;          // [H*hd, dim], [KV*hd, dim] x2, [dim, H*hd]
+  std::vector<float> bq, bk, bv;      // empty without biases
+};
+
+struct DenseLayer {
+  std::vector<float> attn_norm, ffn_norm;
+  GqaWeights attn;
+  MlpWeights mlp;
+};
+
+void add_bias(Span2D<float> y, const std::vector<float>& b) {
+  if (b.empty()) return;
+  for (std::int64_t t = 0; t < y.rows(); ++t)
+    for (std::int64_t i = 0; i < y.cols(); ++i) y.row(t)[i] += b[static_cast<std::size_t>(i)];
+}
+
+void ensure(AlignedBuffer<float>& b, std::int64_t n) {
+  if (static_cast<std::int64_t>(b.size()) < n) b = AlignedBuffer<float>(static_cast<std::size_t>(n));
+}
+
+class DenseModel final : public Model {
+ public:
+  DenseModel(WeightStore store, ModelConfig config, int n_threads)
+      : store_(std::move(store)), config_(std::move(config)), pool_(n_threads) {}
+
+  Result<void> bind() {
+    const ModelConfig& c = config_;
+    const ModelFormat f = store_.files().format;
+    WHALE_TRY_VOID(bind_head(store_, c, head_));
+    // llama.cpp permutes Llama's q/k rows for interleaved RoPE; HF weights use rotate-half.
+    const RopeStyle style = f == ModelFormat::kGguf && c.arch == Arch::kLlama ? RopeStyle::kInterleaved
+                                                                               : RopeStyle::kNeox;
+    const std::string freqs = tensor_name(f, Role::kRopeFreqs);
+    if (f == ModelFormat::kGguf && store_.has(freqs)) {
+      WHALE_TRY(std::vector<float> factors, store_.vector(freqs, c.head_dim / 2));
+      rope_ = make_rope_table(c, c.head_dim, style, std::span<const float>(factors));
+    } else {
+      rope_ = make_rope_table(c, c.head_dim, style);
+    }
+    const std::int64_t dim = c.hidden_size, hd = c.head_dim, H = c.num_attention_heads,
+                       KV = c.num_key_value_heads;
+    for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
+      DenseLayer layer;
+      auto name = [&](Role r) { return tensor_name(f, r, l); };
+      auto bound = [&]() -> Result<void> {
+        WHALE_TRY(layer.attn_norm, store_.vector(name(Role::kAttnNorm), dim));
+        WHALE_TRY(layer.ffn_norm, store_.vector(name(Role::kFfnNorm), dim));
+        WHALE_TRY(layer.attn.wq, store_.matrix(name(Role::kAttnQ), H * hd, dim));
+        WHALE_TRY(layer.attn.wk, store_.matrix(name(Role::kAttnK), KV * hd, dim));
+        WHALE_TRY(layer.attn.wv, store_.matrix(name(Role::kAttnV), KV * hd, dim));
+        WHALE_TRY(layer.attn.wo, store_.matrix(name(Role::kAttnOutput), dim, H * hd));
+        if (c.attention_bias) {
+          WHALE_TRY(layer.attn.bq, store_.vector(name(Role::kAttnQBias), H * hd));
+          WHALE_TRY(layer.attn.bk, store_.vector(name(Role::kAttnKBias), KV * hd));
+          WHALE_TRY(layer.attn.bv, store_.vector(name(Role::kAttnVBias), KV * hd));
+        }
+        WHALE_TRY(layer.mlp.gate, store_.matrix(name(Role::kFfnGate), c.intermediate_size, dim));
+        WHALE_TRY(layer.mlp.up, store_.matrix(name(Role::kFfnUp), c.intermediate_size, dim));
+        WHALE_TRY(layer.mlp.down, store_.matrix(name(Role::kFfnDown), dim, c.intermediate_size));
+        return {};
+      }();
+      if (!bound.ok()) return std::move(bound).error().context("layer {}", l);
+      layers_.push_back(std::move(layer));
+    }
+    return {};
+  }
+
+  const ModelConfig& config() const override { return config_; }
+
+  KvCache new_cache(std::int64_t capacity) const override {
+    const std::int64_t w = config_.num_key_value_heads * config_.head_dim;
+    return KvCache(config_.num_hidden_layers, capacity, w, w);
+  }
+
+  Result<void> forward(std::span<const std::int32_t> tokens, KvCache& cache, Span2D<float> logits,
+                       const ForwardOptions& options) override {
+    WHALE_TRY_VOID(check_step(config_, tokens, cache, logits));
+    const ModelConfig& c = config_;
+    const auto T = static_cast<std::int64_t>(tokens.size());
+    Span2D<float> x = scratch_.hidden(T, c.hidden_size);
+    Span2D<float> normed = scratch_.normed(T, c.hidden_size);
+    Span2D<float> branch = scratch_.branch(T, c.hidden_size);
+    embed_tokens(head_, tokens, x);
+    const auto eps = static_cast<float>(c.rms_norm_eps);
+    for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
+      const DenseLayer& layer = layers_[static_cast<std::size_t>(l)];
+      rmsnorm(x, layer.attn_norm, eps, normed);
+      attention(layer.attn, normed, l, cache, branch);
+      add_inplace(x, branch);
+      rmsnorm(x, layer.ffn_norm, eps, normed);
+      mlp_forward(layer.mlp, normed, branch, ffn_scratch_, pool_);
+      add_inplace(x, branch);
+      if (options.on_layer) options.on_layer(l, x);
+    }
+    cache.n_tokens += T;
+    compute_logits(head_, c, x, normed, logits, pool_);
+    return {};
+  }
+
+ private:
+  // Grouped-query attention: query head h reads KV head h / (H / KV).
+  void attention(const GqaWeights& w, Span2D<const float> x, std::int64_t layer, KvCache& cache,
+                 Span2D<float> out) {
+    const ModelConfig& c = config_;
+    const std::int64_t T = x.rows(), H = c.num_attention_heads, KV = c.num_key_value_heads,
+                       hd = c.head_dim, pos0 = cache.n_tokens, P = pos0 + T;
+    ensure(q_buf_, T * H * hd);
+    ensure(k_buf_, T * KV * hd);
+    ensure(v_buf_, T * KV * hd);
+    ensure(o_buf_, T * H * hd);
+    ensure(scores_, static_cast<std::int64_t>(pool_.size()) * P);
+    Span2D<float> q(q_buf_.data(), T, H * hd), k(k_buf_.data(), T, KV * hd), v(v_buf_.data(), T, KV * hd);
+    matmul(w.wq, x, q, pool_);
+    matmul(w.wk, x, k, pool_);
+    matmul(w.wv, x, v, pool_);
+    add_bias(q, w.bq);
+    add_bias(k, w.bk);
+    add_bias(v, w.bv);
+    for (std::int64_t t = 0; t < T; ++t) {
+      for (std::int64_t h = 0; h < H; ++h) apply_rope(rope_, pos0 + t, q.row(t) + h * hd);
+      for (std::int64_t h = 0; h < KV; ++h) apply_rope(rope_, pos0 + t, k.row(t) + h * hd);
+      std::copy_n(k.row(t), KV * hd, cache.k_row(layer, pos0 + t));
+      std::copy_n(v.row(t), KV * hd, cache.v_row(layer, pos0 + t));
+    }
+    const float scale = static_cast<float>(c.attention_scale());
+    const std::int64_t group = H / KV, kw = cache.k_width;
+    const float* kc = cache.k_row(layer, 0);
+    const float* vc = cache.v_row(layer, 0);
+    Span2D<float> o(o_buf_.data(), T, H * hd);
+    pool_.parallel_for(H, [&](RowRange heads, int thread) {
+      float* sc = scores_.data() + thread * P;
+      for (std::int64_t h = heads.begin; h < heads.end; ++h) {
+        const std::int64_t kvh = h / group;
+        for (std::int64_t t = 0; t < T; ++t) {
+          const std::int64_t n_pos = pos0 + t + 1;
+          for (std::int64_t p = 0; p < n_pos; ++p)
+            sc[p] = scale * dot_f32(q.row(t) + h * hd, kc + p * kw + kvh * hd, hd);
+          softmax({sc, static_cast<std::size_t>(n_pos)});
+          float* oh = o.row(t) + h * hd;
+          std::fill_n(oh, hd, 0.0f);
+          for (std::int64_t p = 0; p < n_pos; ++p)
+            axpy(sc[p], {vc + p * kw + kvh * hd, static_cast<std::size_t>(hd)}, {oh, static_cast<std::size_t>(hd)});
+        }
+      }
+    });
+    matmul(w.wo, o, out, pool_);
+  }
+
+  WeightStore store_;
+  ModelConfig config_;
+  ThreadPool pool_;
+  HeadWeights head_;
+  RopeTable rope_;
+  std::vector<DenseLayer> layers_;
+  StepScratch scratch_;
+  FfnScratch ffn_scratch_;
+  AlignedBuffer<float> q_buf_, k_buf_, v_buf_, o_buf_, scores_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Model>> load_dense(WeightStore store, ModelConfig config, int n_threads) {
+  auto model = std::make_unique<DenseModel>(std::move(store), std::move(config), n_threads);
+  WHALE_TRY_VOID(model->bind());
+  return std::unique_ptr<Model>(std::move(model));
+}
+
+}  // namespace whale

@@ -1,0 +1,75 @@
+// model.h — the Model interface (one forward call per step), the KV cache it fills, and the
+// loader that picks the architecture from the file.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "model/config.h"
+#include "util/aligned_buffer.h"
+#include "util/span2d.h"
+#include "util/status.h"
+
+namespace whale {
+
+// Which Multi-head Latent Attention form to use. kAuto: the expanded (naive) form for
+// multi-token steps (prefill), the absorbed form over the latent cache for single tokens.
+enum class MlaPath { kAuto, kNaive, kAbsorbed };
+
+struct ForwardOptions {
+  MlaPath mla_path = MlaPath::kAuto;
+  // Called after each decoder layer with the hidden states [T, hidden] (bisection hook).
+  std::function<void(std::int64_t layer, Span2D<const float> hidden)> on_layer;
+  // Called after each MoE layer with the chosen expert ids, [T * experts_per_token].
+  std::function<void(std::int64_t layer, const std::vector<std::int32_t>& experts)> on_experts;
+};
+
+// One sequence's cache. For MLA each layer stores, per token, the normalised latent
+// (kv_lora_rank) followed by the roped key part (qk_rope_head_dim) in `k`, and nothing in `v`;
+// for GQA models `k` and `v` hold every KV head's key and value.
+struct KvCache {
+  std::int64_t capacity = 0;  // tokens
+  std::int64_t n_tokens = 0;  // tokens already processed
+  std::int64_t k_width = 0;   // floats per token per layer
+  std::int64_t v_width = 0;
+  std::vector<AlignedBuffer<float>> k;  // per layer [capacity, k_width]
+  std::vector<AlignedBuffer<float>> v;  // per layer [capacity, v_width]
+
+  KvCache() = default;
+  KvCache(std::int64_t n_layers, std::int64_t capacity_tokens, std::int64_t k_w, std::int64_t v_w);
+  std::uint64_t bytes() const;
+  float* k_row(std::int64_t layer, std::int64_t pos) { return k[static_cast<std::size_t>(layer)].data() + pos * k_width; }
+  float* v_row(std::int64_t layer, std::int64_t pos) { return v[static_cast<std::size_t>(layer)].data() + pos * v_width; }
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual const ModelConfig& config() const = 0;
+  virtual KvCache new_cache(std::int64_t capacity_tokens) const = 0;
+  // Runs `tokens` at positions cache.n_tokens, cache.n_tokens + 1, ... and writes the logits of
+  // every position to `logits` ([tokens.size(), vocab]). Fails (changing nothing) on a token id
+  // outside the vocabulary or when the cache would overflow.
+  virtual Result<void> forward(std::span<const std::int32_t> tokens, KvCache& cache,
+                               Span2D<float> logits, const ForwardOptions& options = {}) = 0;
+};
+
+struct LoadOptions {
+  int n_threads = 0;  // 0: the machine's hardware threads
+  std::optional<std::pair<int, int>> moe_groups;  // --moe-groups N,K for old DeepSeek GGUFs
+};
+
+// Opens a GGUF file or Hugging Face folder and binds every weight the architecture needs.
+Result<std::unique_ptr<Model>> load_model(const std::filesystem::path& path, const LoadOptions& options);
+
+// Checks a step's inputs against the model and cache (shared by the architectures).
+Result<void> check_step(const ModelConfig& c, std::span<const std::int32_t> tokens,
+                        const KvCache& cache, Span2D<float> logits);
+
+}  // namespace whale

@@ -1,0 +1,44 @@
+// model_common.h — pieces every architecture shares: token embedding, final norm and output
+// head, per-step activation buffers.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "model/config.h"
+#include "util/aligned_buffer.h"
+#include "util/span2d.h"
+#include "util/thread_pool.h"
+#include "weights/weight_store.h"
+
+namespace whale {
+
+struct HeadWeights {
+  WeightView token_embd;          // [vocab, dim]
+  std::vector<float> output_norm; // [dim]
+  WeightView output;              // [vocab, dim]; the embedding when tied
+};
+
+Result<void> bind_head(WeightStore& store, const ModelConfig& c, HeadWeights& h);
+void embed_tokens(const HeadWeights& h, std::span<const std::int32_t> tokens, Span2D<float> x);
+// logits = output(norm(x)); `normed` is scratch of x's shape.
+void compute_logits(const HeadWeights& h, const ModelConfig& c, Span2D<const float> x,
+                    Span2D<float> normed, Span2D<float> logits, ThreadPool& pool);
+
+// Activation buffers reused across steps; they grow to the largest step seen.
+class StepScratch {
+ public:
+  Span2D<float> hidden(std::int64_t t, std::int64_t dim) { return get(hidden_, t, dim); }
+  Span2D<float> normed(std::int64_t t, std::int64_t dim) { return get(normed_, t, dim); }
+  Span2D<float> branch(std::int64_t t, std::int64_t dim) { return get(branch_, t, dim); }
+
+ private:
+  static Span2D<float> get(AlignedBuffer<float>& b, std::int64_t t, std::int64_t dim) {
+    if (static_cast<std::int64_t>(b.size()) < t * dim) b = AlignedBuffer<float>(static_cast<std::size_t>(t * dim));
+    return {b.data(), t, dim};
+  }
+  AlignedBuffer<float> hidden_, normed_, branch_;
+};
+
+}  // namespace whale
