@@ -53,12 +53,24 @@ void run(benchmark::State& state, const QuantDotKernels* k, QuantDotFn QuantDotK
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(m.w.size()));
 }
 
-void BM_Q8_0_Ref(benchmark::State& s) { run(s, &quant_dot_ref(), &QuantDotKernels::dot_q8_0_q8_0, DType::kQ8_0, DType::kQ8_0); }
-void BM_Q8_0_Avx2(benchmark::State& s) { run(s, quant_dot_avx2(), &QuantDotKernels::dot_q8_0_q8_0, DType::kQ8_0, DType::kQ8_0); }
-void BM_Q4_K_Ref(benchmark::State& s) { run(s, &quant_dot_ref(), &QuantDotKernels::dot_q4_k_q8_k, DType::kQ4_K, DType::kQ8_K); }
-void BM_Q4_K_Avx2(benchmark::State& s) { run(s, quant_dot_avx2(), &QuantDotKernels::dot_q4_k_q8_k, DType::kQ4_K, DType::kQ8_K); }
-void BM_Q6_K_Ref(benchmark::State& s) { run(s, &quant_dot_ref(), &QuantDotKernels::dot_q6_k_q8_k, DType::kQ6_K, DType::kQ8_K); }
-void BM_Q6_K_Avx2(benchmark::State& s) { run(s, quant_dot_avx2(), &QuantDotKernels::dot_q6_k_q8_k, DType::kQ6_K, DType::kQ8_K); }
+void BM_Q8_0_Ref(benchmark::State& s) {
+  run(s, &quant_dot_ref(), &QuantDotKernels::dot_q8_0_q8_0, DType::kQ8_0, DType::kQ8_0);
+}
+void BM_Q8_0_Avx2(benchmark::State& s) {
+  run(s, quant_dot_avx2(), &QuantDotKernels::dot_q8_0_q8_0, DType::kQ8_0, DType::kQ8_0);
+}
+void BM_Q4_K_Ref(benchmark::State& s) {
+  run(s, &quant_dot_ref(), &QuantDotKernels::dot_q4_k_q8_k, DType::kQ4_K, DType::kQ8_K);
+}
+void BM_Q4_K_Avx2(benchmark::State& s) {
+  run(s, quant_dot_avx2(), &QuantDotKernels::dot_q4_k_q8_k, DType::kQ4_K, DType::kQ8_K);
+}
+void BM_Q6_K_Ref(benchmark::State& s) {
+  run(s, &quant_dot_ref(), &QuantDotKernels::dot_q6_k_q8_k, DType::kQ6_K, DType::kQ8_K);
+}
+void BM_Q6_K_Avx2(benchmark::State& s) {
+  run(s, quant_dot_avx2(), &QuantDotKernels::dot_q6_k_q8_k, DType::kQ6_K, DType::kQ8_K);
+}
 
 BENCHMARK(BM_Q8_0_Ref)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Q8_0_Avx2)->Unit(benchmark::kMillisecond);

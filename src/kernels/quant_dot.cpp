@@ -9,10 +9,9 @@ namespace whale {
 namespace {
 
 #if WHALE_HAVE_X86_AVX2
-constexpr QuantDotKernels kAvx2Kernels{"avx2+fma+f16c",     avx2::dot_q8_0_q8_0,
-                                       avx2::dot_q4_k_q8_k, avx2::dot_q6_k_q8_k,
-                                       avx2::sums_q8_0_q8_0, avx2::sums_q4_k_q8_k,
-                                       avx2::sums_q6_k_q8_k};
+constexpr QuantDotKernels kAvx2Kernels{
+    "avx2+fma+f16c",      avx2::dot_q8_0_q8_0,  avx2::dot_q4_k_q8_k, avx2::dot_q6_k_q8_k,
+    avx2::sums_q8_0_q8_0, avx2::sums_q4_k_q8_k, avx2::sums_q6_k_q8_k};
 
 bool cpu_has_avx2_fma_f16c() {
   __builtin_cpu_init();

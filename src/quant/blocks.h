@@ -152,7 +152,8 @@ struct ScaleMin {
   std::uint8_t min;
 };
 inline ScaleMin k4_scale_min(const std::array<std::uint8_t, 12>& s, int j) {
-  if (j < 4) return {static_cast<std::uint8_t>(s[j] & 63), static_cast<std::uint8_t>(s[j + 4] & 63)};
+  if (j < 4)
+    return {static_cast<std::uint8_t>(s[j] & 63), static_cast<std::uint8_t>(s[j + 4] & 63)};
   return {static_cast<std::uint8_t>((s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4)),
           static_cast<std::uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4))};
 }

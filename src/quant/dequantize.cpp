@@ -20,21 +20,36 @@ struct BlockCodec {
 BlockCodec block_codec(DType t) {
   namespace r = quant_ref;
   switch (t) {
-    case DType::kQ4_0: return {r::dequantize_q4_0, r::quantize_q4_0};
-    case DType::kQ4_1: return {r::dequantize_q4_1, r::quantize_q4_1};
-    case DType::kQ5_0: return {r::dequantize_q5_0, r::quantize_q5_0};
-    case DType::kQ5_1: return {r::dequantize_q5_1, r::quantize_q5_1};
-    case DType::kQ8_0: return {r::dequantize_q8_0, r::quantize_q8_0};
-    case DType::kQ8_1: return {r::dequantize_q8_1, r::quantize_q8_1};
-    case DType::kQ2_K: return {r::dequantize_q2_k, r::quantize_q2_k};
-    case DType::kQ3_K: return {r::dequantize_q3_k, r::quantize_q3_k};
-    case DType::kQ4_K: return {r::dequantize_q4_k, r::quantize_q4_k};
-    case DType::kQ5_K: return {r::dequantize_q5_k, r::quantize_q5_k};
-    case DType::kQ6_K: return {r::dequantize_q6_k, r::quantize_q6_k};
-    case DType::kQ8_K: return {r::dequantize_q8_k, r::quantize_q8_k};
-    case DType::kIQ4_NL: return {r::dequantize_iq4_nl, r::quantize_iq4_nl};
-    case DType::kIQ4_XS: return {r::dequantize_iq4_xs, r::quantize_iq4_xs};
-    default: return {};
+    case DType::kQ4_0:
+      return {r::dequantize_q4_0, r::quantize_q4_0};
+    case DType::kQ4_1:
+      return {r::dequantize_q4_1, r::quantize_q4_1};
+    case DType::kQ5_0:
+      return {r::dequantize_q5_0, r::quantize_q5_0};
+    case DType::kQ5_1:
+      return {r::dequantize_q5_1, r::quantize_q5_1};
+    case DType::kQ8_0:
+      return {r::dequantize_q8_0, r::quantize_q8_0};
+    case DType::kQ8_1:
+      return {r::dequantize_q8_1, r::quantize_q8_1};
+    case DType::kQ2_K:
+      return {r::dequantize_q2_k, r::quantize_q2_k};
+    case DType::kQ3_K:
+      return {r::dequantize_q3_k, r::quantize_q3_k};
+    case DType::kQ4_K:
+      return {r::dequantize_q4_k, r::quantize_q4_k};
+    case DType::kQ5_K:
+      return {r::dequantize_q5_k, r::quantize_q5_k};
+    case DType::kQ6_K:
+      return {r::dequantize_q6_k, r::quantize_q6_k};
+    case DType::kQ8_K:
+      return {r::dequantize_q8_k, r::quantize_q8_k};
+    case DType::kIQ4_NL:
+      return {r::dequantize_iq4_nl, r::quantize_iq4_nl};
+    case DType::kIQ4_XS:
+      return {r::dequantize_iq4_xs, r::quantize_iq4_xs};
+    default:
+      return {};
   }
 }
 
@@ -54,7 +69,10 @@ std::int64_t n_blocks(DType t, std::int64_t n) {
 
 bool has_dequantize(DType t) {
   switch (t) {
-    case DType::kF32: case DType::kF16: case DType::kBF16: case DType::kF8_E4M3:
+    case DType::kF32:
+    case DType::kF16:
+    case DType::kBF16:
+    case DType::kF8_E4M3:
       return true;
     default:
       return block_codec(t).dequantize != nullptr;
@@ -86,7 +104,9 @@ void dequantize_row(DType t, const std::byte* src, float* dst, std::int64_t n) {
 
 bool has_quantize(DType t) {
   switch (t) {
-    case DType::kF32: case DType::kF16: case DType::kBF16:
+    case DType::kF32:
+    case DType::kF16:
+    case DType::kBF16:
       return true;
     default:
       return block_codec(t).quantize != nullptr;

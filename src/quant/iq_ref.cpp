@@ -15,11 +15,11 @@
 namespace whale::quant_ref {
 namespace {
 
-float iq4_value(int nibble) { return static_cast<float>(kIq4nlValues[static_cast<std::size_t>(nibble)]); }
-
-int iq4_code(float x, float dl) {
-  return nearest_level(dl != 0.0f ? x / dl : 0.0f, kIq4nlValues);
+float iq4_value(int nibble) {
+  return static_cast<float>(kIq4nlValues[static_cast<std::size_t>(nibble)]);
 }
+
+int iq4_code(float x, float dl) { return nearest_level(dl != 0.0f ? x / dl : 0.0f, kIq4nlValues); }
 
 }  // namespace
 
@@ -66,7 +66,8 @@ void quantize_iq4_xs(const float* src, std::byte* dst, std::int64_t n_blocks) {
   for (std::int64_t b = 0; b < n_blocks; ++b, src += kQK_K) {
     std::array<int, 32> q{};
     std::array<float, 8> scales{};
-    for (int ib = 0; ib < 8; ++ib) scales[ib] = fit_nonuniform({src + 32 * ib, 32}, kIq4nlValues, q);
+    for (int ib = 0; ib < 8; ++ib)
+      scales[ib] = fit_nonuniform({src + 32 * ib, 32}, kIq4nlValues, q);
     const float max_scale = signed_absmax(scales);
     BlockIQ4_XS blk{};
     blk.d = f32_to_f16(std::fabs(max_scale) > kTinyAbs ? max_scale / -32.0f : 0.0f);

@@ -180,7 +180,8 @@ void quantize_q6_k(const float* src, std::byte* dst, std::int64_t n_blocks) {
     blk.qh.fill(0);
     for (int i = 0; i < kQK_K; ++i) {
       const int n = i / 128, k = (i % 128) / 32, l = i % 32;
-      blk.ql[64 * n + l + 32 * (k & 1)] |= static_cast<std::uint8_t>((q[i] & 0xF) << (k < 2 ? 0 : 4));
+      blk.ql[64 * n + l + 32 * (k & 1)] |=
+          static_cast<std::uint8_t>((q[i] & 0xF) << (k < 2 ? 0 : 4));
       blk.qh[32 * n + l] |= static_cast<std::uint8_t>((q[i] >> 4) << (2 * k));
     }
     store_block(blk, dst, b);

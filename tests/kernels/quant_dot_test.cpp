@@ -1,6 +1,8 @@
 // quant_dot_test.cpp — quantized dot-product kernels: the integer block sums of every ISA
 // match the scalar reference bit for bit, and the float results lie within the f32 rounding
 // bound of (a) the exact integer sums and (b) the dot product of the dequantized operands.
+#include "kernels/quant_dot.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "kernels/quant_dot.h"
 #include "quant/blocks.h"
 #include "quant/dequantize.h"
 #include "util/float_convert.h"
@@ -75,14 +76,21 @@ Operands make_operands(const Pair& p, std::int64_t n_blocks, std::uint64_t seed)
     std::byte* blk = o.w.data() + static_cast<std::size_t>(b) * bb;
     // Scales: f16 with exponent in 2^-14 .. 2^1, any sign (keeps products far from overflow).
     const auto set_f16 = [&](std::size_t off) {
-      const std::uint16_t h = static_cast<std::uint16_t>(
-          (rng() & 0x83FF) | ((1 + rng() % 16) << 10));
+      const std::uint16_t h =
+          static_cast<std::uint16_t>((rng() & 0x83FF) | ((1 + rng() % 16) << 10));
       std::memcpy(blk + off, &h, 2);
     };
     switch (p.weight) {
-      case WeightType::kQ8_0: set_f16(0); break;
-      case WeightType::kQ4_K: set_f16(0); set_f16(2); break;
-      case WeightType::kQ6_K: set_f16(208); break;
+      case WeightType::kQ8_0:
+        set_f16(0);
+        break;
+      case WeightType::kQ4_K:
+        set_f16(0);
+        set_f16(2);
+        break;
+      case WeightType::kQ6_K:
+        set_f16(208);
+        break;
     }
   }
   return o;
@@ -140,8 +148,7 @@ TEST_P(QuantDot, IntegerBlockSumsMatchReferenceExactly) {
       std::vector<std::int32_t> simd(ref.size(), -1);
       (quant_dot_ref().*p.sums)(o.w.data(), o.x.data(), n_blocks, ref.data());
       (quant_dot_avx2()->*p.sums)(o.w.data(), o.x.data(), n_blocks, simd.data());
-      ASSERT_EQ(ref, simd) << dtype_name(p.w_dtype) << " n_blocks " << n_blocks << " seed "
-                           << seed;
+      ASSERT_EQ(ref, simd) << dtype_name(p.w_dtype) << " n_blocks " << n_blocks << " seed " << seed;
     }
   }
 }
@@ -161,8 +168,8 @@ TEST_P(QuantDot, FloatResultWithinRoundingBoundOfIntegerSums) {
         const double y = (k->*p.dot)(o.w.data(), o.x.data(), o.n);
         const double bound = (static_cast<double>(n_blocks) + 8) * kU * e.abs_sum + 1e-30;
         EXPECT_LE(std::fabs(y - e.value), bound)
-            << k->isa_name << " " << dtype_name(p.w_dtype) << " n_blocks " << n_blocks
-            << " seed " << seed << " got " << y << " expected " << e.value;
+            << k->isa_name << " " << dtype_name(p.w_dtype) << " n_blocks " << n_blocks << " seed "
+            << seed << " got " << y << " expected " << e.value;
       }
     }
   }
@@ -196,7 +203,8 @@ TEST_P(QuantDot, FloatResultMatchesDequantizedDotProduct) {
       double ref = 0, abs_sum = 0;
       for (std::size_t i = 0; i < w.size(); ++i) {
         ref += static_cast<double>(w[i]) * x[i];
-        abs_sum += (std::fabs(static_cast<double>(scaled[i])) + std::fabs(mins[i])) * std::fabs(x[i]);
+        abs_sum +=
+            (std::fabs(static_cast<double>(scaled[i])) + std::fabs(mins[i])) * std::fabs(x[i]);
       }
       const double y = (k->*p.dot)(o.w.data(), o.x.data(), o.n);
       const double bound = (static_cast<double>(n_blocks) + 12) * kU * abs_sum + 1e-30;
@@ -206,8 +214,9 @@ TEST_P(QuantDot, FloatResultMatchesDequantizedDotProduct) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(WeightTypes, QuantDot, ::testing::ValuesIn(kPairs),
-                         [](const auto& info_) { return std::string(dtype_name(info_.param.w_dtype)); });
+INSTANTIATE_TEST_SUITE_P(WeightTypes, QuantDot, ::testing::ValuesIn(kPairs), [](const auto& info_) {
+  return std::string(dtype_name(info_.param.w_dtype));
+});
 
 TEST(QuantDotDispatch, PicksAvx2WhenTheCpuHasIt) {
   const QuantDotKernels& best = quant_dot_kernels();

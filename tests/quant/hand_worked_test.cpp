@@ -82,12 +82,8 @@ TEST(HandWorked, Q5_0) {
 
 TEST(HandWorked, Q5_1) {
   // d = 0.5, m = 1; qh bit 31 set (byte 4 + 3 = 0x80); x = (nibble | bit << 4) * d + m.
-  const auto y = Block(DType::kQ5_1)
-                     .u16(0, kHalf)
-                     .u16(2, kOne)
-                     .u8(4 + 3, 0x80)
-                     .u8(8 + 15, 0x52)
-                     .dequantize();
+  const auto y =
+      Block(DType::kQ5_1).u16(0, kHalf).u16(2, kOne).u8(4 + 3, 0x80).u8(8 + 15, 0x52).dequantize();
   EXPECT_EQ(y[15], 2.0f);   // 2 * 0.5 + 1
   EXPECT_EQ(y[31], 11.5f);  // (5 | 16) = 21; 21 * 0.5 + 1
   EXPECT_EQ(y[0], 1.0f);    // 0 * 0.5 + 1
@@ -118,11 +114,11 @@ TEST(HandWorked, Q2_K) {
   // x = d * sc * q - dmin * m; d = 0.5, dmin = 0.25. Element i: qs[32*(i/128) + i%32] bits
   // 2*((i%128)/32); sub-block i/16.
   const auto y = Block(DType::kQ2_K)
-                     .u8(0, 0x23)  // sub-block 0: sc 3, m 2 -> dl 1.5, ml 0.5
-                     .u8(2, 0x11)  // sub-block 2: sc 1, m 1 -> dl 0.5, ml 0.25
-                     .u8(4, 0x04)  // sub-block 4: sc 4, m 0 -> dl 2, ml 0
-                     .u8(6, 0xF1)  // sub-block 6: sc 1, m 15 -> dl 0.5, ml 3.75
-                     .u8(8, 0x01)  // sub-block 8: sc 1, m 0 -> dl 0.5
+                     .u8(0, 0x23)        // sub-block 0: sc 3, m 2 -> dl 1.5, ml 0.5
+                     .u8(2, 0x11)        // sub-block 2: sc 1, m 1 -> dl 0.5, ml 0.25
+                     .u8(4, 0x04)        // sub-block 4: sc 4, m 0 -> dl 2, ml 0
+                     .u8(6, 0xF1)        // sub-block 6: sc 1, m 15 -> dl 0.5, ml 3.75
+                     .u8(8, 0x01)        // sub-block 8: sc 1, m 0 -> dl 0.5
                      .u8(16 + 0, 0xE4)   // bit pairs 00 01 10 11 for elements 0, 32, 64, 96
                      .u8(16 + 15, 0x02)  // element 15: q 2
                      .u8(16 + 32, 0x03)  // element 128: q 3
@@ -144,8 +140,8 @@ TEST(HandWorked, Q3_K) {
   // high 2 bits in byte 8 + j%4 at bit 2*(j/4); x = d * (code - 32) * q with
   // q = 2-bit value - (hmask bit clear ? 4 : 0).
   const auto y = Block(DType::kQ3_K)
-                     .u8(0, 0x01)   // hmask[0] bit 0: element 0's high bit
-                     .u8(16, 0x10)  // hmask[16] bit 4: element 4*32 + 16 = 144
+                     .u8(0, 0x01)        // hmask[0] bit 0: element 0's high bit
+                     .u8(16, 0x10)       // hmask[16] bit 4: element 4*32 + 16 = 144
                      .u8(32 + 0, 0x03)   // element 0: low bits 3
                      .u8(32 + 48, 0x01)  // qs[48] bits 0-1: element 128 + 16 = 144: 1
                      .u8(32 + 63, 0x80)  // qs[63] bits 6-7: element 128 + 96 + 31 = 255: 2
@@ -172,19 +168,19 @@ TEST(HandWorked, Q4_K) {
   const auto y = Block(DType::kQ4_K)
                      .u16(0, kHalf)
                      .u16(2, kQuarter)
-                     .u8(4 + 0, 3)     // sub-block 0: sc 3
-                     .u8(4 + 4, 4)     // sub-block 0: m 4
-                     .u8(4 + 1, 0x80)  // sub-block 5: sc high bits 2
-                     .u8(4 + 5, 0xC0)  // sub-block 5: m high bits 3
-                     .u8(4 + 9, 0x25)  // sub-block 5: sc low 5, m low 2 -> sc 37, m 50
+                     .u8(4 + 0, 3)       // sub-block 0: sc 3
+                     .u8(4 + 4, 4)       // sub-block 0: m 4
+                     .u8(4 + 1, 0x80)    // sub-block 5: sc high bits 2
+                     .u8(4 + 5, 0xC0)    // sub-block 5: m high bits 3
+                     .u8(4 + 9, 0x25)    // sub-block 5: sc low 5, m low 2 -> sc 37, m 50
                      .u8(16 + 0, 0x0A)   // element 0: 10; element 32: 0
                      .u8(16 + 64, 0x70)  // element 128: 0; element 160: 7
                      .dequantize();
-  EXPECT_EQ(y[0], 14.0f);    // 0.5*3 * 10 - 0.25*4 = 15 - 1
-  EXPECT_EQ(y[31], -1.0f);   // 1.5 * 0 - 1
-  EXPECT_EQ(y[32], 0.0f);    // sub-block 1: sc 0, m 0
+  EXPECT_EQ(y[0], 14.0f);     // 0.5*3 * 10 - 0.25*4 = 15 - 1
+  EXPECT_EQ(y[31], -1.0f);    // 1.5 * 0 - 1
+  EXPECT_EQ(y[32], 0.0f);     // sub-block 1: sc 0, m 0
   EXPECT_EQ(y[160], 117.0f);  // 0.5*37 * 7 - 0.25*50 = 129.5 - 12.5
-  EXPECT_EQ(y[128], 0.0f);   // sub-block 4: sc 0, m 0
+  EXPECT_EQ(y[128], 0.0f);    // sub-block 4: sc 0, m 0
 }
 
 TEST(HandWorked, Q5_K) {
@@ -193,9 +189,9 @@ TEST(HandWorked, Q5_K) {
   const auto y = Block(DType::kQ5_K)
                      .u16(0, kHalf)
                      .u16(2, kQuarter)
-                     .u8(4 + 0, 3)     // sub-block 0: sc 3
-                     .u8(4 + 4, 4)     // sub-block 0: m 4
-                     .u8(4 + 1, 2)     // sub-block 1: sc 2, m 0
+                     .u8(4 + 0, 3)      // sub-block 0: sc 3
+                     .u8(4 + 4, 4)      // sub-block 0: m 4
+                     .u8(4 + 1, 2)      // sub-block 1: sc 2, m 0
                      .u8(16 + 0, 0x03)  // fifth bits of elements 0 and 32
                      .u8(48 + 0, 0x0A)  // element 0 low nibble 10, element 32 high nibble 0
                      .dequantize();
@@ -210,26 +206,25 @@ TEST(HandWorked, Q6_K) {
   // ql[64n + l + 32*(k&1)] (low nibble for k < 2), high 2 bits from qh[32n + l] at bit 2k;
   // x = d * sc[i/16] * (q - 32).
   const auto y = Block(DType::kQ6_K)
-                     .u8(0, 0x05)          // element 0 low 5; element 64 low 0
-                     .u8(72, 0xF0)         // element 128 + 64 + 8 = 200: low 15
-                     .u8(128 + 0, 0x02)    // element 0 high 2; element 64 high 0
-                     .u8(128 + 40, 0x30)   // element 200 high 3
-                     .u8(192 + 0, 3)       // sub-block 0
-                     .u8(192 + 2, 1)       // sub-block 2 (element 33)
-                     .u8(192 + 4, 0xFE)    // sub-block 4: -2
-                     .u8(192 + 12, 0x80)   // sub-block 12: -128
+                     .u8(0, 0x05)         // element 0 low 5; element 64 low 0
+                     .u8(72, 0xF0)        // element 128 + 64 + 8 = 200: low 15
+                     .u8(128 + 0, 0x02)   // element 0 high 2; element 64 high 0
+                     .u8(128 + 40, 0x30)  // element 200 high 3
+                     .u8(192 + 0, 3)      // sub-block 0
+                     .u8(192 + 2, 1)      // sub-block 2 (element 33)
+                     .u8(192 + 4, 0xFE)   // sub-block 4: -2
+                     .u8(192 + 12, 0x80)  // sub-block 12: -128
                      .u16(208, kHalf)
                      .dequantize();
-  EXPECT_EQ(y[0], 7.5f);       // 0.5*3 * ((5 | 2<<4) - 32) = 1.5 * 5
-  EXPECT_EQ(y[64], 32.0f);     // 0.5*-2 * (0 - 32)
+  EXPECT_EQ(y[0], 7.5f);        // 0.5*3 * ((5 | 2<<4) - 32) = 1.5 * 5
+  EXPECT_EQ(y[64], 32.0f);      // 0.5*-2 * (0 - 32)
   EXPECT_EQ(y[200], -1984.0f);  // 0.5*-128 * (63 - 32) = -64 * 31
-  EXPECT_EQ(y[33], -16.0f);    // 0.5*1 * (0 - 32)
+  EXPECT_EQ(y[33], -16.0f);     // 0.5*1 * (0 - 32)
 }
 
 TEST(HandWorked, Q8_K) {
   // Layout: f32 d @0, int8 qs[256] @4, int16 bsums[16] @260; x = d * q.
-  const auto y =
-      Block(DType::kQ8_K).f32(0, 0.125f).u8(4 + 0, 0x81).u8(4 + 255, 8).dequantize();
+  const auto y = Block(DType::kQ8_K).f32(0, 0.125f).u8(4 + 0, 0x81).u8(4 + 255, 8).dequantize();
   EXPECT_EQ(y[0], -15.875f);  // -127 * 0.125
   EXPECT_EQ(y[255], 1.0f);    // 8 * 0.125
   EXPECT_EQ(y[1], 0.0f);
@@ -238,8 +233,7 @@ TEST(HandWorked, Q8_K) {
 TEST(HandWorked, IQ4_NL) {
   // d = 0.5; x = d * levels[nibble], levels = {-127, -104, -83, -65, -49, -35, -22, -10, 1,
   // 13, 25, 38, 53, 69, 89, 113}; nibbles laid out as in Q4_0.
-  const auto y =
-      Block(DType::kIQ4_NL).u16(0, kHalf).u8(2 + 0, 0xF0).u8(2 + 1, 0x78).dequantize();
+  const auto y = Block(DType::kIQ4_NL).u16(0, kHalf).u8(2 + 0, 0xF0).u8(2 + 1, 0x78).dequantize();
   EXPECT_EQ(y[0], -63.5f);  // 0.5 * levels[0] = 0.5 * -127
   EXPECT_EQ(y[16], 56.5f);  // 0.5 * levels[15] = 0.5 * 113
   EXPECT_EQ(y[1], 0.5f);    // 0.5 * levels[8] = 0.5 * 1
@@ -257,7 +251,7 @@ TEST(HandWorked, IQ4_XS) {
                      .u8(8 + 0, 0x0F)   // element 0: 15, element 16: 0
                      .u8(8 + 48, 0x03)  // sub-block 3 element 96: 3
                      .dequantize();
-  EXPECT_EQ(y[0], 113.0f);   // 0.25*4 * 113
+  EXPECT_EQ(y[0], 113.0f);    // 0.25*4 * 113
   EXPECT_EQ(y[16], -127.0f);  // 1 * -127
   EXPECT_EQ(y[96], 260.0f);   // code 16: 0.25*-16 * levels[3] = -4 * -65
   EXPECT_EQ(y[32], 1016.0f);  // sub-block 1 code 0: 0.25*-32 * -127

@@ -27,11 +27,11 @@ struct PyCase {
 
 // Every type with a Python dequantizer. For the plain float types each element is a "scale".
 const PyCase kPyCases[] = {
-    {DType::kQ4_0, {0}, {}},      {DType::kQ4_1, {0, 2}, {}},   {DType::kQ5_0, {0}, {}},
-    {DType::kQ5_1, {0, 2}, {}},   {DType::kQ8_0, {0}, {}},      {DType::kQ8_1, {0, 2}, {}},
-    {DType::kQ2_K, {80, 82}, {}}, {DType::kQ3_K, {108}, {}},    {DType::kQ4_K, {0, 2}, {}},
-    {DType::kQ5_K, {0, 2}, {}},   {DType::kQ6_K, {208}, {}},    {DType::kQ8_K, {}, {0}},
-    {DType::kIQ4_NL, {0}, {}},    {DType::kIQ4_XS, {0}, {}},    {DType::kF16, {0}, {}},
+    {DType::kQ4_0, {0}, {}},      {DType::kQ4_1, {0, 2}, {}}, {DType::kQ5_0, {0}, {}},
+    {DType::kQ5_1, {0, 2}, {}},   {DType::kQ8_0, {0}, {}},    {DType::kQ8_1, {0, 2}, {}},
+    {DType::kQ2_K, {80, 82}, {}}, {DType::kQ3_K, {108}, {}},  {DType::kQ4_K, {0, 2}, {}},
+    {DType::kQ5_K, {0, 2}, {}},   {DType::kQ6_K, {208}, {}},  {DType::kQ8_K, {}, {0}},
+    {DType::kIQ4_NL, {0}, {}},    {DType::kIQ4_XS, {0}, {}},  {DType::kF16, {0}, {}},
     {DType::kBF16, {}, {}},       {DType::kF32, {}, {0}},
 };
 
@@ -97,7 +97,8 @@ TEST_P(MatchesPython, BitExactDequantization) {
   const fs::path in = test_tmp() / (name + ".blocks");
   const fs::path out = test_tmp() / (name + ".py.f32");
   std::ofstream(in, std::ios::binary)
-      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
   fs::remove(out);
   const std::string cmd = "/usr/bin/python3 tests/quant/ggml_blocks_ref.py dequant " + name + " '" +
                           in.string() + "' '" + out.string() + "'";

@@ -13,9 +13,12 @@ enum class Distribution { kGaussian, kStudentT3, kOutliers };
 
 inline std::string_view distribution_name(Distribution d) {
   switch (d) {
-    case Distribution::kGaussian: return "gaussian";
-    case Distribution::kStudentT3: return "student_t3";
-    case Distribution::kOutliers: return "outliers";
+    case Distribution::kGaussian:
+      return "gaussian";
+    case Distribution::kStudentT3:
+      return "student_t3";
+    case Distribution::kOutliers:
+      return "outliers";
   }
   return "?";
 }
@@ -30,9 +33,15 @@ inline std::vector<float> make_data(Distribution dist, std::size_t n, std::uint6
   std::vector<float> x(n);
   for (auto& v : x) {
     switch (dist) {
-      case Distribution::kGaussian: v = normal(rng); break;
-      case Distribution::kStudentT3: v = student(rng); break;
-      case Distribution::kOutliers: v = normal(rng) * (uniform(rng) < 0.01f ? 30.0f : 1.0f); break;
+      case Distribution::kGaussian:
+        v = normal(rng);
+        break;
+      case Distribution::kStudentT3:
+        v = student(rng);
+        break;
+      case Distribution::kOutliers:
+        v = normal(rng) * (uniform(rng) < 0.01f ? 30.0f : 1.0f);
+        break;
     }
   }
   return x;

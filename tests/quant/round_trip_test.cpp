@@ -70,8 +70,7 @@ TEST_P(RoundTrip, ErrorWithinBitWidthBound) {
     std::printf("round trip %-7s %-10s rel_rmse %.5f (bound %.4f)\n",
                 std::string(dtype_name(c.dtype)).c_str(),
                 std::string(test::distribution_name(dist)).c_str(), rel, bound);
-    EXPECT_LT(rel, bound) << dtype_name(c.dtype) << " on "
-                                   << test::distribution_name(dist);
+    EXPECT_LT(rel, bound) << dtype_name(c.dtype) << " on " << test::distribution_name(dist);
   }
 }
 

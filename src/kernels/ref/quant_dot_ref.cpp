@@ -108,9 +108,8 @@ void sums_q6_k_q8_k(const std::byte* w, const std::byte* x, std::int64_t n_block
     sums[b] = block_sum_q6_k(load_block<BlockQ6_K>(w, b), load_block<BlockQ8_K>(x, b));
 }
 
-constexpr QuantDotKernels kRefKernels{"scalar",       dot_q8_0_q8_0,  dot_q4_k_q8_k,
-                                      dot_q6_k_q8_k,  sums_q8_0_q8_0, sums_q4_k_q8_k,
-                                      sums_q6_k_q8_k};
+constexpr QuantDotKernels kRefKernels{"scalar",       dot_q8_0_q8_0,  dot_q4_k_q8_k, dot_q6_k_q8_k,
+                                      sums_q8_0_q8_0, sums_q4_k_q8_k, sums_q6_k_q8_k};
 
 }  // namespace
 

@@ -43,8 +43,10 @@ inline BlockSums block_sums(const std::uint8_t* w, const std::uint8_t* x) {
     const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low_mask);
     const __m256i pl = _mm256_maddubs_epi16(lo, load256(x + 4 + 64 * c));
     const __m256i ph = _mm256_maddubs_epi16(hi, load256(x + 4 + 64 * c + 32));
-    r.scaled = _mm256_add_epi32(r.scaled, _mm256_madd_epi16(pl, _mm256_set1_epi16(static_cast<short>(sc[2 * c]))));
-    r.scaled = _mm256_add_epi32(r.scaled, _mm256_madd_epi16(ph, _mm256_set1_epi16(static_cast<short>(sc[2 * c + 1]))));
+    r.scaled = _mm256_add_epi32(
+        r.scaled, _mm256_madd_epi16(pl, _mm256_set1_epi16(static_cast<short>(sc[2 * c]))));
+    r.scaled = _mm256_add_epi32(
+        r.scaled, _mm256_madd_epi16(ph, _mm256_set1_epi16(static_cast<short>(sc[2 * c + 1]))));
   }
   return r;
 }

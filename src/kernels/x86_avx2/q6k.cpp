@@ -25,8 +25,7 @@ inline __m256i block_sums(const std::uint8_t* w, const std::uint8_t* x) {
     const __m256i qh = load256(w + 128 + 32 * half);
     // Quarter k: low nibbles of ql0 / ql1 (k = 0, 1), high nibbles (k = 2, 3); qh bits 2k.
     const __m256i q[4] = {
-        _mm256_or_si256(_mm256_and_si256(ql0, m4),
-                        _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4)),
+        _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4)),
         _mm256_or_si256(_mm256_and_si256(ql1, m4),
                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4)),
         _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
