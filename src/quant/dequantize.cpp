@@ -1,6 +1,7 @@
 // dequantize.cpp — dispatch of the scalar reference conversions by element type.
 #include "quant/dequantize.h"
 
+#include <cmath>
 #include <cstring>
 
 #include "quant/quant_ref.h"
@@ -63,6 +64,12 @@ std::int64_t n_blocks(DType t, std::int64_t n) {
   const std::int64_t block = dtype_traits(t).block_elems;
   WHALE_CHECK(n >= 0 && n % block == 0, "element count is not a whole number of blocks");
   return n / block;
+}
+
+[[maybe_unused]] bool all_finite(const float* x, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) return false;
+  return true;
 }
 
 }  // namespace
@@ -134,6 +141,7 @@ void quantize_row(DType t, const float* src, std::byte* dst, std::int64_t n) {
     default: {
       const BlockCodec codec = block_codec(t);
       WHALE_CHECK(codec.quantize != nullptr, "quantize_row: unsupported type");
+      WHALE_DCHECK(all_finite(src, n), "quantize_row: block types need finite input");
       codec.quantize(src, dst, blocks);
     }
   }

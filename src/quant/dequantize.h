@@ -23,6 +23,7 @@ bool has_quantize(DType t);
 // Converts `n` f32 values to type `t` with the reference quantizer: the legacy types use
 // ggml's absmax / min-max rounding; the K and IQ4 types fit sub-block scales by least squares
 // (valid blocks, not byte-identical to ggml's quantizer; the round-trip error is what is tested).
+// Precondition for the block types: every src value is finite (checked in debug builds).
 void quantize_row(DType t, const float* src, std::byte* dst, std::int64_t n);
 
 }  // namespace whale
