@@ -4,11 +4,55 @@
 #include <cmath>
 #include <cstring>
 
+#include "quant/quant_ref.h"
 #include "util/check.h"
 #include "util/float_convert.h"
 
 namespace whale {
 namespace {
+
+struct BlockCodec {
+  quant_ref::DequantizeFn dequantize = nullptr;
+  quant_ref::QuantizeFn quantize = nullptr;
+};
+
+// Reference codecs of the block types. IQ2_XXS, IQ1_S and IQ1_M are absent on purpose: their
+// codebook grids are not implemented (see iq_ref.cpp), so models using them fail at load.
+BlockCodec block_codec(DType t) {
+  namespace r = quant_ref;
+  switch (t) {
+    case DType::kQ4_0:
+      return {r::dequantize_q4_0, r::quantize_q4_0};
+    case DType::kQ4_1:
+      return {r::dequantize_q4_1, r::quantize_q4_1};
+    case DType::kQ5_0:
+      return {r::dequantize_q5_0, r::quantize_q5_0};
+    case DType::kQ5_1:
+      return {r::dequantize_q5_1, r::quantize_q5_1};
+    case DType::kQ8_0:
+      return {r::dequantize_q8_0, r::quantize_q8_0};
+    case DType::kQ8_1:
+      return {r::dequantize_q8_1, r::quantize_q8_1};
+    case DType::kQ2_K:
+      return {r::dequantize_q2_k, r::quantize_q2_k};
+    case DType::kQ3_K:
+      return {r::dequantize_q3_k, r::quantize_q3_k};
+    case DType::kQ4_K:
+      return {r::dequantize_q4_k, r::quantize_q4_k};
+    case DType::kQ5_K:
+      return {r::dequantize_q5_k, r::quantize_q5_k};
+    case DType::kQ6_K:
+      return {r::dequantize_q6_k, r::quantize_q6_k};
+    case DType::kQ8_K:
+      return {r::dequantize_q8_k, r::quantize_q8_k};
+    case DType::kIQ4_NL:
+      return {r::dequantize_iq4_nl, r::quantize_iq4_nl};
+    case DType::kIQ4_XS:
+      return {r::dequantize_iq4_xs, r::quantize_iq4_xs};
+    default:
+      return {};
+  }
+}
 
 std::uint16_t load_u16(const std::byte* p) {
   std::uint16_t v;
@@ -16,46 +60,34 @@ std::uint16_t load_u16(const std::byte* p) {
   return v;
 }
 
-// Q8_0: blocks of 32 values: an f16 scale d, then 32 signed bytes q; x = d * q.
-void dequantize_q8_0(const std::byte* src, float* dst, std::int64_t n) {
-  for (std::int64_t b = 0; b < n / 32; ++b) {
-    const std::byte* blk = src + b * 34;
-    const float d = f16_to_f32(load_u16(blk));
-    for (int i = 0; i < 32; ++i)
-      dst[b * 32 + i] = d * static_cast<float>(static_cast<std::int8_t>(blk[2 + i]));
-  }
+std::int64_t n_blocks(DType t, std::int64_t n) {
+  const std::int64_t block = dtype_traits(t).block_elems;
+  WHALE_CHECK(n >= 0 && n % block == 0, "element count is not a whole number of blocks");
+  return n / block;
 }
 
-// Q8_0 quantizer: d = max|x| / 127, q = round(x / d) (round half away from zero).
-void quantize_q8_0(const float* src, std::byte* dst, std::int64_t n) {
-  for (std::int64_t b = 0; b < n / 32; ++b) {
-    const float* x = src + b * 32;
-    float amax = 0.0f;
-    for (int i = 0; i < 32; ++i) amax = std::fmax(amax, std::fabs(x[i]));
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    std::byte* blk = dst + b * 34;
-    const std::uint16_t dh = f32_to_f16(d);
-    std::memcpy(blk, &dh, 2);
-    for (int i = 0; i < 32; ++i)
-      blk[2 + i] = static_cast<std::byte>(static_cast<std::int8_t>(std::lround(x[i] * id)));
-  }
+[[maybe_unused]] bool all_finite(const float* x, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) return false;
+  return true;
 }
 
 }  // namespace
 
 bool has_dequantize(DType t) {
   switch (t) {
-    case DType::kF32: case DType::kF16: case DType::kBF16: case DType::kF8_E4M3:
-    case DType::kQ8_0:
+    case DType::kF32:
+    case DType::kF16:
+    case DType::kBF16:
+    case DType::kF8_E4M3:
       return true;
     default:
-      return false;
+      return block_codec(t).dequantize != nullptr;
   }
 }
 
 void dequantize_row(DType t, const std::byte* src, float* dst, std::int64_t n) {
-  WHALE_CHECK(n % dtype_traits(t).block_elems == 0);
+  const std::int64_t blocks = n_blocks(t, n);
   switch (t) {
     case DType::kF32:
       std::memcpy(dst, src, static_cast<std::size_t>(n) * 4);
@@ -69,25 +101,27 @@ void dequantize_row(DType t, const std::byte* src, float* dst, std::int64_t n) {
     case DType::kF8_E4M3:
       for (std::int64_t i = 0; i < n; ++i) dst[i] = e4m3_to_f32(static_cast<std::uint8_t>(src[i]));
       return;
-    case DType::kQ8_0:
-      dequantize_q8_0(src, dst, n);
-      return;
-    default:
-      WHALE_CHECK(false, "dequantize_row: unsupported type");
+    default: {
+      const BlockCodec codec = block_codec(t);
+      WHALE_CHECK(codec.dequantize != nullptr, "dequantize_row: unsupported type");
+      codec.dequantize(src, dst, blocks);
+    }
   }
 }
 
 bool has_quantize(DType t) {
   switch (t) {
-    case DType::kF32: case DType::kF16: case DType::kBF16: case DType::kQ8_0:
+    case DType::kF32:
+    case DType::kF16:
+    case DType::kBF16:
       return true;
     default:
-      return false;
+      return block_codec(t).quantize != nullptr;
   }
 }
 
 void quantize_row(DType t, const float* src, std::byte* dst, std::int64_t n) {
-  WHALE_CHECK(n % dtype_traits(t).block_elems == 0);
+  const std::int64_t blocks = n_blocks(t, n);
   switch (t) {
     case DType::kF32:
       std::memcpy(dst, src, static_cast<std::size_t>(n) * 4);
@@ -104,11 +138,12 @@ void quantize_row(DType t, const float* src, std::byte* dst, std::int64_t n) {
         std::memcpy(dst + 2 * i, &h, 2);
       }
       return;
-    case DType::kQ8_0:
-      quantize_q8_0(src, dst, n);
-      return;
-    default:
-      WHALE_CHECK(false, "quantize_row: unsupported type");
+    default: {
+      const BlockCodec codec = block_codec(t);
+      WHALE_CHECK(codec.quantize != nullptr, "quantize_row: unsupported type");
+      WHALE_DCHECK(all_finite(src, n), "quantize_row: block types need finite input");
+      codec.quantize(src, dst, blocks);
+    }
   }
 }
 

@@ -9,7 +9,8 @@
 
 namespace whale {
 
-// True when dequantize_row supports `t`.
+// True when dequantize_row supports `t`. False for IQ2_XXS, IQ1_S, IQ1_M and the other
+// lattice types (their codebook grids are not implemented).
 bool has_dequantize(DType t);
 
 // Converts `n` elements of type `t` (a whole number of blocks) at `src` to f32 at `dst`.
@@ -19,8 +20,10 @@ void dequantize_row(DType t, const std::byte* src, float* dst, std::int64_t n);
 // True when quantize_row supports `t`.
 bool has_quantize(DType t);
 
-// Converts `n` f32 values to type `t` (reference quantizer; round to nearest, as ggml's
-// reference quantizers do for the legacy and K types).
+// Converts `n` f32 values to type `t` with the reference quantizer: the legacy types use
+// ggml's absmax / min-max rounding; the K and IQ4 types fit sub-block scales by least squares
+// (valid blocks, not byte-identical to ggml's quantizer; the round-trip error is what is tested).
+// Precondition for the block types: every src value is finite (checked in debug builds).
 void quantize_row(DType t, const float* src, std::byte* dst, std::int64_t n);
 
 }  // namespace whale

@@ -1,0 +1,85 @@
+// q4k.cpp — AVX2 dot product of Q4_K weights with Q8_K activations.
+// Q4_K block: f16 d @0, f16 dmin @2, 12 scale bytes @4, 128 nibble bytes @16.
+// Q8_K block: f32 d @0, 256 int8 quants @4, 16 int16 bsums @260.
+#include "kernels/x86_avx2/avx2_quant_dot.h"
+#include "kernels/x86_avx2/avx2_util.h"
+
+namespace whale::avx2 {
+namespace {
+
+constexpr int kWeightBytes = 144;
+constexpr int kActBytes = 292;
+
+struct BlockSums {
+  __m256i scaled;  // 8 partial sums of Σ_j sc_j Σ_{i in j} q_i x_i
+  __m128i mins;    // 4 partial sums of Σ_j m_j · (x quant sum of sub-block j)
+};
+
+// The 8 six-bit scales then the 8 six-bit mins, unpacked from the 12 bytes with 32-bit word
+// operations (bytes 0-3 = w0, 4-7 = w1, 8-11 = w2): sub-blocks 0-3 are the low 6 bits of w0
+// (scales) and w1 (mins); sub-blocks 4-7 take 4 bits from w2 (low nibbles for scales, high for
+// mins) and their top 2 bits from the spare high bits of w0 (scales) and w1 (mins). The same
+// packing as quant/blocks.h, re-derived here so no shared inline code gets AVX2 flags.
+inline void unpack_scales(const std::uint8_t* s, std::uint8_t* out) {
+  std::uint32_t w[3];
+  std::memcpy(w, s, 12);
+  const std::uint32_t packed[4] = {
+      w[0] & 0x3F3F3F3Fu,
+      (w[2] & 0x0F0F0F0Fu) | (((w[0] >> 6) & 0x03030303u) << 4),
+      w[1] & 0x3F3F3F3Fu,
+      ((w[2] >> 4) & 0x0F0F0F0Fu) | (((w[1] >> 6) & 0x03030303u) << 4),
+  };
+  std::memcpy(out, packed, 16);
+}
+
+// Nibbles are unsigned (≤ 15) and x signed, so maddubs pairs are ≤ 2 · 15 · 128: exact. The
+// min term pairs the 16 bsums into 8 sub-block sums (≤ 32 · 128, fits int16) and multiplies
+// them by the mins in one madd.
+inline BlockSums block_sums(const std::uint8_t* w, const std::uint8_t* x) {
+  alignas(16) std::uint8_t sm[16];
+  unpack_scales(w + 4, sm);
+  const __m256i bsums = load256(x + 260);
+  const __m128i pair_sums =
+      _mm_hadd_epi16(_mm256_castsi256_si128(bsums), _mm256_extracti128_si256(bsums, 1));
+  const __m128i mins16 =
+      _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sm + 8)));
+  BlockSums r{_mm256_setzero_si256(), _mm_madd_epi16(mins16, pair_sums)};
+  const __m256i low_mask = _mm256_set1_epi8(0x0F);
+  for (int c = 0; c < 4; ++c) {
+    const __m256i q = load256(w + 16 + 32 * c);
+    const __m256i lo = _mm256_and_si256(q, low_mask);
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low_mask);
+    const __m256i pl = _mm256_maddubs_epi16(lo, load256(x + 4 + 64 * c));
+    const __m256i ph = _mm256_maddubs_epi16(hi, load256(x + 4 + 64 * c + 32));
+    r.scaled = _mm256_add_epi32(r.scaled, _mm256_madd_epi16(pl, _mm256_set1_epi16(sm[2 * c])));
+    r.scaled = _mm256_add_epi32(r.scaled, _mm256_madd_epi16(ph, _mm256_set1_epi16(sm[2 * c + 1])));
+  }
+  return r;
+}
+
+}  // namespace
+
+float dot_q4_k_q8_k(const std::byte* w, const std::byte* x, std::int64_t n) {
+  const std::uint8_t* pw = bytes(w);
+  const std::uint8_t* px = bytes(x);
+  __m256 acc = _mm256_setzero_ps();
+  __m128 acc_mins = _mm_setzero_ps();
+  for (std::int64_t b = 0; b < n / 256; ++b, pw += kWeightBytes, px += kActBytes) {
+    const float dx = load_f32(px);
+    const BlockSums s = block_sums(pw, px);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(pw) * dx), _mm256_cvtepi32_ps(s.scaled), acc);
+    acc_mins = _mm_fmadd_ps(_mm_set1_ps(load_f16(pw + 2) * dx), _mm_cvtepi32_ps(s.mins), acc_mins);
+  }
+  return hsum_f32(acc) - hsum_f32(acc_mins);
+}
+
+void sums_q4_k_q8_k(const std::byte* w, const std::byte* x, std::int64_t n_blocks,
+                    std::int32_t* sums) {
+  for (std::int64_t b = 0; b < n_blocks; ++b) {
+    const BlockSums s = block_sums(bytes(w) + b * kWeightBytes, bytes(x) + b * kActBytes);
+    sums[2 * b] = hsum_i32(s.scaled);
+    sums[2 * b + 1] = hsum_i32(s.mins);
+  }
+}
+
+}  // namespace whale::avx2

@@ -1,0 +1,69 @@
+// q6k.cpp — AVX2 dot product of Q6_K weights with Q8_K activations.
+// Q6_K block: ql[128] @0, qh[64] @128, int8 scales[16] @192, f16 d @208.
+// Q8_K block: f32 d @0, 256 int8 quants @4.
+#include "kernels/x86_avx2/avx2_quant_dot.h"
+#include "kernels/x86_avx2/avx2_util.h"
+
+namespace whale::avx2 {
+namespace {
+
+constexpr int kWeightBytes = 210;
+constexpr int kActBytes = 292;
+
+// Σ_j sc_j Σ_{i in j} (q_i - 32) x_i as 8 int32 partial sums. The 6-bit q (0..63) is the
+// unsigned maddubs operand; subtracting maddubs(32, x) removes the offset in int16, exactly
+// (|Σ pair| ≤ 2 · 63 · 128 and 2 · 32 · 128, difference ≤ 2 · 32 · 128).
+inline __m256i block_sums(const std::uint8_t* w, const std::uint8_t* x) {
+  const std::int8_t* sc = reinterpret_cast<const std::int8_t*>(w + 192);
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i m2 = _mm256_set1_epi8(0x03);
+  const __m256i k32 = _mm256_set1_epi8(32);
+  __m256i acc = _mm256_setzero_si256();
+  for (int half = 0; half < 2; ++half) {
+    const __m256i ql0 = load256(w + 64 * half);
+    const __m256i ql1 = load256(w + 64 * half + 32);
+    const __m256i qh = load256(w + 128 + 32 * half);
+    // Quarter k: low nibbles of ql0 / ql1 (k = 0, 1), high nibbles (k = 2, 3); qh bits 2k.
+    const __m256i q[4] = {
+        _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4)),
+        _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4)),
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4)),
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4)),
+    };
+    for (int k = 0; k < 4; ++k) {
+      const __m256i xk = load256(x + 4 + 128 * half + 32 * k);
+      const __m256i pairs =
+          _mm256_sub_epi16(_mm256_maddubs_epi16(q[k], xk), _mm256_maddubs_epi16(k32, xk));
+      // int16 lanes 0-7 hold elements 0-15 of the quarter (sub-block 8·half + 2k), 8-15 the
+      // next sub-block.
+      const int j = 8 * half + 2 * k;
+      const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[j + 1]), _mm_set1_epi16(sc[j]));
+      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, scales));
+    }
+  }
+  return acc;
+}
+
+}  // namespace
+
+float dot_q6_k_q8_k(const std::byte* w, const std::byte* x, std::int64_t n) {
+  const std::uint8_t* pw = bytes(w);
+  const std::uint8_t* px = bytes(x);
+  __m256 acc = _mm256_setzero_ps();
+  for (std::int64_t b = 0; b < n / 256; ++b, pw += kWeightBytes, px += kActBytes) {
+    const __m256 d = _mm256_set1_ps(load_f16(pw + 208) * load_f32(px));
+    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(block_sums(pw, px)), acc);
+  }
+  return hsum_f32(acc);
+}
+
+void sums_q6_k_q8_k(const std::byte* w, const std::byte* x, std::int64_t n_blocks,
+                    std::int32_t* sums) {
+  for (std::int64_t b = 0; b < n_blocks; ++b)
+    sums[b] = hsum_i32(block_sums(bytes(w) + b * kWeightBytes, bytes(x) + b * kActBytes));
+}
+
+}  // namespace whale::avx2

@@ -1,0 +1,40 @@
+// quant_search.h — least-squares searches for a sub-block's scale (and min) at a given number
+// of integer levels; the shared core of the K-quant and IQ4 reference quantizers.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+namespace whale::quant_ref {
+
+// Magnitudes at or below this quantize to an all-zero block (avoids 1/0 scales).
+inline constexpr float kTinyAbs = 1e-30f;
+
+// x ≈ scale * q with integer q in [-nmax, nmax - 1]. Tries scales that map the signed absolute
+// maximum near -nmax, solves least squares for each level assignment and refines; returns the
+// best scale (possibly negative) and writes the levels to q.
+float fit_symmetric(std::span<const float> x, int nmax, std::span<int> q);
+
+// x ≈ scale * q - min with integer q in [0, nmax], scale >= 0 and min >= 0 (ggml's "min" is
+// subtracted, so the representable range always includes 0).
+struct ScaleAndMin {
+  float scale = 0.0f;
+  float min = 0.0f;
+};
+ScaleAndMin fit_scale_min(std::span<const float> x, int nmax, std::span<int> q);
+
+// x ≈ scale * levels[q] with q an index into the ascending `levels` (non-uniform grids such
+// as IQ4_NL's); returns the scale and writes the indices to q.
+float fit_nonuniform(std::span<const float> x, std::span<const std::int8_t> levels,
+                     std::span<int> q);
+
+// Index of the level nearest to v (levels ascending).
+int nearest_level(float v, std::span<const std::int8_t> levels);
+
+// Round half to even, as ggml's reference quantizers round.
+int round_int(float v);
+
+// The element with the largest magnitude, sign kept (the first on ties).
+float signed_absmax(std::span<const float> x);
+
+}  // namespace whale::quant_ref
