@@ -13,11 +13,11 @@ sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 
 packages=(build-essential cmake ninja-build ccache pkg-config git
-          libfmt-dev nlohmann-json3-dev libcli11-dev libpcre2-dev
+          libfmt-dev nlohmann-json3-dev libcli11-dev libpcre2-dev libicu-dev libedit-dev
           python3 python3-numpy)
 if [ "$mode" = "test" ]; then
   packages+=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3-torch
-             clang-14 libclang-rt-14-dev nodejs npm)
+             clang-14 libclang-rt-14-dev nodejs npm tmux)
 fi
 missing=()
 for p in "${packages[@]}"; do
