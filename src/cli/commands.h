@@ -16,5 +16,6 @@ CommandBody command_body(const CLI::App* sub);
 
 void add_info_command(CLI::App& app);
 void add_logits_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 }  // namespace whale::cli
