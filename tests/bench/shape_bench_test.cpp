@@ -170,5 +170,37 @@ TEST_F(ShapeModel, BenchRejectsBadCounts) {
   EXPECT_NE(status, 0);
 }
 
+
+// The demo model (tools/demo_model: a miniature DeepSeek-V3, all F32) has routed experts: a
+// decoded token reads (used / total) of them. Shapes from make_demo_model.cpp: hidden 64,
+// 2 layers (first dense), 2 heads, q_lora 32, kv_lora 32, nope 16, rope 8, v 16, FFN 96,
+// 4 experts of width 32 (2 used) + 1 shared, vocabulary 256 bytes + 6 specials.
+TEST(DemoModelBench, DecodeReadsTheChosenShareOfRoutedExperts) {
+  const fs::path dir = fs::path(env_or("WHALE_TEST_TMP", "/tmp")) / "shape_bench_test";
+  fs::create_directories(dir);
+  const fs::path model = dir / "demo.gguf";
+  int status = 0;
+  run(std::string(WHALE_MAKE_DEMO_MODEL) + " " + model.string() + " >/dev/null", status);
+  ASSERT_EQ(status, 0);
+  const std::string out = run(env_or("WHALE_BIN", "whale") + std::string(" bench -m ") + model.string() +
+                                  " -p 4 -n 2 -r 1 -t 1 --json --bandwidth-mib 8",
+                              status);
+  ASSERT_EQ(status, 0);
+  const auto j = nlohmann::json::parse(out);
+  const std::int64_t h = 64, vocab = 262, ffn = 96, e = 4, eff = 32;
+  const std::int64_t attention = 32 * h + 32 + 2 * 24 * 32 + 40 * h + 32 + 2 * 32 * 16 + 2 * 16 * 32 + h * 32;
+  const std::int64_t norms = 2 * h;
+  const std::int64_t dense_ffn = 3 * ffn * h;
+  const std::int64_t router = e * h + e;
+  const std::int64_t shared = 3 * eff * h;
+  const std::int64_t routed_used = 3 * eff * h * 2;  // 2 of the 4 experts
+  const std::int64_t head = h + vocab * h;           // output norm and projection
+  const std::int64_t floats_per_token = head + 2 * (attention + norms) + dense_ffn + router + shared + routed_used;
+  EXPECT_EQ(j["decode"]["weight_bytes_per_token"].get<std::int64_t>(), 4 * (floats_per_token + h));  // + one embedding row
+  EXPECT_DOUBLE_EQ(j["prefill"]["ops_per_token"].get<double>(), 2.0 * static_cast<double>(floats_per_token));
+  EXPECT_EQ(j["prefill"]["peak"], "fp32");  // float weights
+  EXPECT_EQ(j["weight_type"], "F32");
+}
+
 }  // namespace
 }  // namespace whale
