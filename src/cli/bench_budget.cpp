@@ -1,8 +1,11 @@
 // bench_budget.cpp — per-token bytes and multiply-adds of a model from its tensor directory.
 #include "cli/bench_budget.h"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
+
+#include "quant/dtype.h"
 
 namespace whale::cli {
 namespace {
