@@ -1,0 +1,89 @@
+// bench_budget.cpp — per-token bytes and multiply-adds of a model from its tensor directory.
+#include "cli/bench_budget.h"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+
+#include "quant/dtype.h"
+
+namespace whale::cli {
+namespace {
+
+bool is_routed_expert(const std::string& name) {
+  // llama.cpp merges each layer's routed experts into *_exps tensors; HF keeps one tensor per
+  // expert under mlp.experts.N (the shared experts are mlp.shared_experts).
+  return name.find("_exps.") != std::string::npos || name.find(".mlp.experts.") != std::string::npos;
+}
+
+bool is_embedding(const std::string& name) {
+  return name == "token_embd.weight" || name == "model.embed_tokens.weight";
+}
+
+bool is_output(const std::string& name) { return name == "output.weight" || name == "lm_head.weight"; }
+
+// The decoder layer a tensor belongs to, or -1 for the embedding, head and norms.
+std::int64_t layer_of(const std::string& name) {
+  for (std::string_view prefix : {"blk.", "model.layers."}) {
+    if (!name.starts_with(prefix)) continue;
+    std::int64_t l = -1;
+    const char* b = name.data() + prefix.size();
+    auto [end, ec] = std::from_chars(b, name.data() + name.size(), l);
+    if (ec == std::errc() && end != b) return l;
+  }
+  return -1;
+}
+
+}  // namespace
+
+TokenBudget token_budget(const ModelFiles& files, const ModelConfig& c,
+                         std::int64_t kv_floats_per_token_per_layer) {
+  TokenBudget b;
+  bool has_output = false;
+  for (const auto& t : files.tensors.all()) has_output = has_output || is_output(t.name);
+  const bool tied = !has_output || (files.format == ModelFormat::kSafetensors && c.tie_word_embeddings);
+
+  const double used_fraction = c.n_routed_experts > 0 ? static_cast<double>(c.num_experts_per_tok) /
+                                                            static_cast<double>(c.n_routed_experts)
+                                                      : 0.0;
+  double bytes = 0.0, params = 0.0;
+  std::map<std::string, std::uint64_t> matmul_bytes_by_type;
+  for (const auto& t : files.tensors.all()) {
+    // MTP modules sit in layers past the main stack; decoding does not run them.
+    if (layer_of(t.name) >= c.num_hidden_layers) continue;
+    const auto nbytes = static_cast<double>(t.bytes.size());
+    const auto nparams = static_cast<double>(t.numel());
+    const bool matrix = t.shape.size() >= 2;
+    if (is_embedding(t.name) && !tied) {
+      bytes += nbytes / static_cast<double>(std::max<std::int64_t>(1, t.rows()));
+      continue;
+    }
+    if (is_routed_expert(t.name)) {
+      b.routed_expert_bytes += t.bytes.size();
+      bytes += nbytes * used_fraction;
+      params += nparams * used_fraction;
+    } else {
+      bytes += nbytes;
+      params += nparams;
+    }
+    if (matrix) matmul_bytes_by_type[std::string(dtype_name(t.dtype))] += t.bytes.size();
+  }
+  b.weight_bytes_per_token = static_cast<std::uint64_t>(bytes);
+  b.matmul_params_per_token = static_cast<std::int64_t>(params);
+  std::uint64_t best = 0, quantized = 0, total = 0;
+  for (const auto& [name, n] : matmul_bytes_by_type) {
+    total += n;
+    auto t = dtype_from_name(name);
+    if (t && dtype_traits(*t).is_quantized) quantized += n;
+    if (n > best) {
+      best = n;
+      b.main_dtype = name;
+    }
+  }
+  b.quantized = 2 * quantized > total;
+  b.kv_bytes_per_context_token = static_cast<std::uint64_t>(kv_floats_per_token_per_layer) *
+                                 static_cast<std::uint64_t>(c.num_hidden_layers) * sizeof(float);
+  return b;
+}
+
+}  // namespace whale::cli

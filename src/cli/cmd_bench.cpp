@@ -1,0 +1,237 @@
+// cmd_bench.cpp — `whale bench`: prefill and decode tokens/s next to the machine's limits,
+// measured on the spot with the same threads, each result as a fraction of its roofline
+// (decode is bound by read bandwidth, prefill by the peak of the arithmetic the kernels use).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "cli/bench_budget.h"
+#include "cli/commands.h"
+#include "format/model_files.h"
+#include "model/model.h"
+#include "runtime/roofline.h"
+#include "util/thread_pool.h"
+
+namespace whale::cli {
+namespace {
+
+struct BenchOptions {
+  std::string model;
+  std::int64_t prompt = 512;
+  std::int64_t gen = 128;
+  int threads = 0;
+  int repeats = 5;
+  bool json = false;
+  std::int64_t bandwidth_mib = 1024;  // hidden: tests use a small buffer
+  std::uint64_t seed = 1;
+};
+
+struct Spread {
+  double median = 0, min = 0, max = 0;
+  std::vector<double> runs;
+};
+
+Spread spread(std::vector<double> v) {
+  Spread s;
+  s.runs = v;
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  s.median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  s.min = v.front();
+  s.max = v.back();
+  return s;
+}
+
+// FNV-1a over the float bits: any change to the logits, even in the last bit, shows.
+std::uint64_t fnv1a(std::span<const float> x) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (float f : x) {
+    std::uint32_t bits = 0;
+    std::memcpy(&bits, &f, sizeof bits);
+    for (int i = 0; i < 4; ++i) {
+      h ^= (bits >> (8 * i)) & 0xffu;
+      h *= 0x100000001b3ull;
+    }
+  }
+  return h;
+}
+
+// Token ids fixed by the seed (splitmix64), so runs on one model see the same input.
+std::vector<std::int32_t> random_ids(std::int64_t n, std::int64_t vocab, std::uint64_t seed) {
+  std::vector<std::int32_t> ids(static_cast<std::size_t>(n));
+  std::uint64_t s = seed;
+  for (auto& id : ids) {
+    std::uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    id = static_cast<std::int32_t>((z ^ (z >> 31)) % static_cast<std::uint64_t>(vocab));
+  }
+  return ids;
+}
+
+struct Measured {
+  Spread prefill, decode;  // tokens/s
+  std::uint64_t prefill_hash = 0, decode_hash = 0;
+};
+
+using Clock = std::chrono::steady_clock;
+
+Result<Measured> run_repeats(Model& model, const BenchOptions& o) {
+  const ModelConfig& c = model.config();
+  const auto prompt = random_ids(o.prompt, c.vocab_size, o.seed);
+  const auto gen = random_ids(std::max<std::int64_t>(o.gen, 1), c.vocab_size, o.seed + 1);
+  std::vector<float> logits(static_cast<std::size_t>(o.prompt * c.vocab_size));
+  std::vector<double> pp, tg;
+  Measured m;
+  for (int r = 0; r < o.repeats; ++r) {
+    KvCache cache = model.new_cache(o.prompt + o.gen);
+    auto t0 = Clock::now();
+    WHALE_TRY_VOID(model.forward(prompt, cache, Span2D<float>(logits.data(), o.prompt, c.vocab_size)));
+    const double s_pp = std::chrono::duration<double>(Clock::now() - t0).count();
+    pp.push_back(static_cast<double>(o.prompt) / s_pp);
+    if (r == 0)
+      m.prefill_hash = fnv1a(std::span<const float>(logits).subspan(
+          static_cast<std::size_t>((o.prompt - 1) * c.vocab_size), static_cast<std::size_t>(c.vocab_size)));
+    if (o.gen <= 0) continue;
+    t0 = Clock::now();
+    Span2D<float> row(logits.data(), 1, c.vocab_size);
+    for (std::int64_t i = 0; i < o.gen; ++i)
+      WHALE_TRY_VOID(model.forward(std::span(gen.data() + i, 1), cache, row));
+    const double s_tg = std::chrono::duration<double>(Clock::now() - t0).count();
+    tg.push_back(static_cast<double>(o.gen) / s_tg);
+    if (r == 0)
+      m.decode_hash = fnv1a(std::span<const float>(logits.data(), static_cast<std::size_t>(c.vocab_size)));
+  }
+  m.prefill = spread(std::move(pp));
+  m.decode = spread(std::move(tg));
+  return m;
+}
+
+struct Limits {
+  double bw_before = 0, bw_after = 0, fp32_gflops = 0, int8_gops = 0;
+  std::string simd;
+};
+
+nlohmann::json spread_json(const Spread& s) {
+  return {{"tokens_per_s", s.median}, {"min", s.min}, {"max", s.max}, {"runs", s.runs}};
+}
+
+double fraction(double achieved, double roof) { return roof > 0 ? achieved / roof : 0.0; }
+
+int run_bench(const BenchOptions& o) {
+  auto fail = [](const Error& e) {
+    fmt::print(stderr, "whale bench: error: {}\n", e.what());
+    return 1;
+  };
+  if (o.prompt < 1 || o.gen < 0 || o.repeats < 1)
+    return fail(Error("-p must be >= 1, -n >= 0 and -r >= 1"));
+  const int threads = o.threads > 0 ? o.threads : ThreadPool::default_threads();
+  auto files = open_model_files(o.model);
+  if (!files.ok()) return fail(files.error());
+  LoadOptions lo;
+  lo.n_threads = threads;
+  auto model = load_model(o.model, lo);
+  if (!model.ok()) return fail(model.error());
+  const ModelConfig& c = (*model)->config();
+  for (const auto& n : c.notices) fmt::print(stderr, "whale: notice: {}\n", n);
+  const KvCache probe = (*model)->new_cache(1);
+  const TokenBudget budget = token_budget(*files, c, probe.k_width + probe.v_width);
+
+  ThreadPool pool(threads);
+  const std::size_t bw_bytes = static_cast<std::size_t>(o.bandwidth_mib) << 20;
+  Limits lim;
+  lim.simd = std::string(simd_level_name(detect_simd_level()));
+  lim.bw_before = measure_read_bandwidth(pool, bw_bytes);
+  lim.fp32_gflops = measure_fp32_fma_peak(pool);
+  lim.int8_gops = measure_int8_madd_peak(pool);
+  auto measured = run_repeats(**model, o);
+  if (!measured.ok()) return fail(measured.error());
+  lim.bw_after = measure_read_bandwidth(pool, bw_bytes);
+
+  // Decode attends to p+1 .. p+n tokens of context: the KV bytes at the mean context.
+  const double mean_ctx = static_cast<double>(o.prompt) + static_cast<double>(o.gen + 1) / 2.0;
+  const double kv_bytes = static_cast<double>(budget.kv_bytes_per_context_token) * mean_ctx;
+  const double bytes_per_token = static_cast<double>(budget.weight_bytes_per_token) + kv_bytes;
+  const double bw_hi = std::max(lim.bw_before, lim.bw_after), bw_lo = std::min(lim.bw_before, lim.bw_after);
+  // The higher bandwidth gives the smaller (never flattering) fraction; the lower one is shown
+  // as the other end of the range on noisy machines.
+  const double tg_roof = bw_hi * 1e9 / bytes_per_token;
+  const double tg_roof_lo = bw_lo * 1e9 / bytes_per_token;
+  const double peak_ops = (budget.quantized ? lim.int8_gops : lim.fp32_gflops) * 1e9;
+  const double ops_per_token = 2.0 * static_cast<double>(budget.matmul_params_per_token);
+  const double pp_roof = ops_per_token > 0 ? peak_ops / ops_per_token : 0.0;
+  const Measured& m = *measured;
+
+  if (o.json) {
+    nlohmann::json j;
+    j["model"] = o.model;
+    j["architecture"] = std::string(arch_name(c.arch));
+    j["threads"] = threads;
+    j["prompt_tokens"] = o.prompt;
+    j["gen_tokens"] = o.gen;
+    j["repeats"] = o.repeats;
+    j["file_bytes"] = files->total_bytes();
+    j["weight_type"] = budget.main_dtype;
+    j["limits"] = {{"read_bandwidth_gbs_before", lim.bw_before}, {"read_bandwidth_gbs_after", lim.bw_after},
+                   {"fp32_gflops", lim.fp32_gflops}, {"int8_gops", lim.int8_gops}, {"simd", lim.simd},
+                   {"bandwidth_buffer_bytes", bw_bytes}};
+    j["prefill"] = spread_json(m.prefill);
+    j["prefill"]["ops_per_token"] = ops_per_token;
+    j["prefill"]["peak"] = budget.quantized ? "int8" : "fp32";
+    j["prefill"]["roofline_tokens_per_s"] = pp_roof;
+    j["prefill"]["roofline_fraction"] = fraction(m.prefill.median, pp_roof);
+    j["decode"] = spread_json(m.decode);
+    j["decode"]["weight_bytes_per_token"] = budget.weight_bytes_per_token;
+    j["decode"]["kv_bytes_per_token"] = kv_bytes;
+    j["decode"]["roofline_tokens_per_s"] = tg_roof;
+    j["decode"]["roofline_fraction"] = fraction(m.decode.median, tg_roof);
+    j["decode"]["roofline_fraction_at_low_bandwidth"] = fraction(m.decode.median, tg_roof_lo);
+    j["logits_hash"] = fmt::format("{:016x}", m.prefill_hash);
+    j["decode_logits_hash"] = fmt::format("{:016x}", m.decode_hash);
+    fmt::print("{}\n", j.dump(2));
+    return 0;
+  }
+  fmt::print("model    {} ({}, {}, {:.2f} GB)\n", o.model, arch_name(c.arch), budget.main_dtype,
+             static_cast<double>(files->total_bytes()) / 1e9);
+  fmt::print("limits   {} threads, {}: read {:.1f} GB/s before, {:.1f} after; fp32 {:.0f} GFLOP/s; "
+             "int8 {:.0f} GOP/s\n",
+             threads, lim.simd, lim.bw_before, lim.bw_after, lim.fp32_gflops, lim.int8_gops);
+  fmt::print("per tok  decode reads {:.3f} GB ({:.2f} MB KV); prefill {:.2f} GOP ({} peak)\n",
+             bytes_per_token / 1e9, kv_bytes / 1e6, ops_per_token / 1e9, budget.quantized ? "int8" : "fp32");
+  fmt::print("{:<8} {:>10} {:>10} {:>10} {:>12} {:>9}\n", "test", "tok/s", "min", "max", "roofline", "fraction");
+  fmt::print("{:<8} {:>10.2f} {:>10.2f} {:>10.2f} {:>12.2f} {:>8.1f}%\n", fmt::format("pp{}", o.prompt),
+             m.prefill.median, m.prefill.min, m.prefill.max, pp_roof, 100 * fraction(m.prefill.median, pp_roof));
+  if (o.gen > 0)
+    fmt::print("{:<8} {:>10.2f} {:>10.2f} {:>10.2f} {:>12.2f} {:>8.1f}%  ({:.1f}% at the lower bandwidth)\n",
+               fmt::format("tg{}", o.gen), m.decode.median, m.decode.min, m.decode.max, tg_roof,
+               100 * fraction(m.decode.median, tg_roof), 100 * fraction(m.decode.median, tg_roof_lo));
+  fmt::print("logits   prefill {:016x}  decode {:016x}  ({} repeats, median and min/max)\n", m.prefill_hash,
+             m.decode_hash, o.repeats);
+  return 0;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto o = std::make_shared<BenchOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "bench", "Measure prefill and decode tokens/s on random token ids, next to this machine's "
+               "read bandwidth and arithmetic peaks measured with the same threads, and print "
+               "each result as a fraction of its roofline.");
+  sub->add_option("-m,--model", o->model, "GGUF file or Hugging Face model folder")->required();
+  sub->add_option("-p,--prompt", o->prompt, "prompt tokens per prefill")->capture_default_str();
+  sub->add_option("-n,--gen", o->gen, "tokens decoded one at a time after the prefill")->capture_default_str();
+  sub->add_option("-t,--threads", o->threads, "threads (default: all cores)");
+  sub->add_option("-r,--repeats", o->repeats, "repeats (median and min/max are reported)")->capture_default_str();
+  sub->add_flag("--json", o->json, "print one JSON object instead of a table");
+  sub->add_option("--seed", o->seed, "seed of the random token ids")->capture_default_str();
+  sub->add_option("--bandwidth-mib", o->bandwidth_mib, "")->group("")->check(CLI::Range(1, 1 << 20));
+  set_command_body(sub, [o] { return run_bench(*o); });
+}
+
+}  // namespace whale::cli

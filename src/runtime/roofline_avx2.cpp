@@ -1,0 +1,101 @@
+// roofline_avx2.cpp — the AVX2/FMA measuring loops (compiled with -mavx2 -mfma, called only
+// after detect_simd_level() saw both). Only intrinsics here: an inline library function
+// compiled with AVX2 could be chosen by the linker for scalar callers too.
+#include <immintrin.h>
+
+#include "runtime/roofline_isa.h"
+
+namespace whale::roofline_isa {
+namespace {
+
+// Hides a register's value from the optimiser so loop-invariant work is redone each round.
+inline void opaque(__m256i& v) { asm volatile("" : "+x"(v)); }
+
+inline std::uint64_t lanes_sum(__m256i v) {
+  alignas(32) std::uint64_t lanes[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), v);
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
+
+std::uint64_t read_sum_impl(const std::uint64_t* words, std::size_t n) {
+  // Four accumulators of 32-byte loads: two cache lines per round keep the load ports busy.
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const auto* p = reinterpret_cast<const __m256i*>(words + i);
+    a0 = _mm256_add_epi64(a0, _mm256_loadu_si256(p));
+    a1 = _mm256_add_epi64(a1, _mm256_loadu_si256(p + 1));
+    a2 = _mm256_add_epi64(a2, _mm256_loadu_si256(p + 2));
+    a3 = _mm256_add_epi64(a3, _mm256_loadu_si256(p + 3));
+  }
+  std::uint64_t s = lanes_sum(_mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3)));
+  for (; i < n; ++i) s += words[i];
+  return s;
+}
+
+std::uint64_t fma_impl(std::uint64_t iterations, float* sink) {
+  // Ten independent chains cover the FMA latency (4 cycles) times two FMA pipes with room to
+  // spare; x * a + b with a just below 1 stays finite for any iteration count.
+  const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-6f);
+  __m256 c0 = _mm256_set1_ps(0.1f), c1 = _mm256_set1_ps(0.2f), c2 = _mm256_set1_ps(0.3f),
+         c3 = _mm256_set1_ps(0.4f), c4 = _mm256_set1_ps(0.5f), c5 = _mm256_set1_ps(0.6f),
+         c6 = _mm256_set1_ps(0.7f), c7 = _mm256_set1_ps(0.8f), c8 = _mm256_set1_ps(0.9f),
+         c9 = _mm256_set1_ps(1.0f);
+  for (std::uint64_t i = 0; i < iterations; ++i) {
+    c0 = _mm256_fmadd_ps(c0, a, b);
+    c1 = _mm256_fmadd_ps(c1, a, b);
+    c2 = _mm256_fmadd_ps(c2, a, b);
+    c3 = _mm256_fmadd_ps(c3, a, b);
+    c4 = _mm256_fmadd_ps(c4, a, b);
+    c5 = _mm256_fmadd_ps(c5, a, b);
+    c6 = _mm256_fmadd_ps(c6, a, b);
+    c7 = _mm256_fmadd_ps(c7, a, b);
+    c8 = _mm256_fmadd_ps(c8, a, b);
+    c9 = _mm256_fmadd_ps(c9, a, b);
+  }
+  const __m256 s = _mm256_add_ps(
+      _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(c0, c1), _mm256_add_ps(c2, c3)),
+                    _mm256_add_ps(_mm256_add_ps(c4, c5), _mm256_add_ps(c6, c7))),
+      _mm256_add_ps(c8, c9));
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, s);
+  *sink = lanes[0] + lanes[7];
+  return iterations * 10 * 8 * 2;
+}
+
+std::uint64_t int8_impl(std::uint64_t iterations, std::int32_t* sink) {
+  // Six products per round from three unsigned and two signed operands; the operands are made
+  // opaque each round so the products cannot be hoisted out of the loop.
+  __m256i u0 = _mm256_set1_epi8(1), u1 = _mm256_set1_epi8(2), u2 = _mm256_set1_epi8(3);
+  __m256i s0 = _mm256_set1_epi8(-1), s1 = _mm256_set1_epi8(2);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+  for (std::uint64_t i = 0; i < iterations; ++i) {
+    opaque(u0);
+    opaque(u1);
+    opaque(u2);
+    a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_maddubs_epi16(u0, s0), ones));
+    a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_maddubs_epi16(u1, s0), ones));
+    a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_maddubs_epi16(u2, s0), ones));
+    a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_maddubs_epi16(u0, s1), ones));
+    a4 = _mm256_add_epi32(a4, _mm256_madd_epi16(_mm256_maddubs_epi16(u1, s1), ones));
+    a5 = _mm256_add_epi32(a5, _mm256_madd_epi16(_mm256_maddubs_epi16(u2, s1), ones));
+  }
+  const __m256i s = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3)),
+                                     _mm256_add_epi32(a4, a5));
+  alignas(32) std::int32_t lanes[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), s);
+  // Wrapping is fine: the sum only keeps the work alive.
+  *sink = static_cast<std::int32_t>(static_cast<std::uint32_t>(lanes[0]) + static_cast<std::uint32_t>(lanes[7]));
+  return iterations * 6 * 32 * 2;
+}
+
+}  // namespace
+
+std::uint64_t read_sum_avx2(const std::uint64_t* words, std::size_t n) { return read_sum_impl(words, n); }
+std::uint64_t fma_chains_avx2(std::uint64_t iterations, float* sink) { return fma_impl(iterations, sink); }
+std::uint64_t int8_chains_avx2(std::uint64_t iterations, std::int32_t* sink) {
+  return int8_impl(iterations, sink);
+}
+
+}  // namespace whale::roofline_isa

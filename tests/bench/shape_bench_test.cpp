@@ -1,0 +1,206 @@
+// shape_bench_test.cpp — whale-make-shape-model writes the R1-Distill-Qwen-1.5B shape (one
+// layer, small vocabulary) that `whale info` and `whale bench --json` read; expected shapes and
+// byte counts come from the model's public config and the Q8_0 block layout, worked by hand.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "format/gguf.h"
+
+namespace whale {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::int64_t kVocab = 256;  // --tiny-vocab
+
+std::string env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : fallback;
+}
+
+// Runs a shell command; returns its stdout, and its exit status in `status`.
+std::string run(const std::string& cmd, int& status) {
+  std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), &pclose);
+  std::string out;
+  if (!p) {
+    status = -1;
+    return out;
+  }
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, n);
+  status = pclose(p.release());
+  return out;
+}
+
+class ShapeModel : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::path(env_or("WHALE_TEST_TMP", "/tmp")) / "shape_bench_test";
+    fs::create_directories(dir_);
+    model_ = dir_ / "qwen-1layer.gguf";
+    int status = 0;
+    const std::string cmd = std::string(WHALE_MAKE_SHAPE_MODEL) + " r1-distill-qwen-1.5b " + model_.string() +
+                            " --type q8_0 --layers 1 --tiny-vocab " + std::to_string(kVocab) + " -t 2";
+    run(cmd, status);
+    ASSERT_EQ(status, 0) << cmd;
+  }
+  static inline fs::path dir_;
+  static inline fs::path model_;
+};
+
+// R1-Distill-Qwen-1.5B (config.json): hidden 1536, 12 heads x 128, 2 KV heads, FFN 8960.
+constexpr std::int64_t kHidden = 1536, kKv = 2 * 128, kFfn = 8960;
+
+std::uint64_t q8_0_bytes(std::int64_t rows, std::int64_t cols) {
+  return static_cast<std::uint64_t>(rows) * static_cast<std::uint64_t>(cols / 32 * 34);  // 32 values: f16 d + 32 int8
+}
+
+TEST_F(ShapeModel, HasQwen2TensorsAndMetadata) {
+  auto f = open_gguf(model_);
+  ASSERT_TRUE(f.ok()) << f.error().what();
+  const Metadata& m = f->contents.metadata;
+  EXPECT_EQ(m.get_string("general.architecture").value(), "qwen2");
+  EXPECT_EQ(m.get_int("qwen2.embedding_length").value(), kHidden);
+  EXPECT_EQ(m.get_int("qwen2.block_count").value(), 1);
+  EXPECT_EQ(m.get_int("qwen2.attention.head_count").value(), 12);
+  EXPECT_EQ(m.get_int("qwen2.attention.head_count_kv").value(), 2);
+  EXPECT_EQ(m.get_int("qwen2.feed_forward_length").value(), kFfn);
+  EXPECT_EQ(m.get_string("tokenizer.ggml.model").value(), "gpt2");
+  const std::map<std::string, std::vector<std::int64_t>> want = {
+      {"token_embd.weight", {kVocab, kHidden}},      {"output.weight", {kVocab, kHidden}},
+      {"output_norm.weight", {kHidden}},             {"blk.0.attn_norm.weight", {kHidden}},
+      {"blk.0.ffn_norm.weight", {kHidden}},          {"blk.0.attn_q.weight", {kHidden, kHidden}},
+      {"blk.0.attn_k.weight", {kKv, kHidden}},       {"blk.0.attn_v.weight", {kKv, kHidden}},
+      {"blk.0.attn_q.bias", {kHidden}},              {"blk.0.attn_k.bias", {kKv}},
+      {"blk.0.attn_v.bias", {kKv}},                  {"blk.0.attn_output.weight", {kHidden, kHidden}},
+      {"blk.0.ffn_gate.weight", {kFfn, kHidden}},    {"blk.0.ffn_up.weight", {kFfn, kHidden}},
+      {"blk.0.ffn_down.weight", {kHidden, kFfn}}};
+  ASSERT_EQ(f->contents.tensors.size(), want.size());
+  for (const auto& t : f->contents.tensors) {
+    auto it = want.find(t.name);
+    ASSERT_NE(it, want.end()) << t.name;
+    EXPECT_EQ(t.shape, it->second) << t.name;
+    EXPECT_EQ(t.dtype, t.shape.size() == 2 ? DType::kQ8_0 : DType::kF32) << t.name;
+  }
+}
+
+TEST_F(ShapeModel, SameFileWhateverTheThreadCount) {
+  const fs::path one = dir_ / "qwen-1layer-t1.gguf";
+  int status = 0;
+  run(std::string(WHALE_MAKE_SHAPE_MODEL) + " r1-distill-qwen-1.5b " + one.string() +
+          " --type q8_0 --layers 1 --tiny-vocab " + std::to_string(kVocab) + " -t 1",
+      status);
+  ASSERT_EQ(status, 0);
+  auto a = open_gguf(model_);
+  auto b = open_gguf(one);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a->file.size(), b->file.size());
+  EXPECT_TRUE(std::equal(a->file.bytes().begin(), a->file.bytes().end(), b->file.bytes().begin()));
+  fs::remove(one);
+}
+
+TEST_F(ShapeModel, WhaleInfoReadsIt) {
+  int status = 0;
+  const std::string out = run(env_or("WHALE_BIN", "whale") + std::string(" info --json ") + model_.string(), status);
+  ASSERT_EQ(status, 0);
+  const auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["architecture"], "qwen2");
+  EXPECT_EQ(j["hidden_size"], kHidden);
+  EXPECT_EQ(j["layers"], 1);
+  EXPECT_EQ(j["vocab_size"], kVocab);
+  EXPECT_NE(j["attention_detail"].get<std::string>().find("12 heads, 2 KV heads"), std::string::npos);
+}
+
+TEST_F(ShapeModel, WhaleBenchJsonHasTheRequiredFields) {
+  int status = 0;
+  const std::string cmd = env_or("WHALE_BIN", "whale") + std::string(" bench -m ") + model_.string() +
+                          " -p 8 -n 4 -r 1 -t 2 --json --bandwidth-mib 16";
+  const std::string out = run(cmd, status);
+  ASSERT_EQ(status, 0) << cmd;
+  const auto j = nlohmann::json::parse(out);
+  auto positive = [](const nlohmann::json& v) { return v.is_number() && std::isfinite(v.get<double>()) && v.get<double>() > 0; };
+  EXPECT_TRUE(positive(j["prefill"]["tokens_per_s"]));
+  EXPECT_TRUE(positive(j["decode"]["tokens_per_s"]));
+  for (const char* k : {"read_bandwidth_gbs_before", "read_bandwidth_gbs_after", "fp32_gflops", "int8_gops"})
+    EXPECT_TRUE(positive(j["limits"][k])) << k;
+  EXPECT_TRUE(positive(j["prefill"]["roofline_fraction"]));
+  EXPECT_TRUE(positive(j["decode"]["roofline_fraction"]));
+  EXPECT_EQ(j["threads"], 2);
+  EXPECT_EQ(j["model"], model_.string());
+  EXPECT_EQ(j["prefill"]["peak"], "int8");  // Q8_0 weights
+  EXPECT_EQ(j["logits_hash"].get<std::string>().size(), 16u);
+
+  // Bytes read per decoded token: every tensor once, but only one row of the (untied)
+  // embedding table.
+  const std::uint64_t matrices = q8_0_bytes(kVocab, kHidden) + 2 * q8_0_bytes(kHidden, kHidden) +
+                                 2 * q8_0_bytes(kKv, kHidden) + 2 * q8_0_bytes(kFfn, kHidden) +
+                                 q8_0_bytes(kHidden, kFfn);
+  const std::uint64_t vectors = 4 * (3 * kHidden + kHidden + 2 * kKv);  // norms + q/k/v biases, f32
+  EXPECT_EQ(j["decode"]["weight_bytes_per_token"].get<std::uint64_t>(), matrices + vectors + q8_0_bytes(1, kHidden));
+  // Prefill ops: 2 per weight of every matrix and vector except the embedding table.
+  const double params = static_cast<double>(kVocab * kHidden + 2 * kHidden * kHidden + 2 * kKv * kHidden +
+                                            3 * kFfn * kHidden + 4 * kHidden + 2 * kKv);
+  EXPECT_DOUBLE_EQ(j["prefill"]["ops_per_token"].get<double>(), 2 * params);
+}
+
+TEST_F(ShapeModel, BenchLogitsHashIsRepeatable) {
+  int status = 0;
+  const std::string cmd = env_or("WHALE_BIN", "whale") + std::string(" bench -m ") + model_.string() +
+                          " -p 4 -n 2 -r 1 -t 2 --json --bandwidth-mib 8";
+  const auto a = nlohmann::json::parse(run(cmd, status));
+  ASSERT_EQ(status, 0);
+  const auto b = nlohmann::json::parse(run(cmd, status));
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(a["logits_hash"], b["logits_hash"]);
+  EXPECT_EQ(a["decode_logits_hash"], b["decode_logits_hash"]);
+}
+
+TEST_F(ShapeModel, BenchRejectsBadCounts) {
+  int status = 0;
+  run(env_or("WHALE_BIN", "whale") + std::string(" bench -m ") + model_.string() + " -p 0 2>/dev/null", status);
+  EXPECT_NE(status, 0);
+}
+
+
+// The demo model (tools/demo_model: a miniature DeepSeek-V3, all F32) has routed experts: a
+// decoded token reads (used / total) of them. Shapes from make_demo_model.cpp: hidden 64,
+// 2 layers (first dense), 2 heads, q_lora 32, kv_lora 32, nope 16, rope 8, v 16, FFN 96,
+// 4 experts of width 32 (2 used) + 1 shared, vocabulary 256 bytes + 6 specials.
+TEST(DemoModelBench, DecodeReadsTheChosenShareOfRoutedExperts) {
+  const fs::path dir = fs::path(env_or("WHALE_TEST_TMP", "/tmp")) / "shape_bench_test";
+  fs::create_directories(dir);
+  const fs::path model = dir / "demo.gguf";
+  int status = 0;
+  run(std::string(WHALE_MAKE_DEMO_MODEL) + " " + model.string() + " >/dev/null", status);
+  ASSERT_EQ(status, 0);
+  const std::string out = run(env_or("WHALE_BIN", "whale") + std::string(" bench -m ") + model.string() +
+                                  " -p 4 -n 2 -r 1 -t 1 --json --bandwidth-mib 8",
+                              status);
+  ASSERT_EQ(status, 0);
+  const auto j = nlohmann::json::parse(out);
+  const std::int64_t h = 64, vocab = 262, ffn = 96, e = 4, eff = 32;
+  const std::int64_t attention = 32 * h + 32 + 2 * 24 * 32 + 40 * h + 32 + 2 * 32 * 16 + 2 * 16 * 32 + h * 32;
+  const std::int64_t norms = 2 * h;
+  const std::int64_t dense_ffn = 3 * ffn * h;
+  const std::int64_t router = e * h + e;
+  const std::int64_t shared = 3 * eff * h;
+  const std::int64_t routed_used = 3 * eff * h * 2;  // 2 of the 4 experts
+  const std::int64_t head = h + vocab * h;           // output norm and projection
+  const std::int64_t floats_per_token = head + 2 * (attention + norms) + dense_ffn + router + shared + routed_used;
+  EXPECT_EQ(j["decode"]["weight_bytes_per_token"].get<std::int64_t>(), 4 * (floats_per_token + h));  // + one embedding row
+  EXPECT_DOUBLE_EQ(j["prefill"]["ops_per_token"].get<double>(), 2.0 * static_cast<double>(floats_per_token));
+  EXPECT_EQ(j["prefill"]["peak"], "fp32");  // float weights
+  EXPECT_EQ(j["weight_type"], "F32");
+}
+
+}  // namespace
+}  // namespace whale
