@@ -140,6 +140,12 @@ Result<GgufContents> parse_gguf(std::span<const std::byte> bytes) {
     std::uint64_t offset;
     std::uint64_t size;
   };
+  // The smallest tensor info (1-byte name, 1 dimension) is 33 bytes; rejecting counts the rest
+  // of the file cannot hold keeps a 24-byte file from reserving ~100 MB of infos.
+  constexpr std::uint64_t kMinTensorInfoBytes = 8 + 1 + 4 + 8 + 4 + 8;
+  if (n_tensors > in.remaining() / kMinTensorInfoBytes)
+    return Error("tensor count {} cannot fit in the {} bytes left after the metadata", n_tensors,
+                 in.remaining());
   std::vector<Info> infos;
   infos.reserve(n_tensors);
   for (std::uint64_t i = 0; i < n_tensors; ++i) {
