@@ -294,6 +294,26 @@ TEST(GgufReader, EveryPrefixOfAWriterFileBeforeItsLastDataByteIsAnError) {
   }
 }
 
+// Arrays whose items fit in the file but would take ~40x the file in memory are capped: 2^24
+// items over all metadata. Two u8 arrays of 2^23 items each are fine; one more item is not.
+TEST(GgufReader, MetadataArrayItemBudget) {
+  constexpr std::uint64_t kHalf = std::uint64_t{1} << 23;
+  auto file = [&](std::uint64_t second_count) {
+    ByteBuilder b;
+    b.raw("GGUF", 4).u32(3).u64(0).u64(2);
+    b.str("a").u32(9).u32(0).u64(kHalf).zeros(kHalf);
+    b.str("b").u32(9).u32(0).u64(second_count).zeros(second_count);
+    return b.bytes();
+  };
+  auto ok = parse_gguf(file(kHalf));
+  ASSERT_TRUE(ok.ok()) << ok.error().what();
+  EXPECT_EQ((*ok->metadata.get_array("b"))->items.size(), kHalf);
+  auto over = parse_gguf(file(kHalf + 1));
+  ASSERT_FALSE(over.ok());
+  EXPECT_TRUE(contains(over.error().what(), "metadata key 'b'"));
+  EXPECT_TRUE(contains(over.error().what(), "arrays hold more than 16777216 items in total"));
+}
+
 TEST(GgufWriter, RejectsBadTensors) {
   GgufWriter w(Metadata{});
   ASSERT_TRUE(w.add_tensor("a", DType::kF32, {4}, pattern(16, 0)).ok());
