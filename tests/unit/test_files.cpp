@@ -14,6 +14,9 @@ namespace {
 // $WHALE_TEST_TMP/<suite>.<test>, not created.
 std::filesystem::path test_path() {
   const char* env = std::getenv("WHALE_TEST_TMP");
+#ifdef WHALE_TEST_TMP_DIR
+  if (env == nullptr) env = WHALE_TEST_TMP_DIR;  // set per build by whale_test()
+#endif
   std::filesystem::path root = env != nullptr ? std::filesystem::path(env)
                                               : std::filesystem::temp_directory_path() / "whale-test";
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
