@@ -1,5 +1,6 @@
 // bad_files_test.cpp — every crafted hostile file (tests/data/bad/crafted.cpp) gives an Error
 // naming the problem; through `whale info` one error line naming the file and exit status 1.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -131,9 +132,9 @@ TEST(BadFilesCli, TruncatedPrefixesAndMissingFiles) {
   // A sample of prefixes (every prefix is covered in-process by gguf_test).
   for (std::size_t n : {std::size_t{0}, std::size_t{3}, std::size_t{23}, std::size_t{60},
                         valid.size() / 2, valid.size() - 1}) {
-    const auto path = (dir / ("prefix" + std::to_string(n) + ".gguf")).string();
+    const auto path = (dir / fmt::format("prefix{}.gguf", n)).string();
     test::write_bytes(path, {valid.begin(), valid.begin() + static_cast<std::ptrdiff_t>(n)});
-    expect_cli_error({"info", path}, path, {}, "prefix " + std::to_string(n));
+    expect_cli_error({"info", path}, path, {}, fmt::format("prefix {}", n));
   }
   const auto missing = (dir / "absent.gguf").string();
   expect_cli_error({"info", missing}, missing, {"no such file or folder"}, "missing file");

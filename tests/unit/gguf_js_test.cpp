@@ -77,8 +77,9 @@ void expect_same_as_whale(const std::filesystem::path& path) {
   for (const auto& [key, value] : g->contents.metadata.entries()) {
     ASSERT_TRUE(meta.contains(key)) << key;
     EXPECT_EQ(meta[key]["type"], static_cast<int>(value.type())) << key;
-    if (const auto* arr = std::get_if<MetaArray>(&value.v))
+    if (const auto* arr = std::get_if<MetaArray>(&value.v)) {
       EXPECT_EQ(meta[key]["subType"], static_cast<int>(arr->elem_type)) << key;
+    }
     expect_value(value, meta[key]["value"], key);
   }
   const json& tensors = js["tensors"];

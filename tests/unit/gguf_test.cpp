@@ -217,7 +217,9 @@ TEST(GgufRoundTrip, EveryGgmlTypeBlockGeometry) {
   // Every GGUF-capable DType of the table is covered above, and nothing else claims a code.
   for (std::size_t i = 0; i < dtype_count(); ++i) {
     const auto code = static_cast<std::uint32_t>(dtype_at(i).dtype);
-    if (code < 100) EXPECT_EQ(expected_blocks().count(code), 1u) << dtype_at(i).name;
+    if (code < 100) {
+      EXPECT_EQ(expected_blocks().count(code), 1u) << dtype_at(i).name;
+    }
   }
   for (std::uint32_t removed : {4u, 5u, 31u, 32u, 33u, 36u, 37u, 38u, 40u, 99u})
     EXPECT_EQ(find_dtype_traits(removed), nullptr) << removed;

@@ -80,8 +80,12 @@ TEST(Safetensors, EveryDtypeWithMetadataAndEmptyTensor) {
     for (auto d : want.shape) n *= static_cast<std::size_t>(d);
     EXPECT_EQ(got->shape, want.shape) << want.name;
     EXPECT_EQ(got->bytes.size(), n) << want.name;
-    if (n > 0) EXPECT_EQ(got->bytes.data(), data + offset) << want.name;
-    if (i < std::size(cases)) EXPECT_EQ(got->dtype, cases[i].dtype) << want.name;
+    if (n > 0) {
+      EXPECT_EQ(got->bytes.data(), data + offset) << want.name;
+    }
+    if (i < std::size(cases)) {
+      EXPECT_EQ(got->dtype, cases[i].dtype) << want.name;
+    }
     for (std::size_t k = 0; k < n; ++k)
       ASSERT_EQ(got->bytes[k], static_cast<std::byte>(((i + 1) * 17 + k) & 0xff)) << want.name;
     offset += n;

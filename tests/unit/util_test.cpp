@@ -88,7 +88,9 @@ TEST(SplitRange, PartitionsExactlyAndDeterministically) {
           const RowRange r = split_range(n, threads, t, grain);
           ASSERT_EQ(r.begin, expect_begin) << "n=" << n << " threads=" << threads << " t=" << t;
           ASSERT_GE(r.end, r.begin);
-          if (r.end != n) ASSERT_EQ(r.end % grain, 0) << "chunk end not on a grain boundary";
+          if (r.end != n) {
+            ASSERT_EQ(r.end % grain, 0) << "chunk end not on a grain boundary";
+          }
           const std::int64_t g = (r.size() + grain - 1) / grain;
           min_grains = std::min(min_grains, g);
           max_grains = std::max(max_grains, g);
@@ -150,7 +152,9 @@ TEST(ThreadPool, GrainAndManySuccessiveJobs) {
     pool.parallel_for(
         1000,
         [&](RowRange r, int) {
-          if (r.end != 1000) EXPECT_EQ(r.end % 16, 0);
+          if (r.end != 1000) {
+            EXPECT_EQ(r.end % 16, 0);
+          }
           for (std::int64_t i = r.begin; i < r.end; ++i) out[static_cast<std::size_t>(i)] += i;
         },
         16);
