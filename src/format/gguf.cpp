@@ -17,6 +17,10 @@ constexpr std::uint64_t kMaxKeyValues = 1u << 20;
 constexpr std::uint64_t kMaxKeyBytes = 1u << 16;
 constexpr std::uint32_t kMaxDims = 4;   // GGML_MAX_DIMS
 constexpr int kMaxArrayDepth = 4;
+// Array items in all metadata together. Each item costs ~40 bytes in memory however small it
+// is in the file, so without a budget a hostile file could make a 1-byte-per-item array cost
+// 40x its size; real files hold well under a million (tokens, merges, scores).
+constexpr std::uint64_t kMaxMetadataItems = std::uint64_t{1} << 24;
 
 Result<std::string> read_string(ByteReader& in) {
   WHALE_TRY(const std::uint64_t len, in.read<std::uint64_t>());
@@ -38,7 +42,8 @@ std::uint64_t min_elem_bytes(MetaType t) {
   return 1;
 }
 
-Result<MetaValue> read_value(ByteReader& in, MetaType type, int depth);
+// `items_left` is the remaining array-item budget, shared by every value of the file.
+Result<MetaValue> read_value(ByteReader& in, MetaType type, int depth, std::uint64_t& items_left);
 
 template <typename T>
 Result<MetaValue> read_scalar(ByteReader& in) {
@@ -46,7 +51,7 @@ Result<MetaValue> read_scalar(ByteReader& in) {
   return MetaValue{v};
 }
 
-Result<MetaValue> read_value(ByteReader& in, MetaType type, int depth) {
+Result<MetaValue> read_value(ByteReader& in, MetaType type, int depth, std::uint64_t& items_left) {
   switch (type) {
     case MetaType::kU8: return read_scalar<std::uint8_t>(in);
     case MetaType::kI8: return read_scalar<std::int8_t>(in);
@@ -77,10 +82,13 @@ Result<MetaValue> read_value(ByteReader& in, MetaType type, int depth) {
       if (count > in.remaining() / min_elem_bytes(elem))
         return Error("array of {} {} elements cannot fit in the {} bytes left", count,
                      meta_type_name(elem), in.remaining());
+      if (count > items_left)
+        return Error("arrays hold more than {} items in total", kMaxMetadataItems);
+      items_left -= count;
       MetaArray arr{elem, {}};
       arr.items.reserve(count);
       for (std::uint64_t i = 0; i < count; ++i) {
-        auto item = read_value(in, elem, depth + 1);
+        auto item = read_value(in, elem, depth + 1, items_left);
         if (!item.ok()) return std::move(item).error().context("array element {}", i);
         arr.items.push_back(std::move(item).value());
       }
@@ -107,6 +115,7 @@ Result<GgufContents> parse_gguf(std::span<const std::byte> bytes) {
   if (n_kv > kMaxKeyValues)
     return Error("metadata count {} exceeds the limit {}", n_kv, kMaxKeyValues);
 
+  std::uint64_t items_left = kMaxMetadataItems;
   for (std::uint64_t i = 0; i < n_kv; ++i) {
     const std::uint64_t at = in.offset();
     auto key = read_string(in);
@@ -118,7 +127,7 @@ Result<GgufContents> parse_gguf(std::span<const std::byte> bytes) {
     if (!type.ok()) return std::move(type).error().context("metadata key '{}'", *key);
     if (*type > static_cast<std::uint32_t>(MetaType::kF64))
       return Error("metadata key '{}' has unknown value type {}", *key, *type);
-    auto value = read_value(in, static_cast<MetaType>(*type), 0);
+    auto value = read_value(in, static_cast<MetaType>(*type), 0, items_left);
     if (!value.ok())
       return std::move(value).error().context("metadata key '{}' (at offset {})", *key, at);
     WHALE_TRY_VOID(out.metadata.add(std::move(key).value(), std::move(value).value()));
@@ -139,6 +148,12 @@ Result<GgufContents> parse_gguf(std::span<const std::byte> bytes) {
     std::uint64_t offset;
     std::uint64_t size;
   };
+  // The smallest tensor info (1-byte name, 1 dimension) is 33 bytes; rejecting counts the rest
+  // of the file cannot hold keeps a 24-byte file from reserving ~100 MB of infos.
+  constexpr std::uint64_t kMinTensorInfoBytes = 8 + 1 + 4 + 8 + 4 + 8;
+  if (n_tensors > in.remaining() / kMinTensorInfoBytes)
+    return Error("tensor count {} cannot fit in the {} bytes left after the metadata", n_tensors,
+                 in.remaining());
   std::vector<Info> infos;
   infos.reserve(n_tensors);
   for (std::uint64_t i = 0; i < n_tensors; ++i) {

@@ -78,7 +78,10 @@ Result<SafetensorsContents> parse_safetensors(std::span<const std::byte> bytes) 
       }
       continue;
     }
-    auto fail = [&](Error e) { return std::move(e).context("tensor '{}'", name); };
+    // A named reference, not the structured binding: clang 14 (the fuzz build) cannot capture
+    // bindings in lambdas.
+    const std::string& tensor_name = name;
+    auto fail = [&](Error e) { return std::move(e).context("tensor '{}'", tensor_name); };
     if (!entry.is_object()) return fail(Error("entry is not an object"));
     const auto dt = entry.find("dtype");
     const auto sh = entry.find("shape");

@@ -40,10 +40,17 @@ double ModelConfig::attention_scale() const {
 }
 
 Result<void> validate(const ModelConfig& c) {
+  // 2^24 is far above any real model's sizes and keeps products of two sizes (heads x head
+  // dim, hidden x ffn width) far inside 64 bits, whatever a hostile file claims.
+  constexpr std::int64_t kMaxSize = std::int64_t{1} << 24;
   auto positive = [](std::int64_t v, const char* name) -> Result<void> {
-    if (v <= 0 || v > (std::int64_t{1} << 32)) return Error("{} = {} is not a valid size", name, v);
+    if (v <= 0 || v > kMaxSize) return Error("{} = {} is not a valid size", name, v);
     return {};
   };
+  if (c.num_nextn_predict_layers < 0 || c.num_nextn_predict_layers > kMaxSize)
+    return Error("num_nextn_predict_layers = {} is not a valid count", c.num_nextn_predict_layers);
+  if (c.n_routed_experts < 0 || c.n_routed_experts > kMaxSize)
+    return Error("n_routed_experts = {} is not a valid count", c.n_routed_experts);
   WHALE_TRY_VOID(positive(c.vocab_size, "vocab_size"));
   WHALE_TRY_VOID(positive(c.hidden_size, "hidden_size"));
   WHALE_TRY_VOID(positive(c.num_hidden_layers, "num_hidden_layers"));

@@ -32,6 +32,13 @@ class Keys {
   std::string arch_;
 };
 
+// a - b for values read from a file, which may be anything: an error instead of overflow.
+Result<std::int64_t> checked_sub(std::int64_t a, std::int64_t b, std::string_view what) {
+  std::int64_t out = 0;
+  if (__builtin_sub_overflow(a, b, &out)) return Error("{}: {} - {} overflows", what, a, b);
+  return out;
+}
+
 // head_count_kv may be an array (one value per layer) in some files; all layers must agree.
 Result<std::int64_t> uniform_count(const Metadata& m, const std::string& key, std::int64_t fallback) {
   const MetaValue* v = m.find(key);
@@ -65,11 +72,13 @@ Result<void> read_deepseek2(const Keys& k, const Metadata& m,
   // ones; layouts (a) and (b) have only the plain keys holding nope+rope and v.
   if (k.has("attention.key_length_mla")) {
     WHALE_TRY(const std::int64_t key_mla, k.integer("attention.key_length_mla"));
-    c.qk_nope_head_dim = key_mla - c.qk_rope_head_dim;
+    WHALE_TRY(c.qk_nope_head_dim,
+              checked_sub(key_mla, c.qk_rope_head_dim, k.key("attention.key_length_mla")));
     WHALE_TRY(c.v_head_dim, k.integer("attention.value_length_mla"));
   } else {
     WHALE_TRY(const std::int64_t key_len, k.integer("attention.key_length"));
-    c.qk_nope_head_dim = key_len - c.qk_rope_head_dim;
+    WHALE_TRY(c.qk_nope_head_dim,
+              checked_sub(key_len, c.qk_rope_head_dim, k.key("attention.key_length")));
     WHALE_TRY(c.v_head_dim, k.integer("attention.value_length"));
   }
   // MLA has one latent per token whatever head_count_kv says (it is 1 in layout (c)).
@@ -109,7 +118,8 @@ Result<void> read_deepseek2(const Keys& k, const Metadata& m,
 
   WHALE_TRY(c.num_nextn_predict_layers, k.integer("nextn_predict_layers", 0));
   // llama.cpp counts MTP layers in block_count.
-  c.num_hidden_layers -= c.num_nextn_predict_layers;
+  WHALE_TRY(c.num_hidden_layers, checked_sub(c.num_hidden_layers, c.num_nextn_predict_layers,
+                                             k.key("nextn_predict_layers")));
 
   if (m.contains(k.key("rope.scaling.type"))) {
     WHALE_TRY(std::string type, m.get_string(k.key("rope.scaling.type")));
@@ -137,6 +147,9 @@ Result<void> read_deepseek2(const Keys& k, const Metadata& m,
 Result<ModelConfig> config_from_gguf(const Metadata& m,
                                      std::optional<std::pair<int, int>> groups_override) {
   WHALE_TRY(const std::string arch, m.get_string("general.architecture"));
+  // Checked first, so an unsupported model says so rather than missing "<arch>.*" keys.
+  if (arch != "deepseek2" && arch != "qwen2" && arch != "llama")
+    return Error("general.architecture '{}' is not supported (deepseek2, qwen2, llama)", arch);
   Keys k(m, arch);
   ModelConfig c;
   c.name = arch;

@@ -105,13 +105,9 @@ Result<void> read_deepseek(const Fields& f, bool v3, ModelConfig& c) {
   WHALE_TRY(c.n_routed_experts, f.integer("n_routed_experts", v3 ? 256 : 0));
   WHALE_TRY(c.routed_scaling_factor, f.number("routed_scaling_factor", v3 ? 2.5 : 1.0));
   WHALE_TRY(c.kv_lora_rank, f.integer("kv_lora_rank", 512));
-  // "q_lora_rank": null is how V2-Lite says it has no low-rank query path; absent means the
-  // class default.
-  if (f.is_null("q_lora_rank")) {
-    c.q_lora_rank = 0;
-  } else {
-    WHALE_TRY(c.q_lora_rank, f.integer("q_lora_rank", 1536));
-  }
+  // An explicit null (DeepSeek-V2-Lite) means no low-rank query path; only an absent key takes
+  // the class default.
+  WHALE_TRY(c.q_lora_rank, f.integer("q_lora_rank", f.is_null("q_lora_rank") ? 0 : 1536));
   WHALE_TRY(c.qk_rope_head_dim, f.integer("qk_rope_head_dim", 64));
   WHALE_TRY(c.v_head_dim, f.integer("v_head_dim", 128));
   WHALE_TRY(c.qk_nope_head_dim, f.integer("qk_nope_head_dim", 128));

@@ -32,11 +32,22 @@ Result<ModelConfig> read_model_config(const ModelFiles& files,
 namespace {
 // Tensors of MTP modules: HF names them by layer index past the main layers; llama.cpp puts
 // them in blocks past the main ones too.
-bool is_mtp_tensor(const std::string& name, const ModelConfig& c) {
+// The layer number is parsed from the name rather than matched against every MTP layer, so
+// a file claiming millions of MTP layers costs nothing.
+bool is_mtp_tensor(std::string_view name, const ModelConfig& c) {
   if (c.num_nextn_predict_layers <= 0) return false;
-  for (std::int64_t l = c.num_hidden_layers; l < c.num_hidden_layers + c.num_nextn_predict_layers; ++l)
-    if (name.starts_with(fmt::format("model.layers.{}.", l)) || name.starts_with(fmt::format("blk.{}.", l)))
-      return true;
+  for (std::string_view prefix : {std::string_view("model.layers."), std::string_view("blk.")}) {
+    if (!name.starts_with(prefix)) continue;
+    std::string_view rest = name.substr(prefix.size());
+    const std::size_t dot = rest.find('.');
+    if (dot == std::string_view::npos || dot == 0 || dot > 9) return false;
+    std::int64_t layer = 0;
+    for (char ch : rest.substr(0, dot)) {
+      if (ch < '0' || ch > '9') return false;
+      layer = layer * 10 + (ch - '0');
+    }
+    return layer >= c.num_hidden_layers && layer - c.num_hidden_layers < c.num_nextn_predict_layers;
+  }
   return false;
 }
 }  // namespace
@@ -62,9 +73,16 @@ Result<ModelSummary> summarize_model(const ModelFiles& files, const ModelConfig&
   if (c.is_moe()) {
     std::int64_t moe_layers = 0;
     for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) moe_layers += c.is_moe_layer(l) ? 1 : 0;
-    const std::int64_t per_expert = 3 * c.hidden_size * c.moe_intermediate_size;
+    // Checked: the sizes come from the file, and only validate()'s per-field bounds hold.
     const std::int64_t unused = c.n_routed_experts - c.num_experts_per_tok;
-    s.active_params -= moe_layers * unused * per_expert;
+    std::int64_t inactive = 0;
+    if (__builtin_mul_overflow(std::int64_t{3} * c.hidden_size, c.moe_intermediate_size, &inactive) ||
+        __builtin_mul_overflow(inactive, unused, &inactive) ||
+        __builtin_mul_overflow(inactive, moe_layers, &inactive) || inactive > s.active_params)
+      return Error("the config's expert sizes ({} experts of {} x {} in {} layers) exceed the {} "
+                   "parameters the tensors hold", c.n_routed_experts, c.hidden_size,
+                   c.moe_intermediate_size, moe_layers, s.active_params);
+    s.active_params -= inactive;
     std::string groups = c.n_group > 1 ? fmt::format(", {} groups/{} kept", c.n_group, c.topk_group) : "";
     s.experts = fmt::format("{} routed x {} wide ({} used{}, {} scores{}) + {} shared, {} MoE layers "
                             "(first {} dense)",
