@@ -6,10 +6,14 @@ cd "$(dirname "$0")/.."
 jobs="$(nproc)"
 fuzz_seconds="${WHALE_FUZZ_SECONDS:-60}"
 
-if [ -f tests/tokenizer/package.json ]; then
-  echo "== npm reference packages (tokenizer tests)"
-  (cd tests/tokenizer && npm ci --no-audit --no-fund --loglevel=error)
-fi
+# Reference implementations from npm: Hugging Face tokenizers and jinja (tokenizer and chat
+# template tests), Hugging Face's GGUF parser (writer cross-check).
+for dir in tests/tokenizer tests/gguf_js; do
+  if [ -f "$dir/package.json" ]; then
+    echo "== npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done
 
 echo "== Release build (-Werror)"
 cmake --preset ci -G Ninja >/dev/null
