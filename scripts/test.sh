@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="$(nproc)"
-fuzz_seconds="${WHALE_FUZZ_SECONDS:-60}"
+fuzz_seconds="${WHALE_FUZZ_SECONDS:-30}"
+# Let ccache hit across checkouts in different folders (CI clones elsewhere).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 
 # Reference implementations from npm: Hugging Face tokenizers and jinja (tokenizer and chat
 # template tests), Hugging Face's GGUF parser (writer cross-check).
