@@ -15,5 +15,7 @@ void set_command_body(CLI::App* sub, CommandBody body);
 CommandBody command_body(const CLI::App* sub);
 
 void add_info_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
+void add_chat_render_command(CLI::App& app);
 
 }  // namespace whale::cli

@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "whale 0.1.0");
   app.require_subcommand(1);
   whale::cli::add_info_command(app);
+  whale::cli::add_tokenize_command(app);
+  whale::cli::add_chat_render_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -47,7 +47,15 @@ function referenceTokenizer(tok, dropSpecial) {
   // They keep their ids (0.13 renumbers a removed entry's successors), under a content that
   // never occurs in the corpus.
   if (dropSpecial)
-    for (const a of t.added_tokens) if (a.special) a.content = `\u0000whale-unmatchable-${a.id}\u0000`;
+    for (const a of t.added_tokens) {
+      if (!a.special) continue;
+      const hidden = `\u0000whale-unmatchable-${a.id}\u0000`;
+      if (t.model.vocab[a.content] === a.id) {  // DeepSeek's ids 0 and 1 are in both lists
+        delete t.model.vocab[a.content];
+        t.model.vocab[hidden] = a.id;
+      }
+      a.content = hidden;
+    }
   return Tokenizer.fromString(JSON.stringify(t));
 }
 
