@@ -109,7 +109,8 @@ TEST_P(GgufTokenizer, VocabOnlyGgufGivesReferenceIds) {
 INSTANTIATE_TEST_SUITE_P(Vocabularies, GgufTokenizer,
                          ::testing::Values(GgufCase{"deepseek_r1", "deepseek-v3"},
                                            GgufCase{"qwen3", "qwen2"},
-                                           GgufCase{"llama3_1", "llama-bpe"}));
+                                           GgufCase{"llama3_1", "llama-bpe"}),
+                         [](const auto& info) { return std::string(info.param.vocab); });
 
 std::string run(const std::string& cmd) {
   std::string out;
