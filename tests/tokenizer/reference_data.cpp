@@ -11,7 +11,7 @@ namespace fs = std::filesystem;
 
 namespace {
 fs::file_time_type newest_input(const fs::path& root) {
-  fs::file_time_type newest{};
+  auto newest = fs::file_time_type::min();  // the clock's epoch is in the future: not {}
   for (const char* f : {"reference.mjs", "package-lock.json", "data/corpus.json",
                         "data/conversations.json"})
     newest = std::max(newest, fs::last_write_time(root / f));
