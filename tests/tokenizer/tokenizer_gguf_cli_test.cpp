@@ -109,6 +109,7 @@ TEST_P(GgufTokenizer, VocabOnlyGgufGivesReferenceIds) {
 INSTANTIATE_TEST_SUITE_P(Vocabularies, GgufTokenizer,
                          ::testing::Values(GgufCase{"deepseek_r1", "deepseek-v3"},
                                            GgufCase{"qwen3", "qwen2"},
+                                           GgufCase{"deepseek_r1_qwen", "deepseek-r1-qwen"},
                                            GgufCase{"llama3_1", "llama-bpe"}),
                          [](const auto& info) { return std::string(info.param.vocab); });
 
