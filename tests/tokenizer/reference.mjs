@@ -10,7 +10,10 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-const { Tokenizer } = require('tokenizers');
+// The native binding of the npm package `tokenizers` (its index.js only re-exports this);
+// depending on it directly keeps `npm ci` working, as the other platforms' 0.13.3 builds are
+// missing from the registry.
+const { Tokenizer } = require('tokenizers-linux-x64-gnu');
 const { Template } = await import('@huggingface/jinja');
 
 const outDir = process.argv[2];

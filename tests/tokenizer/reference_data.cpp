@@ -23,7 +23,7 @@ fs::file_time_type newest_input(const fs::path& root) {
 
 std::optional<fs::path> reference_dir(std::string* why) {
   const fs::path root = "tests/tokenizer";
-  if (!fs::exists(root / "node_modules" / "tokenizers") ||
+  if (!fs::exists(root / "node_modules" / "tokenizers-linux-x64-gnu") ||
       !fs::exists(root / "node_modules" / "@huggingface" / "jinja")) {
     *why = "tests/tokenizer/node_modules is missing: run `npm ci --prefix tests/tokenizer` to "
            "install the Hugging Face reference tokenizers and vocabularies";
