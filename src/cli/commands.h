@@ -20,5 +20,7 @@ void add_run_command(CLI::App& app);
 void add_chat_command(CLI::App& app);
 void add_perplexity_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
+void add_chat_render_command(CLI::App& app);
 
 }  // namespace whale::cli

@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   whale::cli::add_chat_command(app);
   whale::cli::add_perplexity_command(app);
   whale::cli::add_bench_command(app);
+  whale::cli::add_tokenize_command(app);
+  whale::cli::add_chat_render_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -86,3 +86,40 @@ TEST(ChatTemplate, WhitespaceControlAndLoops) {
 
 }  // namespace
 }  // namespace whale
+
+namespace whale {
+namespace {
+
+std::string render_ok(std::string_view tmpl, const nlohmann::ordered_json& msgs = nlohmann::ordered_json::array()) {
+  auto r = render_chat(tmpl, msgs, {});
+  EXPECT_TRUE(r.ok()) << tmpl << ": " << (r.ok() ? "" : r.error().what());
+  return r.ok() ? *r : "";
+}
+
+TEST(ChatTemplate, ExpressionsWorkedByHand) {
+  EXPECT_EQ(render_ok("{{ {'b': 1, 'a': [1, 'x']} | tojson }}"), R"({"b": 1, "a": [1, "x"]})");
+  EXPECT_EQ(render_ok("{{ {'k': 1} | tojson(indent=2) }}"), "{\n  \"k\": 1\n}");
+  EXPECT_EQ(render_ok("{{ 'k' in {'k': 1} }} {{ 'z' not in 'xyz' }} {{ none is none }}"), "True False True");
+  EXPECT_EQ(render_ok("{{ 7 // 2 }} {{ 7 % 3 }} {{ 1 / 2 }} {{ -3 + 1 }} {{ 'a' ~ 1 }}"), "3 1 0.5 -2 a1");
+  EXPECT_EQ(render_ok("{{ '  x\\n'.strip() }}|{{ 'a\\tb' }}|{{ \"q'\" }}"), "x|a\tb|q'");
+  EXPECT_EQ(render_ok("{% set ns = namespace(n=0) %}{% for i in range(4) if i is even %}"
+                      "{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}"),
+            "2");
+  EXPECT_EQ(render_ok("{% for k, v in {'a': 1, 'b': 2} | items %}{{ k }}{{ v }}{% endfor %}"), "a1b2");
+  EXPECT_EQ(render_ok("{{ undefined_thing is defined }}{{ undefined_thing }}|{{ x | default('d') }}"), "False|d");
+  // trim_blocks removes the newline after a block tag; lstrip_blocks the indent before one.
+  EXPECT_EQ(render_ok("{% if true %}\n  a\n  {% endif %}\nb"), "  a\nb");
+}
+
+TEST(ChatTemplate, MalformedTemplatesAreErrors) {
+  const auto empty = nlohmann::ordered_json::array();
+  EXPECT_FALSE(render_chat("{{ 'x' ", empty, {}).ok());
+  EXPECT_FALSE(render_chat("{% if true %}x", empty, {}).ok());
+  EXPECT_FALSE(render_chat("{% for %}{% endfor %}", empty, {}).ok());
+  EXPECT_FALSE(render_chat("{{ 1 + }}", empty, {}).ok());
+  EXPECT_FALSE(render_chat("{{ none.attr }}", empty, {}).ok());
+  EXPECT_FALSE(render_chat("{{ 'a' - 1 }}", empty, {}).ok());
+}
+
+}  // namespace
+}  // namespace whale

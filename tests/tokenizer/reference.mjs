@@ -10,7 +10,10 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-const { Tokenizer } = require('tokenizers');
+// The native binding of the npm package `tokenizers` (its index.js only re-exports this);
+// depending on it directly keeps `npm ci` working, as the other platforms' 0.13.3 builds are
+// missing from the registry.
+const { Tokenizer } = require('tokenizers-linux-x64-gnu');
 const { Template } = await import('@huggingface/jinja');
 
 const outDir = process.argv[2];
@@ -32,6 +35,25 @@ function loadVocab(name) {
     v.cfg.chat_template = fs.readFileSync(path.join(here, 'data', 'templates', 'deepseek_r1.jinja'), 'utf8');
     return v;
   }
+  if (name === 'deepseek_r1_qwen') {
+    // R1-Distill-Qwen: Qwen2.5's BPE with its first added tokens renamed to DeepSeek's, BOS
+    // added by the config (LlamaTokenizerFast), and the R1 template. The Qwen3-only tail
+    // (<tool_response>.. </think>, the last four ids) is dropped so <think> is defined once.
+    const v = loadVocab('deepseek_r1');
+    const q = loadVocab('qwen3');
+    const renamed = {
+      151643: ['<｜end▁of▁sentence｜>', true], 151644: ['<｜User｜>', false],
+      151645: ['<｜Assistant｜>', false], 151646: ['<｜begin▁of▁sentence｜>', true],
+      151647: ['<|EOT|>', false], 151648: ['<think>', false], 151649: ['</think>', false],
+    };
+    q.tok.added_tokens = q.tok.added_tokens.filter((a) => a.id < 151665);
+    for (const a of q.tok.added_tokens)
+      if (renamed[a.id]) Object.assign(a, { content: renamed[a.id][0], special: renamed[a.id][1] });
+    q.cfg = { add_bos_token: true, add_eos_token: false, bos_token: '<｜begin▁of▁sentence｜>',
+              eos_token: '<｜end▁of▁sentence｜>', tokenizer_class: 'LlamaTokenizerFast',
+              chat_template: v.cfg.chat_template };
+    return q;
+  }
   return { tok: readJson(path.join(pkgDir(name), 'tokenizer.json')),
            cfg: readJson(path.join(pkgDir(name), 'tokenizer_config.json')) };
 }
@@ -47,7 +69,15 @@ function referenceTokenizer(tok, dropSpecial) {
   // They keep their ids (0.13 renumbers a removed entry's successors), under a content that
   // never occurs in the corpus.
   if (dropSpecial)
-    for (const a of t.added_tokens) if (a.special) a.content = `\u0000whale-unmatchable-${a.id}\u0000`;
+    for (const a of t.added_tokens) {
+      if (!a.special) continue;
+      const hidden = `\u0000whale-unmatchable-${a.id}\u0000`;
+      if (t.model.vocab[a.content] === a.id) {  // DeepSeek's ids 0 and 1 are in both lists
+        delete t.model.vocab[a.content];
+        t.model.vocab[hidden] = a.id;
+      }
+      a.content = hidden;
+    }
   return Tokenizer.fromString(JSON.stringify(t));
 }
 
@@ -105,7 +135,7 @@ async function encodeAll(name, v, texts) {
 
 const texts = corpusTexts();
 const vocabs = {};
-for (const name of ['deepseek_v3', 'deepseek_r1', 'qwen3', 'llama3_1']) {
+for (const name of ['deepseek_v3', 'deepseek_r1', 'qwen3', 'deepseek_r1_qwen', 'llama3_1']) {
   const v = loadVocab(name);
   vocabs[name] = v;
   fs.mkdirSync(path.join(outDir, name), { recursive: true });
@@ -120,6 +150,7 @@ const templates = [
   { name: 'deepseek_v3', source: vocabs.deepseek_v3.cfg.chat_template, cfg: vocabs.deepseek_v3.cfg },
   { name: 'deepseek_r1', source: vocabs.deepseek_r1.cfg.chat_template, cfg: vocabs.deepseek_r1.cfg },
   { name: 'qwen3', source: vocabs.qwen3.cfg.chat_template, cfg: vocabs.qwen3.cfg },
+  { name: 'deepseek_r1_qwen', source: vocabs.deepseek_r1_qwen.cfg.chat_template, cfg: vocabs.deepseek_r1_qwen.cfg },
   { name: 'llama3', source: vocabs.llama3_1.cfg.chat_template, cfg: vocabs.llama3_1.cfg },
   { name: 'qwen2_5', file: 'qwen2_5.jinja', cfg: vocabs.qwen3.cfg },
   { name: 'llama3_1', file: 'llama3_1.jinja', cfg: vocabs.llama3_1.cfg },

@@ -11,7 +11,7 @@ namespace fs = std::filesystem;
 
 namespace {
 fs::file_time_type newest_input(const fs::path& root) {
-  fs::file_time_type newest{};
+  auto newest = fs::file_time_type::min();  // the clock's epoch is in the future: not {}
   for (const char* f : {"reference.mjs", "package-lock.json", "data/corpus.json",
                         "data/conversations.json"})
     newest = std::max(newest, fs::last_write_time(root / f));
@@ -23,7 +23,7 @@ fs::file_time_type newest_input(const fs::path& root) {
 
 std::optional<fs::path> reference_dir(std::string* why) {
   const fs::path root = "tests/tokenizer";
-  if (!fs::exists(root / "node_modules" / "tokenizers") ||
+  if (!fs::exists(root / "node_modules" / "tokenizers-linux-x64-gnu") ||
       !fs::exists(root / "node_modules" / "@huggingface" / "jinja")) {
     *why = "tests/tokenizer/node_modules is missing: run `npm ci --prefix tests/tokenizer` to "
            "install the Hugging Face reference tokenizers and vocabularies";
