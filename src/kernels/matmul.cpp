@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "kernels/ops.h"
+#include "kernels/row_dot.h"
 #include "quant/dequantize.h"
 #include "util/aligned_buffer.h"
 
@@ -22,23 +23,27 @@ void dequantize_weight_row(const WeightView& w, std::int64_t r, float* out) {
 
 void matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, ThreadPool& pool) {
   WHALE_CHECK(x.cols() == w.cols && y.cols() == w.rows && y.rows() == x.rows());
-  // F32 rows are read in place when aligned; safetensors data need not be 4-byte aligned.
-  const bool direct = w.dtype == DType::kF32 && w.block_scales == nullptr &&
-                      reinterpret_cast<std::uintptr_t>(w.data) % alignof(float) == 0 &&
-                      w.row_bytes % alignof(float) == 0;
+  // Few activation rows (decode): widen each stored row in registers per dot product. Many
+  // rows (prefill): dequantize each weight row once, then dot it with every activation row.
+  constexpr std::int64_t kWidenOnceRows = 4;
+  const RowDotFn stored_dot = w.block_scales == nullptr ? row_dot_kernel(w.dtype) : nullptr;
+  const RowDotFn f32_dot = row_dot_kernel(DType::kF32);
+  const bool per_dot = stored_dot != nullptr && (x.rows() <= kWidenOnceRows || w.dtype == DType::kF32);
   pool.parallel_for(w.rows, [&](RowRange rows, int) {
     thread_local AlignedBuffer<float> row_buf;
-    if (!direct && static_cast<std::int64_t>(row_buf.size()) < w.cols)
+    if (!per_dot && static_cast<std::int64_t>(row_buf.size()) < w.cols)
       row_buf = AlignedBuffer<float>(static_cast<std::size_t>(w.cols));
     for (std::int64_t r = rows.begin; r < rows.end; ++r) {
-      const float* wr;
-      if (direct) {
-        wr = reinterpret_cast<const float*>(w.data + static_cast<std::size_t>(r) * w.row_bytes);
-      } else {
-        dequantize_weight_row(w, r, row_buf.data());
-        wr = row_buf.data();
+      const std::byte* stored = w.data + static_cast<std::size_t>(r) * w.row_bytes;
+      if (per_dot) {
+        for (std::int64_t t = 0; t < x.rows(); ++t) y.row(t)[r] = stored_dot(stored, x.row(t), w.cols);
+        continue;
       }
-      for (std::int64_t t = 0; t < x.rows(); ++t) y.row(t)[r] = dot_f32(x.row(t), wr, w.cols);
+      dequantize_weight_row(w, r, row_buf.data());
+      const float* wr = row_buf.data();
+      for (std::int64_t t = 0; t < x.rows(); ++t)
+        y.row(t)[r] = f32_dot != nullptr ? f32_dot(reinterpret_cast<const std::byte*>(wr), x.row(t), w.cols)
+                                         : dot_f32(x.row(t), wr, w.cols);
     }
   });
 }

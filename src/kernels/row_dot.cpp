@@ -1,0 +1,29 @@
+// row_dot.cpp — the CPU-feature choice of row dot kernels.
+#include "kernels/row_dot.h"
+
+namespace whale {
+namespace {
+
+bool has_avx2() {
+#if defined(WHALE_HAVE_X86_AVX2)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
+RowDotFn row_dot_kernel(DType t) {
+  static const bool avx2 = has_avx2();
+#if defined(WHALE_HAVE_X86_AVX2)
+  if (avx2) return avx2_row_dot(t);
+#endif
+  (void)t;
+  return nullptr;
+}
+
+const char* row_dot_isa() { return has_avx2() ? "avx2+fma+f16c" : "scalar"; }
+
+}  // namespace whale
