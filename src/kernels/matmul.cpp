@@ -28,7 +28,8 @@ void matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, ThreadP
   constexpr std::int64_t kWidenOnceRows = 4;
   const RowDotFn stored_dot = w.block_scales == nullptr ? row_dot_kernel(w.dtype) : nullptr;
   const RowDotFn f32_dot = row_dot_kernel(DType::kF32);
-  const bool per_dot = stored_dot != nullptr && (x.rows() <= kWidenOnceRows || w.dtype == DType::kF32);
+  const Dot4Fn dot4 = dot4_f32_kernel();
+  const bool per_dot = stored_dot != nullptr && x.rows() <= kWidenOnceRows;
   pool.parallel_for(w.rows, [&](RowRange rows, int) {
     thread_local AlignedBuffer<float> row_buf;
     if (!per_dot && static_cast<std::int64_t>(row_buf.size()) < w.cols)
@@ -41,7 +42,15 @@ void matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, ThreadP
       }
       dequantize_weight_row(w, r, row_buf.data());
       const float* wr = row_buf.data();
-      for (std::int64_t t = 0; t < x.rows(); ++t)
+      std::int64_t t = 0;
+      if (dot4 != nullptr)
+        for (; t + 4 <= x.rows(); t += 4) {
+          const float* xs[4] = {x.row(t), x.row(t + 1), x.row(t + 2), x.row(t + 3)};
+          float out[4];
+          dot4(wr, xs, w.cols, out);
+          for (int k = 0; k < 4; ++k) y.row(t + k)[r] = out[k];
+        }
+      for (; t < x.rows(); ++t)
         y.row(t)[r] = f32_dot != nullptr ? f32_dot(reinterpret_cast<const std::byte*>(wr), x.row(t), w.cols)
                                          : dot_f32(x.row(t), wr, w.cols);
     }

@@ -24,6 +24,14 @@ RowDotFn row_dot_kernel(DType t) {
   return nullptr;
 }
 
+Dot4Fn dot4_f32_kernel() {
+  static const bool avx2 = has_avx2();
+#if defined(WHALE_HAVE_X86_AVX2)
+  if (avx2) return &avx2_dot4_f32;
+#endif
+  return nullptr;
+}
+
 const char* row_dot_isa() { return has_avx2() ? "avx2+fma+f16c" : "scalar"; }
 
 }  // namespace whale

@@ -97,6 +97,26 @@ float dot_q8_0(const std::byte* w, const float* x, std::int64_t n) {
 
 }  // namespace
 
+void avx2_dot4_f32(const float* w, const float* const* x, std::int64_t n, float* out) {
+  // One weight row against four activation rows: each weight load feeds four FMAs, which is
+  // what lets prefill run above the load-port limit of one-row dot products.
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 wv = _mm256_loadu_ps(w + i);
+    a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x[0] + i), a0);
+    a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x[1] + i), a1);
+    a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x[2] + i), a2);
+    a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x[3] + i), a3);
+  }
+  out[0] = hsum(a0);
+  out[1] = hsum(a1);
+  out[2] = hsum(a2);
+  out[3] = hsum(a3);
+  for (; i < n; ++i)
+    for (int k = 0; k < 4; ++k) out[k] += w[i] * x[k][i];
+}
+
 RowDotFn avx2_row_dot(DType t) {
   switch (t) {
     case DType::kF32: return &dot_f32;
