@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # demo.sh BUILD_DIR — the README's main job: make the default model if needed, describe it,
-# and run it on a sample question.
+# and ask it a sample question with `whale run`.
 set -euo pipefail
 build="$1"
 cd "$(dirname "$0")/.."
@@ -11,12 +11,9 @@ if [ ! -f "$model" ]; then
   "$build/tools/whale-make-demo-model" "$model"
 fi
 echo "== whale info $model"
-echo "   (random weights: a demonstration of the engine, not a trained model; its output is noise)"
 "$whale" info "$model"
-if "$whale" --help | grep -qE "^  run( |$)"; then
-  echo "== whale run -m $model -p 'What is 387 + 456?'"
-  "$whale" run -m "$model" -p "What is 387 + 456?" -n 48 --seed 1
-else
-  echo "== whale logits -m $model --tokens 256,87,104,97,108,101"
-  "$whale" logits -m "$model" --tokens 256,87,104,97,108,101 -o /tmp/whale-demo-logits.npy
-fi
+echo
+echo "== whale run -m $model -p 'What is 387 + 456?'"
+echo "   (RANDOM-WEIGHT DEMO: the engine runs end to end, but this model was never trained,"
+echo "    so its 'thinking' and 'answer' are random bytes. Point -m at a real R1 GGUF or HF folder.)"
+"$whale" run -m "$model" -p "What is 387 + 456?" -n 48 --seed 1
