@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/session.h"
 #include "format/npy.h"
 #include "model/model.h"
 #include "util/text_file.h"
@@ -47,15 +48,6 @@ Result<std::vector<std::int32_t>> parse_ids(const std::string& text) {
   return ids;
 }
 
-Result<std::pair<int, int>> parse_groups(const std::string& s) {
-  int n = 0, k = 0;
-  char comma = 0;
-  std::istringstream in(s);
-  if (!(in >> n >> comma >> k) || comma != ',' || n < 1 || k < 1 || k > n)
-    return Error("--moe-groups '{}' is not N,K with 1 <= K <= N", s);
-  return std::pair{n, k};
-}
-
 int run_logits(const LogitsOptions& o) {
   auto fail = [](const Error& e) {
     fmt::print(stderr, "whale logits: error: {}\n", e.what());
@@ -66,7 +58,7 @@ int run_logits(const LogitsOptions& o) {
   LoadOptions lo;
   lo.n_threads = o.threads;
   if (!o.moe_groups.empty()) {
-    auto g = parse_groups(o.moe_groups);
+    auto g = parse_moe_groups(o.moe_groups);
     if (!g.ok()) return fail(g.error());
     lo.moe_groups = *g;
   }

@@ -36,16 +36,16 @@ void add_session_options(CLI::App& sub, SessionOptions& o) {
   sub.add_option("--moe-groups", o.moe_groups, "expert groups N,K for DeepSeek GGUFs without the group keys");
 }
 
-namespace {
-
-Result<std::pair<int, int>> parse_groups(const std::string& s) {
+Result<std::pair<int, int>> parse_moe_groups(const std::string& s) {
   int n = 0, k = 0;
   char comma = 0;
   std::istringstream in(s);
-  if (!(in >> n >> comma >> k) || comma != ',' || n < 1 || k < 1 || k > n)
+  if (!(in >> n >> comma >> k) || comma != ',' || n < 1 || k < 1 || k > n || !in.eof())
     return Error("--moe-groups '{}' is not N,K with 1 <= K <= N", s);
   return std::pair{n, k};
 }
+
+namespace {
 
 // Sampling defaults: the model's generation config, else DeepSeek's published recommendation
 // for R1 models (temperature 0.6, top-p 0.95), else plain sampling at 0.8.
@@ -76,7 +76,7 @@ Result<Session> Session::open(const SessionOptions& o) {
   LoadOptions lo;
   lo.n_threads = o.threads;
   if (!o.moe_groups.empty()) {
-    WHALE_TRY(lo.moe_groups, parse_groups(o.moe_groups));
+    WHALE_TRY(lo.moe_groups, parse_moe_groups(o.moe_groups));
   }
   WHALE_TRY(s.model_, load_model(o.model, lo));
   for (const auto& n : s.model_->config().notices) fmt::print(stderr, "whale: notice: {}\n", n);

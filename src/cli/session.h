@@ -33,6 +33,9 @@ struct SessionOptions {
 };
 void add_session_options(CLI::App& sub, SessionOptions& o);
 
+// "--moe-groups N,K" as a pair, or an error naming the flag.
+Result<std::pair<int, int>> parse_moe_groups(const std::string& s);
+
 struct ChatMessage {
   std::string role;
   std::string content;

@@ -5,19 +5,11 @@
 #include "kernels/ops.h"
 
 namespace whale {
-namespace {
-
-void ensure(AlignedBuffer<float>& b, std::int64_t n) {
-  if (static_cast<std::int64_t>(b.size()) < n) b = AlignedBuffer<float>(static_cast<std::size_t>(n));
-}
-
-}  // namespace
-
 void mlp_forward(const MlpWeights& w, Span2D<const float> x, Span2D<float> out, FfnScratch& s,
                  ThreadPool& pool) {
   const std::int64_t t = x.rows(), ffn = w.gate.rows;
-  ensure(s.gate, t * ffn);
-  ensure(s.up, t * ffn);
+  ensure_size(s.gate, static_cast<std::size_t>(t * ffn));
+  ensure_size(s.up, static_cast<std::size_t>(t * ffn));
   Span2D<float> g(s.gate.data(), t, ffn), u(s.up.data(), t, ffn);
   matmul(w.gate, x, g, pool);
   matmul(w.up, x, u, pool);
@@ -29,7 +21,7 @@ void moe_forward(const MoeWeights& w, const RoutingParams& routing, Span2D<const
                  Span2D<float> out, FfnScratch& s, ThreadPool& pool,
                  std::vector<std::int32_t>* chosen) {
   const std::int64_t t = x.rows(), dim = x.cols(), n_exp = routing.n_experts, k = routing.top_k;
-  ensure(s.router_logits, t * n_exp + 2 * n_exp);
+  ensure_size(s.router_logits, static_cast<std::size_t>(t * n_exp + 2 * n_exp));
   Span2D<float> logits(s.router_logits.data(), t, n_exp);
   matmul(w.router, x, logits, pool);
 
@@ -59,8 +51,8 @@ void moe_forward(const MoeWeights& w, const RoutingParams& routing, Span2D<const
   }
   // Each expert runs once over the tokens routed to it; results are added in expert order, so
   // the sum does not depend on threads.
-  ensure(s.gathered_in, t * dim);
-  ensure(s.gathered_out, t * dim);
+  ensure_size(s.gathered_in, static_cast<std::size_t>(t * dim));
+  ensure_size(s.gathered_out, static_cast<std::size_t>(t * dim));
   for (std::int64_t e = 0; e < n_exp; ++e) {
     const auto& toks = s.tokens_of_expert[static_cast<std::size_t>(e)];
     if (toks.empty()) continue;

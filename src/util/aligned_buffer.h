@@ -61,4 +61,11 @@ class AlignedBuffer {
   std::size_t size_ = 0;
 };
 
+// Grows `b` to at least `n` elements (discarding its contents); scratch buffers use this so
+// steady-state steps, which need no more than earlier ones, never allocate.
+template <typename T>
+void ensure_size(AlignedBuffer<T>& b, std::size_t n) {
+  if (b.size() < n) b = AlignedBuffer<T>(n);
+}
+
 }  // namespace whale

@@ -111,7 +111,7 @@ INSTANTIATE_TEST_SUITE_P(Vocabularies, GgufTokenizer,
                                            GgufCase{"qwen3", "qwen2"},
                                            GgufCase{"deepseek_r1_qwen", "deepseek-r1-qwen"},
                                            GgufCase{"llama3_1", "llama-bpe"}),
-                         [](const auto& info) { return std::string(info.param.vocab); });
+                         [](const auto& param_info) { return std::string(param_info.param.vocab); });
 
 std::string run(const std::string& cmd) {
   std::string out;

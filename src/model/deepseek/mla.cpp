@@ -8,14 +8,6 @@
 #include "kernels/ops.h"
 
 namespace whale {
-namespace {
-
-void ensure(AlignedBuffer<float>& b, std::int64_t n) {
-  if (static_cast<std::int64_t>(b.size()) < n) b = AlignedBuffer<float>(static_cast<std::size_t>(n));
-}
-
-}  // namespace
-
 void mla_forward(const MlaWeights& w, const ModelConfig& cfg, const RopeTable& rope,
                  Span2D<const float> x, std::int64_t layer, KvCache& cache, bool absorbed,
                  MlaScratch& s, ThreadPool& pool, Span2D<float> out) {
@@ -27,10 +19,10 @@ void mla_forward(const MlaWeights& w, const ModelConfig& cfg, const RopeTable& r
   const auto eps = static_cast<float>(cfg.rms_norm_eps);
 
   // Queries: q = W_q x, or W_qb · norm(W_qa x) with the low-rank path.   [T, H * qk]
-  ensure(s.q, T * H * qk);
+  ensure_size(s.q, static_cast<std::size_t>(T * H * qk));
   Span2D<float> q(s.q.data(), T, H * qk);
   if (cfg.q_lora_rank > 0) {
-    ensure(s.q_a, T * cfg.q_lora_rank);
+    ensure_size(s.q_a, static_cast<std::size_t>(T * cfg.q_lora_rank));
     Span2D<float> qa(s.q_a.data(), T, cfg.q_lora_rank);
     matmul(w.wq_a, x, qa, pool);
     rmsnorm(qa, w.q_a_norm, eps, qa);
@@ -39,7 +31,7 @@ void mla_forward(const MlaWeights& w, const ModelConfig& cfg, const RopeTable& r
     matmul(w.wq, x, q, pool);
   }
   // Latent and decoupled key: kv_a = W_kva x = [c_kv (lat) | k_rope (rope_d)].
-  ensure(s.kv_a, T * (lat + rope_d));
+  ensure_size(s.kv_a, static_cast<std::size_t>(T * (lat + rope_d)));
   Span2D<float> kv_a(s.kv_a.data(), T, lat + rope_d);
   matmul(w.wkv_a, x, kv_a, pool);
   for (std::int64_t t = 0; t < T; ++t) {
@@ -51,17 +43,17 @@ void mla_forward(const MlaWeights& w, const ModelConfig& cfg, const RopeTable& r
     for (std::int64_t h = 0; h < H; ++h) apply_rope(rope, pos0 + t, q.row(t) + h * qk + nope);
   }
 
-  ensure(s.heads_out, T * H * vd);
+  ensure_size(s.heads_out, static_cast<std::size_t>(T * H * vd));
   Span2D<float> heads_out(s.heads_out.data(), T, H * vd);
-  ensure(s.scores, static_cast<std::int64_t>(pool.size()) * P);
+  ensure_size(s.scores, static_cast<std::size_t>(static_cast<std::int64_t>(pool.size()) * P));
 
   if (!absorbed) {
     // Expanded form: per position and head [k_nope | v] = W_kvb c_kv.     [P, H * (nope + v)]
     // The cache is paged: gather the latents into one matrix for the product.
-    ensure(s.latents, P * lat);
+    ensure_size(s.latents, static_cast<std::size_t>(P * lat));
     Span2D<float> latents(s.latents.data(), P, lat);
     for (std::int64_t p = 0; p < P; ++p) std::copy_n(cache.k_row(layer, p), lat, latents.row(p));
-    ensure(s.expanded_kv, P * H * (nope + vd));
+    ensure_size(s.expanded_kv, static_cast<std::size_t>(P * H * (nope + vd)));
     Span2D<float> kv(s.expanded_kv.data(), P, H * (nope + vd));
     matmul(w.wkv_b, latents, kv, pool);
     pool.parallel_for(H, [&](RowRange heads, int thread) {
@@ -86,8 +78,8 @@ void mla_forward(const MlaWeights& w, const ModelConfig& cfg, const RopeTable& r
   } else {
     // Absorbed form: fold W_UK into the query (q_lat = W_UKᵀ q_nope), attend over the cached
     // latents, then apply W_UV to the attended latent.
-    ensure(s.q_latent, T * H * lat);
-    ensure(s.o_latent, T * H * lat);
+    ensure_size(s.q_latent, static_cast<std::size_t>(T * H * lat));
+    ensure_size(s.o_latent, static_cast<std::size_t>(T * H * lat));
     Span2D<float> q_lat(s.q_latent.data(), T, H * lat), o_lat(s.o_latent.data(), T, H * lat);
     for (std::int64_t h = 0; h < H; ++h)
       matmul(w.wk_b[static_cast<std::size_t>(h)], Span2D<const float>(q.data() + h * qk, T, nope, H * qk),

@@ -28,9 +28,6 @@ void add_bias(Span2D<float> y, const std::vector<float>& b) {
     for (std::int64_t i = 0; i < y.cols(); ++i) y.row(t)[i] += b[static_cast<std::size_t>(i)];
 }
 
-void ensure(AlignedBuffer<float>& b, std::int64_t n) {
-  if (static_cast<std::int64_t>(b.size()) < n) b = AlignedBuffer<float>(static_cast<std::size_t>(n));
-}
 
 class DenseModel final : public Model {
  public:
@@ -118,11 +115,11 @@ class DenseModel final : public Model {
     const ModelConfig& c = config_;
     const std::int64_t T = x.rows(), H = c.num_attention_heads, KV = c.num_key_value_heads,
                        hd = c.head_dim, pos0 = cache.n_tokens, P = pos0 + T;
-    ensure(q_buf_, T * H * hd);
-    ensure(k_buf_, T * KV * hd);
-    ensure(v_buf_, T * KV * hd);
-    ensure(o_buf_, T * H * hd);
-    ensure(scores_, static_cast<std::int64_t>(pool_.size()) * P);
+    ensure_size(q_buf_, static_cast<std::size_t>(T * H * hd));
+    ensure_size(k_buf_, static_cast<std::size_t>(T * KV * hd));
+    ensure_size(v_buf_, static_cast<std::size_t>(T * KV * hd));
+    ensure_size(o_buf_, static_cast<std::size_t>(T * H * hd));
+    ensure_size(scores_, static_cast<std::size_t>(static_cast<std::int64_t>(pool_.size()) * P));
     Span2D<float> q(q_buf_.data(), T, H * hd), k(k_buf_.data(), T, KV * hd), v(v_buf_.data(), T, KV * hd);
     matmul(w.wq, x, q, pool_);
     matmul(w.wk, x, k, pool_);
