@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -30,6 +31,7 @@ void add_session_options(CLI::App& sub, SessionOptions& o) {
   sub.add_option("--presence-penalty", o.presence_penalty, "subtracted once for any earlier occurrence");
   sub.add_option("-s,--seed", o.seed, "random seed: the same seed and settings give the same text");
   sub.add_option("--stop", o.stop, "stop when this text appears (repeatable); it is not printed");
+  sub.add_option("--logit-bias", o.logit_bias, "ID=BIAS: add BIAS to token ID's logit (repeatable; -inf bans it)");
   sub.add_flag("--ignore-eos", o.ignore_eos, "keep generating past end-of-sequence tokens (benchmarks, tests)");
   sub.add_option("--max-thinking", o.max_thinking, "cap the thinking at N tokens, then make the model answer");
   sub.add_option("--chat-template", o.chat_template_file, "a Jinja chat template file to use instead of the model's");
@@ -99,6 +101,21 @@ Result<Session> Session::open(const SessionOptions& o) {
   s.sampling_.presence_penalty = o.presence_penalty;
   s.sampling_.seed = o.seed ? *o.seed
                             : static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+  for (const std::string& item : o.logit_bias) {
+    const auto eq = item.find('=');
+    try {
+      if (eq == std::string::npos) throw std::invalid_argument(item);
+      std::size_t used = 0;
+      const long id = std::stol(item.substr(0, eq), &used);
+      if (used != eq) throw std::invalid_argument(item);
+      const std::string value = item.substr(eq + 1);
+      const float bias = value == "-inf" ? -INFINITY : std::stof(value, &used);
+      if (value != "-inf" && used != value.size()) throw std::invalid_argument(item);
+      s.sampling_.logit_bias[static_cast<std::int32_t>(id)] = bias;
+    } catch (const std::exception&) {
+      return Error("--logit-bias '{}' is not ID=BIAS", item);
+    }
+  }
   WHALE_TRY_VOID(validate(s.sampling_, s.model_->config().vocab_size));
 
   const ModelConfig& c = s.model_->config();

@@ -26,6 +26,7 @@ struct SessionOptions {
   float frequency_penalty = 0, presence_penalty = 0;
   std::optional<std::uint64_t> seed;
   std::vector<std::string> stop;
+  std::vector<std::string> logit_bias;  // "ID=BIAS" (BIAS may be -inf)
   std::int64_t max_thinking = -1;
   bool ignore_eos = false;
   std::string chat_template_file;

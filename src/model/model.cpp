@@ -58,6 +58,7 @@ Result<std::unique_ptr<Model>> load_model(const std::filesystem::path& path, con
   WHALE_TRY(ModelConfig config, read_model_config(files, options.moe_groups));
   const int threads = options.n_threads > 0 ? options.n_threads : ThreadPool::default_threads();
   WeightStore store(std::move(files));
+  store.warm_up();
   Result<std::unique_ptr<Model>> model =
       config.arch == Arch::kDeepSeek2 ? load_deepseek(std::move(store), std::move(config), threads)
                                       : load_dense(std::move(store), std::move(config), threads);

@@ -3,7 +3,12 @@
 
 #include <fmt/ranges.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+
 #include "kernels/matmul.h"
+#include "util/progress.h"
 #include "quant/dequantize.h"
 
 namespace whale {
@@ -65,6 +70,31 @@ WeightView WeightStore::own(AlignedBuffer<float> data, std::int64_t rows, std::i
   v.data = reinterpret_cast<const std::byte*>(data.data());
   owned_.push_back(std::move(data));
   return v;
+}
+
+void WeightStore::warm_up() const {
+  const std::uint64_t total = files_.total_bytes();
+  const auto avail = static_cast<std::uint64_t>(sysconf(_SC_AVPHYS_PAGES)) *
+                     static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+  if (total == 0 || total > avail / 2) return;
+  ProgressBar bar("loading", total, "B");
+  constexpr std::size_t kChunk = std::size_t{64} << 20;
+  constexpr std::size_t kPage = 4096;
+  std::uint64_t done = 0;
+  volatile unsigned char sink = 0;  // keeps the page reads from being optimised away
+  for (const MappedFile& f : files_.files) {
+    const auto bytes = f.bytes();
+    for (std::size_t at = 0; at < bytes.size(); at += kChunk) {
+      const std::size_t n = std::min(kChunk, bytes.size() - at);
+      f.prefetch(at, n);
+      unsigned char acc = 0;
+      for (std::size_t i = 0; i < n; i += kPage) acc ^= static_cast<unsigned char>(bytes[at + i]);
+      sink = sink ^ acc;
+      done += n;
+      bar.update(done);
+    }
+  }
+  bar.finish();
 }
 
 AlignedBuffer<float> WeightStore::to_f32(const WeightView& w) {

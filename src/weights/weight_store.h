@@ -32,6 +32,10 @@ class WeightStore {
   Result<std::vector<float>> vector(const std::string& name, std::int64_t n) const;
   // Takes ownership of a repacked f32 matrix and returns its view.
   WeightView own(AlignedBuffer<float> data, std::int64_t rows, std::int64_t cols);
+  // Reads every page of the mapped files once (with a progress bar on a terminal) so the
+  // first token does not stall on page faults; skipped when the files would not fit in half
+  // of the memory available now (a model larger than RAM streams its experts instead).
+  void warm_up() const;
   // Every element of a matrix view, as f32 (row-major), for load-time repacking.
   static AlignedBuffer<float> to_f32(const WeightView& w);
 

@@ -57,6 +57,25 @@ class RunTest(unittest.TestCase):
         r = whale("run", "-m", MODEL, "-p", "abc", "--raw", "-n", "5", "--seed", "1")
         self.assertRegex(r.stderr.decode(), r"prompt 4 tokens .* generated \d+ tokens .* first token")
 
+    def test_max_thinking_closes_the_think_section(self):
+        # The demo's template opens <think>; after 5 thinking tokens whale feeds "\n</think>\n\n"
+        # (at most 3 more tokens counted as thinking) and the rest is answer.
+        r = json.loads(whale("run", "-m", MODEL, "-p", "hi", "-n", "30", "--seed", "5", "--ignore-eos",
+                             "--max-thinking", "5", "--logit-bias", "261=-inf", "--json").stdout)
+        self.assertLessEqual(r["usage"]["reasoning_tokens"], 8)
+        self.assertGreaterEqual(r["usage"]["reasoning_tokens"], 5)
+        self.assertEqual(r["usage"]["completion_tokens"], 30)
+        self.assertGreater(len(r["answer"]), 0)
+
+    def test_logit_bias_forces_a_token(self):
+        # Token 65 is the byte 'A' in the demo's byte-level vocabulary.
+        r = json.loads(whale("run", "-m", MODEL, "-p", "hi", "--raw", "-n", "6", "--seed", "2",
+                             "--logit-bias", "65=1000", "--json").stdout)
+        self.assertEqual(r["answer"], "AAAAAA")
+        bad = whale("run", "-m", MODEL, "-p", "hi", "--logit-bias", "x=1", check=False)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn(b"--logit-bias", bad.stderr)
+
     def test_bad_sampling_value_names_the_parameter(self):
         r = whale("run", "-m", MODEL, "-p", "hi", "--top-p", "0", check=False)
         self.assertNotEqual(r.returncode, 0)
