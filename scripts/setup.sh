@@ -17,12 +17,18 @@ packages=(build-essential cmake ninja-build ccache pkg-config git
           python3 python3-numpy)
 if [ "$mode" = "test" ]; then
   packages+=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3-torch
-             clang-14 libclang-rt-14-dev nodejs npm tmux)
+             clang-14 libclang-rt-14-dev tmux)
 fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm run the reference tokenizers; a Node.js installed another way (NodeSource
+# bundles npm, and its package conflicts with Debian's npm) is used as it is.
+if [ "$mode" = "test" ]; then
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing: ${missing[*]}"
   "${sudo_cmd[@]}" apt-get update -qq
