@@ -1,6 +1,8 @@
 // quant_dot.cpp — picks the quantized dot-product kernels for this CPU once.
 #include "kernels/quant_dot.h"
 
+#include "kernels/cpu_features.h"
+
 #if WHALE_HAVE_X86_AVX2
 #include "kernels/x86_avx2/avx2_quant_dot.h"
 #endif
@@ -13,11 +15,6 @@ constexpr QuantDotKernels kAvx2Kernels{
     "avx2+fma+f16c",      avx2::dot_q8_0_q8_0,  avx2::dot_q4_k_q8_k, avx2::dot_q6_k_q8_k,
     avx2::sums_q8_0_q8_0, avx2::sums_q4_k_q8_k, avx2::sums_q6_k_q8_k};
 
-bool cpu_has_avx2_fma_f16c() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-         __builtin_cpu_supports("f16c");
-}
 #endif
 
 }  // namespace

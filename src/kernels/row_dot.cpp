@@ -1,13 +1,14 @@
 // row_dot.cpp — the CPU-feature choice of row dot kernels.
 #include "kernels/row_dot.h"
 
+#include "kernels/cpu_features.h"
+
 namespace whale {
 namespace {
 
 bool has_avx2() {
 #if defined(WHALE_HAVE_X86_AVX2)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  return cpu_has_avx2_fma_f16c();
 #else
   return false;
 #endif

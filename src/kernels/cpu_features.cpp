@@ -1,0 +1,23 @@
+// cpu_features.cpp — CPU feature detection. F16C is read from CPUID directly because clang 14's
+// __builtin_cpu_supports does not know the "f16c" name.
+#include "kernels/cpu_features.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+namespace whale {
+
+bool cpu_has_avx2_fma_f16c() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return false;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
+  return (ecx & (1u << 29)) != 0;  // CPUID.1:ECX.F16C[bit 29]
+#else
+  return false;
+#endif
+}
+
+}  // namespace whale
