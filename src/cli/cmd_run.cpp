@@ -91,6 +91,7 @@ int run_run(const RunOptions& o) {
     return 0;
   }
   fmt::print("\n");
+  std::fflush(stdout);  // the statistics go to stderr: keep them after the answer when piped
   print_stats(r);
   return 0;
 }
