@@ -2,6 +2,8 @@
 // Qwen3, Llama 3, Llama 3.1) rendered byte for byte as @huggingface/jinja renders them.
 #include <gtest/gtest.h>
 
+#include "test_env.h"
+
 #include <nlohmann/json.hpp>
 
 #include "chat/chat_template.h"
@@ -16,6 +18,7 @@ using nlohmann::ordered_json;
 TEST(ChatTemplateReference, RendersLikeHuggingFaceJinja) {
   std::string why;
   auto dir = test::reference_dir(&why);
+  if (!dir && whale::test::prerequisites_required()) FAIL() << why;
   if (!dir) GTEST_SKIP() << why;
   ASSERT_FALSE(dir->empty()) << why;
   auto text = read_text_file(*dir / "templates.json");

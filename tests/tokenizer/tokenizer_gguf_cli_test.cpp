@@ -2,6 +2,8 @@
 // reference ids; `whale tokenize` and `whale chat-render` work from the command line.
 #include <gtest/gtest.h>
 
+#include "test_env.h"
+
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -78,6 +80,7 @@ class GgufTokenizer : public ::testing::TestWithParam<GgufCase> {};
 TEST_P(GgufTokenizer, VocabOnlyGgufGivesReferenceIds) {
   std::string why;
   auto dir = test::reference_dir(&why);
+  if (!dir && whale::test::prerequisites_required()) FAIL() << why;
   if (!dir) GTEST_SKIP() << why;
   ASSERT_FALSE(dir->empty()) << why;
   const auto vdir = *dir / GetParam().vocab;
@@ -126,6 +129,7 @@ std::string run(const std::string& cmd) {
 TEST(WhaleTokenizeCli, TextJsonlDecodeAndChatRender) {
   std::string why;
   auto dir = test::reference_dir(&why);
+  if (!dir && whale::test::prerequisites_required()) FAIL() << why;
   if (!dir) GTEST_SKIP() << why;
   ASSERT_FALSE(dir->empty()) << why;
   const char* bin = std::getenv("WHALE_BIN");

@@ -2,6 +2,8 @@
 // on the real DeepSeek-V3, DeepSeek-R1, Qwen (2.5/3) and Llama 3.1 vocabularies.
 #include <gtest/gtest.h>
 
+#include "test_env.h"
+
 #include <nlohmann/json.hpp>
 
 #include "tokenizer/detok_stream.h"
@@ -24,6 +26,7 @@ class TokenizerReference : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     std::string why;
     auto dir = test::reference_dir(&why);
+    if (!dir && whale::test::prerequisites_required()) FAIL() << why;
     if (!dir) GTEST_SKIP() << why;
     ASSERT_FALSE(dir->empty()) << why;
     vocab_dir_ = *dir / GetParam();

@@ -103,7 +103,7 @@ void expect_cli_error(const std::vector<std::string>& args, const std::string& f
 }
 
 TEST(BadFilesCli, GgufErrorsNameTheFile) {
-  if (test::whale_bin().empty()) GTEST_SKIP() << "WHALE_BIN not set";
+  ASSERT_FALSE(test::whale_bin().empty()) << "WHALE_BIN not set (run the tests through ctest)";
   const auto dir = test::scratch_dir();
   for (const auto& f : test::crafted_gguf_files()) {
     const auto path = (dir / (f.name + ".gguf")).string();
@@ -113,7 +113,7 @@ TEST(BadFilesCli, GgufErrorsNameTheFile) {
 }
 
 TEST(BadFilesCli, SafetensorsErrorsNameTheFile) {
-  if (test::whale_bin().empty()) GTEST_SKIP() << "WHALE_BIN not set";
+  ASSERT_FALSE(test::whale_bin().empty()) << "WHALE_BIN not set (run the tests through ctest)";
   const auto root = test::scratch_dir();
   for (const auto& f : test::crafted_safetensors_files()) {
     const auto dir = root / f.name;
@@ -126,7 +126,7 @@ TEST(BadFilesCli, SafetensorsErrorsNameTheFile) {
 }
 
 TEST(BadFilesCli, TruncatedPrefixesAndMissingFiles) {
-  if (test::whale_bin().empty()) GTEST_SKIP() << "WHALE_BIN not set";
+  ASSERT_FALSE(test::whale_bin().empty()) << "WHALE_BIN not set (run the tests through ctest)";
   const auto dir = test::scratch_dir();
   const auto valid = test::small_valid_gguf();
   // A sample of prefixes (every prefix is covered in-process by gguf_test).

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "test_env.h"
+
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -100,9 +102,14 @@ void expect_same_as_whale(const std::filesystem::path& path) {
 class GgufJs : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!std::filesystem::exists("tests/gguf_js/node_modules/@huggingface/gguf"))
+    if (!std::filesystem::exists("tests/gguf_js/node_modules/@huggingface/gguf")) {
+      if (whale::test::prerequisites_required()) FAIL() << "tests/gguf_js/node_modules is missing (npm ci)";
       GTEST_SKIP() << "run `npm ci` in tests/gguf_js to enable the @huggingface/gguf checks";
-    if (std::system("node --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "node not found";
+    }
+    if (std::system("node --version > /dev/null 2>&1") != 0) {
+      if (whale::test::prerequisites_required()) FAIL() << "node not found";
+      GTEST_SKIP() << "node not found";
+    }
   }
 };
 
