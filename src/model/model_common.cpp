@@ -23,6 +23,16 @@ Result<void> bind_head(WeightStore& store, const ModelConfig& c, HeadWeights& h)
   return {};
 }
 
+Result<MlpWeights> bind_mlp(WeightStore& store, Role gate, Role up, Role down, std::int64_t l,
+                            std::int64_t dim, std::int64_t ffn, std::int64_t expert) {
+  const ModelFormat f = store.files().format;
+  MlpWeights m;
+  WHALE_TRY(m.gate, store.matrix(tensor_name(f, gate, l, expert), ffn, dim));
+  WHALE_TRY(m.up, store.matrix(tensor_name(f, up, l, expert), ffn, dim));
+  WHALE_TRY(m.down, store.matrix(tensor_name(f, down, l, expert), dim, ffn));
+  return m;
+}
+
 void embed_tokens(const HeadWeights& h, std::span<const std::int32_t> tokens, Span2D<float> x) {
   for (std::size_t t = 0; t < tokens.size(); ++t)
     dequantize_weight_row(h.token_embd, tokens[t], x.row(static_cast<std::int64_t>(t)));

@@ -10,6 +10,8 @@
 #include "util/aligned_buffer.h"
 #include "util/span2d.h"
 #include "util/thread_pool.h"
+#include "model/ffn.h"
+#include "model/names.h"
 #include "weights/weight_store.h"
 
 namespace whale {
@@ -21,6 +23,9 @@ struct HeadWeights {
 };
 
 Result<void> bind_head(WeightStore& store, const ModelConfig& c, HeadWeights& h);
+// A SwiGLU MLP of width `ffn` in layer `l` (expert `expert` for per-expert HF tensors).
+Result<MlpWeights> bind_mlp(WeightStore& store, Role gate, Role up, Role down, std::int64_t l,
+                            std::int64_t dim, std::int64_t ffn, std::int64_t expert = -1);
 void embed_tokens(const HeadWeights& h, std::span<const std::int32_t> tokens, Span2D<float> x);
 // logits = output(norm(x)); `normed` is scratch of x's shape.
 void compute_logits(const HeadWeights& h, const ModelConfig& c, Span2D<const float> x,

@@ -92,16 +92,6 @@ Result<void> bind_attention(WeightStore& store, const ModelConfig& c, std::int64
   return {};
 }
 
-Result<MlpWeights> bind_mlp(WeightStore& store, Role gate, Role up, Role down, std::int64_t l,
-                            std::int64_t dim, std::int64_t ffn, std::int64_t expert = -1) {
-  const ModelFormat f = store.files().format;
-  MlpWeights m;
-  WHALE_TRY(m.gate, store.matrix(tensor_name(f, gate, l, expert), ffn, dim));
-  WHALE_TRY(m.up, store.matrix(tensor_name(f, up, l, expert), ffn, dim));
-  WHALE_TRY(m.down, store.matrix(tensor_name(f, down, l, expert), dim, ffn));
-  return m;
-}
-
 Result<void> bind_moe(WeightStore& store, const ModelConfig& c, std::int64_t l, MoeWeights& m) {
   const ModelFormat f = store.files().format;
   const std::int64_t dim = c.hidden_size, ffn = c.moe_intermediate_size, n = c.n_routed_experts;

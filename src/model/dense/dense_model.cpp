@@ -65,9 +65,8 @@ class DenseModel final : public Model {
           WHALE_TRY(layer.attn.bk, store_.vector(name(Role::kAttnKBias), KV * hd));
           WHALE_TRY(layer.attn.bv, store_.vector(name(Role::kAttnVBias), KV * hd));
         }
-        WHALE_TRY(layer.mlp.gate, store_.matrix(name(Role::kFfnGate), c.intermediate_size, dim));
-        WHALE_TRY(layer.mlp.up, store_.matrix(name(Role::kFfnUp), c.intermediate_size, dim));
-        WHALE_TRY(layer.mlp.down, store_.matrix(name(Role::kFfnDown), dim, c.intermediate_size));
+        WHALE_TRY(layer.mlp, bind_mlp(store_, Role::kFfnGate, Role::kFfnUp, Role::kFfnDown, l, dim,
+                                      c.intermediate_size));
         return {};
       }();
       if (!bound.ok()) return std::move(bound).error().context("layer {}", l);
