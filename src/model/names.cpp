@@ -42,6 +42,12 @@ std::string gguf_name(Role role, std::int64_t l) {
     case Role::kFfnUpShexp: return blk("ffn_up_shexp.weight");
     case Role::kFfnDownShexp: return blk("ffn_down_shexp.weight");
     case Role::kExpertGate: case Role::kExpertUp: case Role::kExpertDown: return "";
+    case Role::kNextnEmbedTokens: return blk("nextn.embed_tokens.weight");
+    case Role::kNextnEnorm: return blk("nextn.enorm.weight");
+    case Role::kNextnHnorm: return blk("nextn.hnorm.weight");
+    case Role::kNextnEhProj: return blk("nextn.eh_proj.weight");
+    case Role::kNextnSharedHeadNorm: return blk("nextn.shared_head_norm.weight");
+    case Role::kNextnSharedHeadHead: return blk("nextn.shared_head_head.weight");
   }
   return "";
 }
@@ -82,6 +88,12 @@ std::string hf_name(Role role, std::int64_t l, std::int64_t e) {
     case Role::kFfnGateShexp: return layer("mlp.shared_experts.gate_proj.weight");
     case Role::kFfnUpShexp: return layer("mlp.shared_experts.up_proj.weight");
     case Role::kFfnDownShexp: return layer("mlp.shared_experts.down_proj.weight");
+    case Role::kNextnEmbedTokens: return layer("embed_tokens.weight");
+    case Role::kNextnEnorm: return layer("enorm.weight");
+    case Role::kNextnHnorm: return layer("hnorm.weight");
+    case Role::kNextnEhProj: return layer("eh_proj.weight");
+    case Role::kNextnSharedHeadNorm: return layer("shared_head.norm.weight");
+    case Role::kNextnSharedHeadHead: return layer("shared_head.head.weight");
   }
   return "";
 }

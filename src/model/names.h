@@ -20,6 +20,9 @@ enum class Role {
   kFfnGateExps, kFfnUpExps, kFfnDownExps,        // GGUF: all experts in one 3-D tensor
   kExpertGate, kExpertUp, kExpertDown,           // HF: one tensor per expert
   kFfnGateShexp, kFfnUpShexp, kFfnDownShexp,
+  // DeepSeek-V3's multi-token-prediction block (a decoder layer after the main ones, plus these)
+  kNextnEmbedTokens, kNextnEnorm, kNextnHnorm, kNextnEhProj, kNextnSharedHeadNorm,
+  kNextnSharedHeadHead,
 };
 
 // The tensor name for `role` in layer `layer` (expert `expert` for the per-expert HF roles).
