@@ -10,6 +10,8 @@ and requires per position max|whale - ref| <= TOL * max|ref| with TOL = 1e-4: ev
 activations in f32 and dequantizes weights exactly to f32, so the only error is f32 rounding of
 ~1e2-1e3-term dot products over a few layers (measured worst ~2e-6; see README in this folder).
 Expert choices are compared first, so a routing bug reads "layer 2 token 7: [3, 5] vs [3, 6]".
+With --converted the files checked are instead `whale convert --type f32` outputs of each HF
+folder (F32, BF16, FP8), against that folder's reference logits.
 """
 import argparse
 import json
@@ -33,6 +35,21 @@ def weight_files(model_dir):
             out.append(p)
         elif name.endswith(".gguf"):
             out.append(p)
+    return out
+
+
+def converted_files(model_dir, whale, tmp):
+    """`whale convert --type f32` of every HF folder of the model: (file, reference stem). The
+    converted GGUF holds the same f32 values as the folder, so the folder's stored reference
+    logits apply unchanged."""
+    out = []
+    for stem in ("hf", "hf-bf16", "hf-fp8"):
+        src = os.path.join(model_dir, stem)
+        if not os.path.isdir(src):
+            continue
+        dst = os.path.join(tmp, f"{os.path.basename(model_dir)}-{stem}-converted.gguf")
+        run([whale, "convert", src, "-o", dst, "--type", "f32", "-t", "2"])
+        out.append((dst, stem))
     return out
 
 
@@ -68,6 +85,8 @@ def main():
     ap.add_argument("--models", required=True)
     ap.add_argument("--only", default="", help="substring filter on model names")
     ap.add_argument("--ref", default=REF, help="reference script")
+    ap.add_argument("--converted", action="store_true",
+                    help="check `whale convert` outputs of the HF folders instead of the stored files")
     args = ap.parse_args()
 
     failures = []
@@ -82,10 +101,17 @@ def main():
             tokens = tokens["tokens"]
         tok_arg = ",".join(str(t) for t in tokens)
         is_deepseek = model.startswith("deepseek")
-        for wf in weight_files(mdir):
+        if args.converted:
+            try:
+                files = converted_files(mdir, args.whale, tmp)
+            except RuntimeError as e:
+                failures.append(f"{model}: {e}")
+                continue
+        else:
+            files = [(wf, os.path.splitext(os.path.basename(wf))[0]) for wf in weight_files(mdir)]
+        for wf, stem in files:
             label = f"{model}/{os.path.basename(wf)}"
             # The generator stores the reference's output for each file; recompute if absent.
-            stem = os.path.splitext(os.path.basename(wf))[0]
             ref_npy = os.path.join(mdir, "logits", stem + ".npy")
             ref_exp = os.path.join(mdir, "experts", stem + ".json")
             if not os.path.exists(ref_npy):
@@ -136,6 +162,8 @@ def main():
         # which checks the paged cache addressing. No reference needed: both are whale's.
         long_tokens = ",".join(str(t) for t in (tokens * 4)[:150])
         wf = next((w for w in weight_files(mdir) if w.endswith("-f32.gguf")), None)
+        if args.converted:
+            wf = None  # the stored files' check, not repeated for converted ones
         if wf is not None:
             outs = []
             for extra in ([], ["--decode"]):

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""check_convert.py — `whale convert --type f32` of every tiny model's HF folders (F32, BF16,
+FP8), re-read with independent readers:
+
+* tensors: the same names, shapes and f32 values, bit for bit, as the Python writer's mapping
+  (tests/reference/name_map.hf_to_gguf: experts stacked, kv_b split into k_b/v_b, Llama q/k
+  permuted) applied to the folder's weights as the Python loader decodes them. FP8 is exact too:
+  e4m3 code x f32 scale is exact in float64, so both sides round once to f32.
+* metadata: every key of the Python writer's <model>-f32.gguf (except the tokenizer, which the
+  tiny folders do not ship, and general.name/alignment) with the same value.
+* one converted file read by Hugging Face's @huggingface/gguf (tests/gguf_js): same keys,
+  values, tensor names, shapes and types as the Python reader sees.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "..", "..")
+sys.path.insert(0, os.path.join(ROOT, "tests", "reference"))
+from gguf_io import read_gguf  # noqa: E402
+from name_map import hf_to_gguf  # noqa: E402
+from ref_load import load_hf_folder  # noqa: E402
+from tiny_weights import llama3_freq_divisors  # noqa: E402
+
+SKIP_KEYS = ("general.name", "general.alignment")
+GGUF_JS = os.path.join(ROOT, "tests", "gguf_js")
+
+
+def run(cmd):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr}")
+    return r.stdout
+
+
+def check_tensors(label, path, folder, failures):
+    meta, got, types = read_gguf(path)
+    cfg, w = load_hf_folder(folder)
+    if cfg["arch"] == "llama" and cfg.get("rope_scaling"):
+        cfg["rope_freq_divisors"] = llama3_freq_divisors(cfg)
+    want = dict(hf_to_gguf(w, cfg, "split"))
+    if set(got) != set(want):
+        failures.append(f"{label}: tensors {sorted(set(got) ^ set(want))} differ")
+        return
+    for name, a in want.items():
+        a = np.asarray(a, dtype=np.float64).astype(np.float32)
+        b = got[name].astype(np.float32)
+        if types[name] != 0 or a.shape != b.shape:
+            failures.append(f"{label}: {name}: type {types[name]} shape {b.shape}, expected F32 {a.shape}")
+        elif name == "rope_freqs.weight":
+            if not np.allclose(a, b, rtol=1e-6, atol=0):  # computed in double on both sides
+                failures.append(f"{label}: {name}: {b} vs {a}")
+        elif not np.array_equal(a.view(np.uint32), b.view(np.uint32)):
+            i = np.unravel_index(np.argmax(a != b), a.shape)
+            failures.append(f"{label}: {name}{list(i)}: {b[i]!r} vs {a[i]!r}")
+
+
+def check_metadata(label, path, py_path, failures):
+    got, _, _ = read_gguf(path)
+    want, _, _ = read_gguf(py_path)
+    for k, v in want.items():
+        if k in SKIP_KEYS or k.startswith("tokenizer.ggml.") and k not in (
+                "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"):
+            continue
+        if k not in got:
+            failures.append(f"{label}: key {k} missing")
+        elif got[k] != v:
+            failures.append(f"{label}: key {k} = {got[k]!r}, Python writer has {v!r}")
+    if got.get("general.quantization_version") != 2:
+        failures.append(f"{label}: general.quantization_version is {got.get('general.quantization_version')}")
+
+
+def check_with_gguf_js(path, failures):
+    if not os.path.isdir(os.path.join(GGUF_JS, "node_modules", "@huggingface", "gguf")):
+        msg = "tests/gguf_js/node_modules is missing (npm ci --prefix tests/gguf_js)"
+        if os.environ.get("CI", "false") not in ("", "false"):
+            failures.append(msg)
+        else:
+            print("SKIP gguf_js:", msg)
+        return
+    js = json.loads(run(["node", os.path.join(GGUF_JS, "read_gguf.mjs"), path]))
+    meta, tensors, types = read_gguf(path)
+    jmeta = {k: v for k, v in js["metadata"].items() if k not in ("version", "tensor_count", "kv_count")}
+    if set(jmeta) != set(meta):
+        failures.append(f"gguf_js: keys differ: {sorted(set(jmeta) ^ set(meta))}")
+    for k, v in meta.items():
+        jv = jmeta.get(k, {}).get("value")
+        same = (jv == v if isinstance(v, (str, bool, list)) and not (isinstance(v, list) and v and isinstance(v[0], float))
+                else np.allclose(np.asarray(jv, dtype=np.float64), np.asarray(v, dtype=np.float64), rtol=0, atol=0))
+        if not same:
+            failures.append(f"gguf_js: {k} = {str(jv)[:80]} vs {str(v)[:80]}")
+    if [t["name"] for t in js["tensors"]] != list(tensors):
+        failures.append("gguf_js: tensor names or order differ")
+    for t in js["tensors"]:
+        shape = tuple(int(x) for x in reversed(t["shape"]))
+        if shape != tensors[t["name"]].shape or int(t["dtype"]) != types[t["name"]]:
+            failures.append(f"gguf_js: {t['name']}: {shape} type {t['dtype']}")
+    print(f"ok   @huggingface/gguf reads {os.path.basename(path)}: {len(meta)} keys, {len(tensors)} tensors")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--whale", required=True)
+    ap.add_argument("--models", required=True)
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="whale-convert-")
+    failures, checks = [], 0
+    js_file = None
+    for model in sorted(os.listdir(args.models)):
+        mdir = os.path.join(args.models, model)
+        for stem in ("hf", "hf-bf16", "hf-fp8"):
+            folder = os.path.join(mdir, stem)
+            if not os.path.isdir(folder):
+                continue
+            label = f"{model}/{stem}"
+            out = os.path.join(tmp, f"{model}-{stem}.gguf")
+            try:
+                run([args.whale, "convert", folder, "-o", out, "--type", "f32", "-t", "2"])
+            except RuntimeError as e:
+                failures.append(f"{label}: {e}")
+                continue
+            before = len(failures)
+            check_tensors(label, out, folder, failures)
+            check_metadata(label, out, os.path.join(mdir, f"{model}-f32.gguf"), failures)
+            checks += 1
+            if len(failures) == before:
+                print(f"ok   {label}: tensors bit-identical, metadata as the Python writer's")
+            if model.startswith("deepseek-v3") and stem == "hf":
+                js_file = out
+    if js_file:
+        check_with_gguf_js(js_file, failures)
+    for f in failures[:40]:
+        print("FAIL", f)
+    print(f"{checks} conversions checked, {len(failures)} failures")
+    return 1 if failures or checks == 0 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
