@@ -8,6 +8,7 @@
 #include "convert/hf_tokenizer.h"
 #include "format/gguf_writer.h"
 #include "format/model_files.h"
+#include "util/text_file.h"
 
 namespace whale {
 
@@ -19,10 +20,12 @@ Result<ConvertReport> convert_hf_to_gguf(const std::filesystem::path& folder,
     return Error("{}: not a folder (expected a Hugging Face model folder with config.json)", folder.string());
   if (!std::filesystem::exists(folder / "config.json", ec))
     return Error("{}: no config.json (a Hugging Face model folder needs one)", folder.string());
-  WHALE_TRY(ModelFiles files, open_model_files(folder));
-  auto config = config_from_hf_json(files.hf_config_json);
-  if (!config.ok()) return std::move(config).error().context("{}", (folder / "config.json").string());
+  // The config first: an unsupported model says so before anything looks for weights.
+  WHALE_TRY(const std::string config_json, read_text_file(folder / "config.json"));
+  auto config = config_from_hf_json(config_json);
+  if (!config.ok()) return std::move(config).error().context("{}", folder.string());
   const ModelConfig& c = *config;
+  WHALE_TRY(ModelFiles files, open_model_files(folder));
   std::optional<GenerationDefaults> gen;
   if (files.hf_generation_config_json) {
     auto g = generation_defaults_from_hf_json(*files.hf_generation_config_json);
