@@ -14,6 +14,7 @@ FP8), re-read with independent readers:
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -104,6 +105,86 @@ def check_with_gguf_js(path, failures):
     print(f"ok   @huggingface/gguf reads {os.path.basename(path)}: {len(meta)} keys, {len(tensors)} tensors")
 
 
+def bytes_to_unicode():
+    """GPT-2's byte-level alphabet: printable bytes map to themselves, the rest above U+0100."""
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    out, n = {}, 0
+    for b in range(256):
+        if b in keep:
+            out[b] = chr(b)
+        else:
+            out[b] = chr(256 + n)
+            n += 1
+    return out
+
+
+def write_tokenizer(folder):
+    """A small byte-level BPE tokenizer (256 byte tokens, a few merges, three added tokens):
+    small enough for the tiny models' vocabularies, real enough for llama.cpp's conventions."""
+    b2u = bytes_to_unicode()
+    vocab = {b2u[b]: b for b in range(256)}
+    merges = [("Ġ", "t"), ("h", "e"), ("Ġt", "he"), ("i", "n"), ("Ġ", "w"), ("o", "r"), ("Ġw", "or")]
+    for a, b in merges:
+        vocab[a + b] = len(vocab)
+    added = [("<|begin|>", True), ("<|end|>", True), ("<think>", False)]
+    tok = {
+        "version": "1.0",
+        "added_tokens": [{"id": len(vocab) + i, "content": c, "single_word": False, "lstrip": False,
+                          "rstrip": False, "normalized": False, "special": sp}
+                         for i, (c, sp) in enumerate(added)],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
+                          "use_regex": True},
+        "post_processor": None,
+        "decoder": {"type": "ByteLevel"},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "fuse_unk": False,
+                  "byte_fallback": False, "vocab": vocab, "merges": [f"{a} {b}" for a, b in merges]},
+    }
+    cfg = {"bos_token": "<|begin|>", "eos_token": "<|end|>", "add_bos_token": True,
+           "chat_template": "{% for m in messages %}<|begin|>{{ m['content'] }}<|end|>{% endfor %}"}
+    with open(os.path.join(folder, "tokenizer.json"), "w") as f:
+        json.dump(tok, f)
+    with open(os.path.join(folder, "tokenizer_config.json"), "w") as f:
+        json.dump(cfg, f)
+    return tok, cfg
+
+
+def check_tokenizer(whale, models, tmp, failures):
+    """A tiny model's folder plus a tokenizer: the GGUF's tokenizer.ggml.* keys spell the
+    vocabulary by id (padded to vocab_size), and whale's GGUF tokenizer encodes like its HF one."""
+    src = os.path.join(models, "qwen2-tiny", "hf")
+    if not os.path.isdir(src):
+        return
+    folder = os.path.join(tmp, "qwen2-tiny-tok")
+    shutil.copytree(src, folder)
+    tok, cfg = write_tokenizer(folder)
+    out = os.path.join(tmp, "qwen2-tiny-tok.gguf")
+    run([whale, "convert", folder, "-o", out, "--type", "q8_0", "-t", "2"])
+    meta, _, _ = read_gguf(out)
+    n = json.load(open(os.path.join(folder, "config.json")))["vocab_size"]
+    by_id = {i: t for t, i in tok["model"]["vocab"].items()}
+    by_id.update({a["id"]: a["content"] for a in tok["added_tokens"]})
+    want_tokens = [by_id.get(i, f"[PAD{i}]") for i in range(n)]
+    added = {a["id"]: (3 if a["special"] else 4) for a in tok["added_tokens"]}  # control / user
+    want_types = [added.get(i, 1 if i in by_id else 5) for i in range(n)]  # normal / unused pad
+    bos, eos = (next(a["id"] for a in tok["added_tokens"] if a["content"] == cfg[k])
+                for k in ("bos_token", "eos_token"))
+    want = {"tokenizer.ggml.model": "gpt2", "tokenizer.ggml.pre": "gpt-2",
+            "tokenizer.ggml.tokens": want_tokens, "tokenizer.ggml.token_type": want_types,
+            "tokenizer.ggml.merges": tok["model"]["merges"], "tokenizer.ggml.bos_token_id": bos,
+            "tokenizer.ggml.eos_token_id": eos, "tokenizer.ggml.add_bos_token": True,
+            "tokenizer.chat_template": cfg["chat_template"], "general.file_type": 7}
+    for k, v in want.items():
+        if meta.get(k) != v:
+            failures.append(f"tokenizer: {k} = {str(meta.get(k))[:120]}, expected {str(v)[:120]}")
+    for text in ("the world", "<|begin|>in the  world<think> or\n\tword 42", "héllo wörld 🦙"):
+        a = run([whale, "tokenize", "-m", folder, "--text", text])
+        b = run([whale, "tokenize", "-m", out, "--text", text])
+        if a != b:
+            failures.append(f"tokenizer: {text!r}: GGUF gives {b.strip()}, HF folder {a.strip()}")
+    print("ok   tokenizer.json -> tokenizer.ggml.* (qwen2-tiny + a byte-level BPE vocabulary)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--whale", required=True)
@@ -135,6 +216,10 @@ def main():
                 js_file = out
     if js_file:
         check_with_gguf_js(js_file, failures)
+    try:
+        check_tokenizer(args.whale, args.models, tmp, failures)
+    except RuntimeError as e:
+        failures.append(f"tokenizer: {e}")
     for f in failures[:40]:
         print("FAIL", f)
     print(f"{checks} conversions checked, {len(failures)} failures")
