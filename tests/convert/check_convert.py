@@ -223,6 +223,7 @@ def main():
     for f in failures[:40]:
         print("FAIL", f)
     print(f"{checks} conversions checked, {len(failures)} failures")
+    shutil.rmtree(tmp, ignore_errors=True)
     return 1 if failures or checks == 0 else 0
 
 

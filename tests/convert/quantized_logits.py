@@ -19,6 +19,7 @@ convert_unit_test instead.
 """
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 
@@ -96,6 +97,7 @@ def main():
     for f in failures:
         print("FAIL", f)
     print(f"{checks - len(failures)} passed, {len(failures)} failed")
+    shutil.rmtree(tmp, ignore_errors=True)
     return 1 if failures or checks == 0 else 0
 
 
