@@ -63,9 +63,10 @@ Result<ConvertReport> convert_hf_to_gguf(const std::filesystem::path& folder,
     for (std::size_t i = 0; i + 1 < t.shape.size(); ++i) rows *= t.shape[i];
     WHALE_TRY_VOID(writer.add_tensor(
         t.name, choice.dtype, t.shape,
-        [open = std::move(t.open), pool, rows, cols = t.shape.back(), dtype = choice.dtype](
-            std::span<std::byte> dst) -> Result<void> {
+        [open = std::move(t.open), inputs = t.inputs, pool, rows, cols = t.shape.back(),
+         dtype = choice.dtype](std::span<std::byte> dst) -> Result<void> {
           encode_rows(rows, cols, dtype, open(*pool), *pool, dst);
+          for (const auto& in : inputs) release_pages(in);
           return {};
         }));
   }

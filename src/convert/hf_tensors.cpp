@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 #include <set>
 
@@ -40,12 +41,21 @@ class Planner {
   Result<void> experts(Role hf_role, Role gguf_role, std::int64_t layer);
   Result<void> kv_b(std::int64_t layer);
   void rope_freqs();
+  // Records the mapped bytes the last planned tensor reads.
+  void note_inputs(std::initializer_list<const Source*> sources);
 
   const TensorDirectory& hf_;
   const ModelConfig& c_;
   std::set<std::string> used_;
   std::vector<PlannedTensor> out_;
 };
+
+void Planner::note_inputs(std::initializer_list<const Source*> sources) {
+  for (const Source* s : sources) {
+    out_.back().inputs.push_back(s->w->bytes);
+    if (s->scales != nullptr) out_.back().inputs.push_back(s->scales->bytes);
+  }
+}
 
 Result<SourcePtr> Planner::find(const std::string& name) {
   if (name.empty()) return SourcePtr();
@@ -72,6 +82,7 @@ Result<void> Planner::simple(Role role, std::int64_t layer) {
   if (s == nullptr) return {};
   out_.push_back({tensor_name(kGguf, role, layer), s->w->shape,
                   [s](ThreadPool&) -> ReadRowFn { return [s](std::int64_t r, float* d) { s->read(r, d); }; }});
+  note_inputs({s.get()});
   return {};
 }
 
@@ -90,6 +101,7 @@ Result<void> Planner::permuted(Role role, std::int64_t layer, std::int64_t n_hea
                       s->read(h * hd + j * (hd / 2) + i, d);
                     };
                   }});
+  note_inputs({s.get()});
   return {};
 }
 
@@ -116,6 +128,7 @@ Result<void> Planner::experts(Role hf_role, Role gguf_role, std::int64_t layer) 
                       parts[static_cast<std::size_t>(r / rows)]->read(r % rows, d);
                     };
                   }});
+  for (const SourcePtr& p : parts) note_inputs({p.get()});
   return {};
 }
 
@@ -149,6 +162,7 @@ Result<void> Planner::kv_b(std::int64_t layer) {
                       s->read((r / vd) * per + nope + r % vd, d);
                     };
                   }});
+  note_inputs({s.get()});  // after v_b, the second reader of kv_b
   return {};
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@ struct PlannedTensor {
   // transpose) lives in the returned closure and is freed once the tensor is written, so only
   // one tensor is ever held in memory.
   std::function<ReadRowFn(ThreadPool&)> open;
+  std::vector<std::span<const std::byte>> inputs;  // the mapped bytes it reads (release_pages)
 };
 
 // Plans every GGUF tensor, in llama.cpp's order (globals, then block by block). Fails naming the

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "convert/gguf_keys.h"
@@ -59,6 +60,7 @@ Result<ConvertReport> quantize_gguf(const std::filesystem::path& in,
     if (choice.dtype == t.dtype) {
       WHALE_TRY_VOID(writer.add_tensor(t.name, t.dtype, t.shape, [src](std::span<std::byte> dst) -> Result<void> {
         std::memcpy(dst.data(), src->bytes.data(), dst.size());
+        release_pages(src->bytes);
         return {};
       }));
       continue;
@@ -74,6 +76,7 @@ Result<ConvertReport> quantize_gguf(const std::filesystem::path& in,
         t.name, choice.dtype, t.shape, [src, pool, dtype = choice.dtype](std::span<std::byte> dst) -> Result<void> {
           encode_rows(src->rows(), src->cols(), dtype,
                       [src](std::int64_t r, float* d) { decode_row(*src, nullptr, r, d); }, *pool, dst);
+          release_pages(src->bytes);
           return {};
         }));
   }

@@ -1,6 +1,10 @@
 // row_encode.cpp — row-parallel encoding and the row decoder for stored tensors.
 #include "convert/row_encode.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -40,6 +44,15 @@ void decode_row(const TensorRecord& t, const TensorRecord* fp8_scales, std::int6
   std::memcpy(scales.data(), fp8_scales->bytes.data() + scale_row * scale_cols * 4,
               scales.size() * 4);
   for (std::int64_t c = 0; c < cols; ++c) dst[c] *= scales[static_cast<std::size_t>(c / kFp8BlockSize)];
+}
+
+void release_pages(std::span<const std::byte> mapped) {
+  static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<std::uintptr_t>(mapped.data());
+  const std::uintptr_t first = (begin + page - 1) / page * page;
+  const std::uintptr_t last = (begin + mapped.size()) / page * page;
+  // Advice only: a failure (e.g. memory that is not a mapping) changes nothing observable.
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
 Result<void> check_fp8_scales(const TensorRecord& t, const TensorRecord& scales) {

@@ -28,6 +28,11 @@ void encode_rows(std::int64_t n_rows, std::int64_t cols, DType dtype, const Read
 void decode_row(const TensorRecord& t, const TensorRecord* fp8_scales, std::int64_t row,
                 float* dst);
 
+// Tells the kernel that a read-only mapped input is done with: its pages leave this process's
+// resident set (they are re-read from the file if touched again), so converting a model larger
+// than RAM keeps only the tensor at hand resident. Partial pages at the ends are kept.
+void release_pages(std::span<const std::byte> mapped);
+
 // Checks that `scales` is the F32 [ceil(rows/128), ceil(cols/128)] grid for weight `t`.
 Result<void> check_fp8_scales(const TensorRecord& t, const TensorRecord& scales);
 
