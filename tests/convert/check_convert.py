@@ -8,6 +8,8 @@ FP8), re-read with independent readers:
   e4m3 code x f32 scale is exact in float64, so both sides round once to f32.
 * metadata: every key of the Python writer's <model>-f32.gguf (except the tokenizer, which the
   tiny folders do not ship, and general.name/alignment) with the same value.
+* a sharded FP8 folder (index + 3 shards) converts to the same bytes as the single file; a
+  folder with a tokenizer.json gets the tokenizer.ggml.* keys and encodes like the folder.
 * one converted file read by Hugging Face's @huggingface/gguf (tests/gguf_js): same keys,
   values, tensor names, shapes and types as the Python reader sees.
 """
@@ -27,6 +29,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "reference"))
 from gguf_io import read_gguf  # noqa: E402
 from name_map import hf_to_gguf  # noqa: E402
 from ref_load import load_hf_folder  # noqa: E402
+from safetensors_io import StTensor, write_safetensors  # noqa: E402
 from tiny_weights import llama3_freq_divisors  # noqa: E402
 
 SKIP_KEYS = ("general.name", "general.alignment")
@@ -185,6 +188,63 @@ def check_tokenizer(whale, models, tmp, failures):
     print("ok   tokenizer.json -> tokenizer.ggml.* (qwen2-tiny + a byte-level BPE vocabulary)")
 
 
+def check_sharded(whale, models, tmp, failures):
+    """The FP8 folder re-saved as three shards plus model.safetensors.index.json (tensors dealt
+    round-robin, so most weights and their weight_scale_inv sit in different shards) converts
+    to the same bytes as the single file."""
+    src = os.path.join(models, "deepseek-v3-tiny", "hf-fp8")
+    if not os.path.isdir(src):
+        return
+    folder = os.path.join(tmp, "v3-fp8-sharded")
+    os.makedirs(folder)
+    for f in ("config.json", "generation_config.json"):
+        shutil.copy(os.path.join(src, f), folder)
+    with open(os.path.join(src, "model.safetensors"), "rb") as f:
+        data = f.read()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    names = sorted(k for k in header if k != "__metadata__")
+    shards = [{} for _ in range(3)]
+    weight_map = {}
+    for i, name in enumerate(names):
+        info = header[name]
+        b, e = info["data_offsets"]
+        shard = i % 3
+        shards[shard][name] = StTensor(info["dtype"], info["shape"], data[8 + n + b:8 + n + e])
+        weight_map[name] = f"model-{shard + 1:05d}-of-00003.safetensors"
+    for k, t in enumerate(shards):
+        write_safetensors(os.path.join(folder, f"model-{k + 1:05d}-of-00003.safetensors"), t)
+    with open(os.path.join(folder, "model.safetensors.index.json"), "w") as f:
+        json.dump({"metadata": {"total_size": len(data)}, "weight_map": weight_map}, f)
+    outs = []
+    for d in (src, folder):
+        out = os.path.join(tmp, os.path.basename(d) + "-q8.gguf")
+        run([whale, "convert", d, "-o", out, "--type", "q8_0", "--name", "same", "-t", "2"])
+        outs.append(open(out, "rb").read())
+    if outs[0] != outs[1]:
+        failures.append("sharded FP8 folder converts to different bytes than the single file")
+    else:
+        print("ok   3-shard FP8 folder converts byte-identically to the single-file one")
+
+
+def check_convert_equals_quantize(whale, models, tmp, failures):
+    """`convert --type T` equals `convert --type f32` then `quantize T`, byte for byte: one
+    recipe and one encoder behind both commands (FP8 input, a K mixture and a legacy type)."""
+    src = os.path.join(models, "deepseek-v3-tiny", "hf-fp8")
+    if not os.path.isdir(src):
+        return
+    f32 = os.path.join(tmp, "v3-fp8-f32.gguf")
+    run([whale, "convert", src, "-o", f32, "--type", "f32", "--name", "same"])
+    for ty in ("Q4_K_M", "Q5_1"):
+        a, b = os.path.join(tmp, f"direct-{ty}.gguf"), os.path.join(tmp, f"twostep-{ty}.gguf")
+        run([whale, "convert", src, "-o", a, "--type", ty, "--name", "same", "-t", "3"])
+        run([whale, "quantize", f32, b, ty, "-t", "1"])
+        if open(a, "rb").read() != open(b, "rb").read():
+            failures.append(f"convert --type {ty} differs from convert f32 + quantize {ty}")
+        else:
+            print(f"ok   convert --type {ty} == convert f32 + quantize {ty}, byte for byte")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--whale", required=True)
@@ -217,6 +277,8 @@ def main():
     if js_file:
         check_with_gguf_js(js_file, failures)
     try:
+        check_sharded(args.whale, args.models, tmp, failures)
+        check_convert_equals_quantize(args.whale, args.models, tmp, failures)
         check_tokenizer(args.whale, args.models, tmp, failures)
     except RuntimeError as e:
         failures.append(f"tokenizer: {e}")
