@@ -35,11 +35,14 @@ int run_convert(const ConvertArgs& a) {
     if (t.to != t.wanted) ++fallbacks;
     if (a.verbose || t.to != t.wanted)
       fmt::print(stderr, "  {:<40} {:<7}{}\n", t.name, dtype_name(t.to),
-                 t.to != t.wanted ? fmt::format("  (row width {} does not fit {})", t.cols, dtype_name(t.wanted)) : "");
+                 t.to != t.wanted
+                     ? fmt::format("  (row width {} does not fit {})", t.cols, dtype_name(t.wanted))
+                     : "");
   }
-  fmt::print(stderr, "{} tensors: {}{}\nwrote {} ({})\n", report->tensors.size(), summarize_types(*report),
-             fallbacks ? fmt::format("; {} fell back to a type that fits their row width", fallbacks) : "",
-             a.out, target->name);
+  fmt::print(
+      stderr, "{} tensors: {}{}\nwrote {} ({})\n", report->tensors.size(), summarize_types(*report),
+      fallbacks ? fmt::format("; {} fell back to a type that fits their row width", fallbacks) : "",
+      a.out, target->name);
   return 0;
 }
 

@@ -22,11 +22,16 @@ void print_decisions(const ConvertReport& r, bool verbose) {
   for (const TensorDecision& t : r.tensors) {
     if (t.to != t.wanted) ++fallbacks;
     if (verbose || t.to != t.wanted)
-      fmt::print(stderr, "  {:<40} {:>7} -> {:<7}{}\n", t.name, dtype_name(t.from), dtype_name(t.to),
-                 t.to != t.wanted ? fmt::format("  (row width {} does not fit {})", t.cols, dtype_name(t.wanted)) : "");
+      fmt::print(stderr, "  {:<40} {:>7} -> {:<7}{}\n", t.name, dtype_name(t.from),
+                 dtype_name(t.to),
+                 t.to != t.wanted
+                     ? fmt::format("  (row width {} does not fit {})", t.cols, dtype_name(t.wanted))
+                     : "");
   }
   fmt::print(stderr, "{} tensors: {}{}\n", r.tensors.size(), summarize_types(r),
-             fallbacks ? fmt::format("; {} fell back to a type that fits their row width", fallbacks) : "");
+             fallbacks
+                 ? fmt::format("; {} fell back to a type that fits their row width", fallbacks)
+                 : "");
 }
 
 int run_quantize(const QuantizeArgs& a) {
@@ -64,13 +69,17 @@ void add_quantize_command(CLI::App& app) {
       "TYPE: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 IQ4_NL IQ4_XS Q2_K Q3_K_S Q3_K_M Q3_K_L\n"
       "      Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K (Q3_K, Q4_K, Q5_K mean the _M mixtures).\n"
       "      IQ2_XXS, IQ1_S and IQ1_M are not supported.");
-  sub->add_option("input", a->in, "GGUF to read (the first part of a split GGUF reads all parts)")->required();
-  sub->add_option("output", a->out, "GGUF to write (written to a temporary name, then renamed)")->required();
-  sub->add_option("type", a->type, "target type or mixture, case-insensitive (see above)")->required();
+  sub->add_option("input", a->in, "GGUF to read (the first part of a split GGUF reads all parts)")
+      ->required();
+  sub->add_option("output", a->out, "GGUF to write (written to a temporary name, then renamed)")
+      ->required();
+  sub->add_option("type", a->type, "target type or mixture, case-insensitive (see above)")
+      ->required();
   sub->add_option("-t,--threads", a->threads, "threads (default: all hardware threads)");
   sub->add_flag("--allow-requantize", a->allow_requantize,
                 "re-encode tensors that are already quantized (loses precision twice)");
-  sub->add_flag("--pure", a->pure, "every weight matrix gets TYPE: no mixture bumps, output.weight included");
+  sub->add_flag("--pure", a->pure,
+                "every weight matrix gets TYPE: no mixture bumps, output.weight included");
   sub->add_flag("-v,--verbose", a->verbose, "list every tensor's old and new type");
   set_command_body(sub, [a] { return run_quantize(*a); });
 }

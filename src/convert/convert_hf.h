@@ -13,14 +13,13 @@
 namespace whale {
 
 struct ConvertOptions {
-  QuantTarget target;      // F32/F16/BF16/Q8_0 or any quantize type (mixtures included)
-  int threads = 0;         // 0: all hardware threads
-  bool pure = false;       // see choose_tensor_type
-  std::string name;        // general.name; empty: the folder's name
+  QuantTarget target;  // F32/F16/BF16/Q8_0 or any quantize type (mixtures included)
+  int threads = 0;     // 0: all hardware threads
+  bool pure = false;   // see choose_tensor_type
+  std::string name;    // general.name; empty: the folder's name
 };
 
 Result<ConvertReport> convert_hf_to_gguf(const std::filesystem::path& folder,
-                                         const std::filesystem::path& out,
-                                         const ConvertOptions& o);
+                                         const std::filesystem::path& out, const ConvertOptions& o);
 
 }  // namespace whale

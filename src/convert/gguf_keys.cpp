@@ -18,15 +18,19 @@ Result<Metadata> gguf_model_metadata(const ModelConfig& c, const std::string& na
                                      const std::optional<GenerationDefaults>& gen) {
   const std::string arch(arch_name(c.arch));
   Metadata m;
-  auto a = [&](std::string_view key, MetaValue v) { m.set(fmt::format("{}.{}", arch, key), std::move(v)); };
+  auto a = [&](std::string_view key, MetaValue v) {
+    m.set(fmt::format("{}.{}", arch, key), std::move(v));
+  };
   m.set("general.architecture", meta_str(arch));
   m.set("general.name", meta_str(name));
   m.set("general.file_type", meta_u32(file_type));
   m.set("general.quantization_version", meta_u32(kGgmlQuantizationVersion));
   if (gen) {
-    if (gen->temperature) m.set("general.sampling.temp", meta_f32(static_cast<float>(*gen->temperature)));
+    if (gen->temperature)
+      m.set("general.sampling.temp", meta_f32(static_cast<float>(*gen->temperature)));
     if (gen->top_p) m.set("general.sampling.top_p", meta_f32(static_cast<float>(*gen->top_p)));
-    if (gen->top_k) m.set("general.sampling.top_k", meta_i32(static_cast<std::int32_t>(*gen->top_k)));
+    if (gen->top_k)
+      m.set("general.sampling.top_k", meta_i32(static_cast<std::int32_t>(*gen->top_k)));
   }
   // llama.cpp counts the MTP blocks in block_count and names them with nextn_predict_layers.
   a("vocab_size", meta_u32(u32(c.vocab_size)));
@@ -40,8 +44,10 @@ Result<Metadata> gguf_model_metadata(const ModelConfig& c, const std::string& na
 
   if (c.arch == Arch::kDeepSeek2) {
     if (c.moe_layer_freq != 1)
-      return Error("config.json: moe_layer_freq {} cannot be expressed in GGUF (llama.cpp "
-                   "assumes every layer after leading_dense_block_count is MoE)", c.moe_layer_freq);
+      return Error(
+          "config.json: moe_layer_freq {} cannot be expressed in GGUF (llama.cpp "
+          "assumes every layer after leading_dense_block_count is MoE)",
+          c.moe_layer_freq);
     // Layout (c): one latent "head" whose key is [kv_lora_rank | rope] and value kv_lora_rank
     // (the absorbed form), with the per-head MLA widths under *_mla.
     a("attention.head_count_kv", meta_u32(1));

@@ -80,8 +80,9 @@ Result<SourcePtr> Planner::find(const std::string& name) {
 Result<void> Planner::simple(Role role, std::int64_t layer) {
   WHALE_TRY(SourcePtr s, find(tensor_name(kHf, role, layer)));
   if (s == nullptr) return {};
-  out_.push_back({tensor_name(kGguf, role, layer), s->w->shape,
-                  [s](ThreadPool&) -> ReadRowFn { return [s](std::int64_t r, float* d) { s->read(r, d); }; }});
+  out_.push_back({tensor_name(kGguf, role, layer), s->w->shape, [s](ThreadPool&) -> ReadRowFn {
+                    return [s](std::int64_t r, float* d) { s->read(r, d); };
+                  }});
   note_inputs({s.get()});
   return {};
 }
@@ -93,7 +94,8 @@ Result<void> Planner::permuted(Role role, std::int64_t layer, std::int64_t n_hea
   if (s == nullptr) return {};
   const std::int64_t rows = s->w->shape[0];
   if (s->w->shape.size() != 2 || n_head <= 0 || rows % (2 * n_head) != 0)
-    return Error("tensor '{}': {} rows do not split into {} heads of even width", s->w->name, rows, n_head);
+    return Error("tensor '{}': {} rows do not split into {} heads of even width", s->w->name, rows,
+                 n_head);
   const std::int64_t hd = rows / n_head;
   out_.push_back({tensor_name(kGguf, role, layer), s->w->shape, [s, hd](ThreadPool&) -> ReadRowFn {
                     return [s, hd](std::int64_t r, float* d) {
@@ -112,11 +114,13 @@ Result<void> Planner::experts(Role hf_role, Role gguf_role, std::int64_t layer) 
     WHALE_TRY(SourcePtr s, find(tensor_name(kHf, hf_role, layer, e)));
     if (s == nullptr) {
       if (e == 0) return {};  // a dense layer
-      return Error("expert {} of layer {} is missing ('{}')", e, layer, tensor_name(kHf, hf_role, layer, e));
+      return Error("expert {} of layer {} is missing ('{}')", e, layer,
+                   tensor_name(kHf, hf_role, layer, e));
     }
     const bool differs = !parts.empty() && s->w->shape != parts[0]->w->shape;
     if (s->w->shape.size() != 2 || differs)
-      return Error("tensor '{}' has shape [{}], unlike expert 0", s->w->name, fmt::join(s->w->shape, ", "));
+      return Error("tensor '{}' has shape [{}], unlike expert 0", s->w->name,
+                   fmt::join(s->w->shape, ", "));
     parts.push_back(s);
   }
   if (parts.empty()) return {};
@@ -142,10 +146,12 @@ Result<void> Planner::kv_b(std::int64_t layer) {
   if (s->w->shape != std::vector<std::int64_t>{H * per, lora})
     return Error("tensor '{}' has shape [{}], expected [{}, {}] from config.json", s->w->name,
                  fmt::join(s->w->shape, ", "), H * per, lora);
-  out_.push_back({tensor_name(kGguf, Role::kAttnKB, layer), {H, lora, nope},
+  out_.push_back({tensor_name(kGguf, Role::kAttnKB, layer),
+                  {H, lora, nope},
                   [s, H, per, nope, lora](ThreadPool& pool) -> ReadRowFn {
                     // The transpose needs whole heads: stage this one tensor in f32.
-                    auto staged = std::make_shared<std::vector<float>>(static_cast<std::size_t>(H * per * lora));
+                    auto staged = std::make_shared<std::vector<float>>(
+                        static_cast<std::size_t>(H * per * lora));
                     pool.parallel_for(H * per, [&](RowRange rr, int) {
                       for (std::int64_t r = rr.begin; r < rr.end; ++r)
                         s->read(r, staged->data() + r * lora);
@@ -156,7 +162,8 @@ Result<void> Planner::kv_b(std::int64_t layer) {
                         d[n] = (*staged)[static_cast<std::size_t>((h * per + n) * lora + ci)];
                     };
                   }});
-  out_.push_back({tensor_name(kGguf, Role::kAttnVB, layer), {H, vd, lora},
+  out_.push_back({tensor_name(kGguf, Role::kAttnVB, layer),
+                  {H, vd, lora},
                   [s, per, nope, vd](ThreadPool&) -> ReadRowFn {
                     return [s, per, nope, vd](std::int64_t r, float* d) {
                       s->read((r / vd) * per + nope + r % vd, d);
@@ -169,7 +176,8 @@ Result<void> Planner::kv_b(std::int64_t layer) {
 void Planner::rope_freqs() {
   auto factors = std::make_shared<std::vector<float>>(llama3_rope_freq_factors(c_));
   if (factors->empty()) return;
-  out_.push_back({tensor_name(kGguf, Role::kRopeFreqs), {static_cast<std::int64_t>(factors->size())},
+  out_.push_back({tensor_name(kGguf, Role::kRopeFreqs),
+                  {static_cast<std::int64_t>(factors->size())},
                   [factors](ThreadPool&) -> ReadRowFn {
                     return [factors](std::int64_t, float* d) {
                       std::copy(factors->begin(), factors->end(), d);
@@ -213,15 +221,18 @@ Result<std::vector<PlannedTensor>> Planner::run() {
     if (used_.count(t.name) != 0) continue;
     // Precomputed rotary tables some checkpoints carry; GGUF recomputes them.
     if (t.name.find("rotary_emb.inv_freq") != std::string::npos) continue;
-    return Error("tensor '{}' has no GGUF counterpart (layer beyond block_count {}, or an "
-                 "unsupported module)", t.name, n_blocks);
+    return Error(
+        "tensor '{}' has no GGUF counterpart (layer beyond block_count {}, or an "
+        "unsupported module)",
+        t.name, n_blocks);
   }
   return std::move(out_);
 }
 
 }  // namespace
 
-Result<std::vector<PlannedTensor>> plan_hf_tensors(const TensorDirectory& hf, const ModelConfig& c) {
+Result<std::vector<PlannedTensor>> plan_hf_tensors(const TensorDirectory& hf,
+                                                   const ModelConfig& c) {
   Planner p(hf, c);
   return p.run();
 }

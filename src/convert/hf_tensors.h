@@ -17,8 +17,8 @@
 namespace whale {
 
 struct PlannedTensor {
-  std::string name;                  // GGUF name
-  std::vector<std::int64_t> shape;   // outermost first
+  std::string name;                 // GGUF name
+  std::vector<std::int64_t> shape;  // outermost first
   // Called once, when the tensor is written: returns its row reader. Anything it stages (k_b's
   // transpose) lives in the returned closure and is freed once the tensor is written, so only
   // one tensor is ever held in memory.

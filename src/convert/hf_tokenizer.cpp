@@ -25,7 +25,8 @@ constexpr std::int32_t kUnused = 5;
 // threes, Llama 3 in threes, Qwen2 one by one), CJK, contractions, whitespace runs, symbols.
 constexpr std::array<const char*, 6> kProbes = {
     "Hello world! It's 2024: 1234567 apples, 3.14159 pies.",
-    "\xe4\xbd\xa0\xe5\xa5\xbd\xe4\xb8\x96\xe7\x95\x8c\xe3\x80\x82\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e abc",
+    "\xe4\xbd\xa0\xe5\xa5\xbd\xe4\xb8\x96\xe7\x95\x8c\xe3\x80\x82\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa"
+    "\x9e abc",
     "  leading   spaces\n\n\ttabs\r\nand  lines  \n",
     "don't WE'LL you're I'M they've",
     "x=a+b*c; // code\t{return 42;} ====>>>",
@@ -57,15 +58,16 @@ std::string identify_pre_tokenizer(const std::string& pre_tokenizer_json) {
   return "";
 }
 
-Result<void> add_hf_tokenizer_metadata(const std::filesystem::path& folder,
-                                       std::int64_t vocab_size, Metadata& m) {
+Result<void> add_hf_tokenizer_metadata(const std::filesystem::path& folder, std::int64_t vocab_size,
+                                       Metadata& m) {
   const auto tok_path = folder / "tokenizer.json";
   WHALE_TRY(const std::string tok_text, read_text_file(tok_path));
   // Loading it the way whale runs it checks that it is byte-level BPE and gives the special ids,
   // add_bos and the chat template with tokenizer_config.json's overrides applied.
   WHALE_TRY(const Tokenizer loaded, Tokenizer::from_hf_folder(folder));
   const json tok = json::parse(tok_text, nullptr, false);
-  if (tok.is_discarded() || !tok.is_object()) return Error("{}: not a JSON object", tok_path.string());
+  if (tok.is_discarded() || !tok.is_object())
+    return Error("{}: not a JSON object", tok_path.string());
   try {
     std::vector<std::string> tokens;
     std::vector<std::int32_t> types;
@@ -83,7 +85,8 @@ Result<void> add_hf_tokenizer_metadata(const std::filesystem::path& folder,
       put(a.at("id").get<std::size_t>(), a.at("content").get<std::string>(),
           a.value("special", false) ? kControl : kUserDefined);
     for (std::size_t i = 0; i < tokens.size(); ++i)
-      if (types[i] == 0) return Error("{}: token id {} is missing from the vocabulary", tok_path.string(), i);
+      if (types[i] == 0)
+        return Error("{}: token id {} is missing from the vocabulary", tok_path.string(), i);
     if (static_cast<std::int64_t>(tokens.size()) > vocab_size)
       return Error("{}: {} tokens, more than config.json's vocab_size {}", tok_path.string(),
                    tokens.size(), vocab_size);
@@ -94,20 +97,26 @@ Result<void> add_hf_tokenizer_metadata(const std::filesystem::path& folder,
     }
     std::vector<std::string> merges;
     for (const json& mg : tok.at("model").at("merges"))
-      merges.push_back(mg.is_string() ? mg.get<std::string>()
-                                      : mg.at(0).get<std::string>() + " " + mg.at(1).get<std::string>());
+      merges.push_back(mg.is_string()
+                           ? mg.get<std::string>()
+                           : mg.at(0).get<std::string>() + " " + mg.at(1).get<std::string>());
     const std::string pre = identify_pre_tokenizer(tok.value("pre_tokenizer", json()).dump());
     if (pre.empty())
-      return Error("{}: the pre_tokenizer splits text like none of the pre-tokenizers GGUF can "
-                   "name (deepseek-v3, qwen2, llama-bpe, gpt-2)", tok_path.string());
+      return Error(
+          "{}: the pre_tokenizer splits text like none of the pre-tokenizers GGUF can "
+          "name (deepseek-v3, qwen2, llama-bpe, gpt-2)",
+          tok_path.string());
     m.set("tokenizer.ggml.model", meta_str("gpt2"));
     m.set("tokenizer.ggml.pre", meta_str(pre));
     m.set("tokenizer.ggml.tokens", meta_str_array(tokens));
     m.set("tokenizer.ggml.token_type", meta_i32_array(types));
     m.set("tokenizer.ggml.merges", meta_str_array(merges));
-    if (auto id = loaded.bos_id()) m.set("tokenizer.ggml.bos_token_id", meta_u32(static_cast<std::uint32_t>(*id)));
-    if (auto id = loaded.eos_id()) m.set("tokenizer.ggml.eos_token_id", meta_u32(static_cast<std::uint32_t>(*id)));
-    if (auto id = loaded.pad_id()) m.set("tokenizer.ggml.padding_token_id", meta_u32(static_cast<std::uint32_t>(*id)));
+    if (auto id = loaded.bos_id())
+      m.set("tokenizer.ggml.bos_token_id", meta_u32(static_cast<std::uint32_t>(*id)));
+    if (auto id = loaded.eos_id())
+      m.set("tokenizer.ggml.eos_token_id", meta_u32(static_cast<std::uint32_t>(*id)));
+    if (auto id = loaded.pad_id())
+      m.set("tokenizer.ggml.padding_token_id", meta_u32(static_cast<std::uint32_t>(*id)));
     m.set("tokenizer.ggml.add_bos_token", meta_bool(loaded.add_bos_default()));
     m.set("tokenizer.ggml.add_eos_token", meta_bool(loaded.add_eos_default()));
     if (!loaded.chat_template().empty())

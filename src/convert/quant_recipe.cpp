@@ -90,24 +90,36 @@ DType mixture_type(const QuantTarget& t, const TensorSlot& s) {
   if (i < 0 || n <= 0) return base;
   if (is_value_path(s.name)) {
     switch (t.mixture) {
-      case Mixture::kQ2_K: return s.n_gqa >= 4 ? DType::kQ4_K : DType::kQ3_K;
-      case Mixture::kQ3_K_M: return i < 2 ? DType::kQ5_K : DType::kQ4_K;
-      case Mixture::kQ3_K_L: return DType::kQ5_K;
-      case Mixture::kQ4_K_S: return i < 4 ? DType::kQ5_K : base;
+      case Mixture::kQ2_K:
+        return s.n_gqa >= 4 ? DType::kQ4_K : DType::kQ3_K;
+      case Mixture::kQ3_K_M:
+        return i < 2 ? DType::kQ5_K : DType::kQ4_K;
+      case Mixture::kQ3_K_L:
+        return DType::kQ5_K;
+      case Mixture::kQ4_K_S:
+        return i < 4 ? DType::kQ5_K : base;
       case Mixture::kQ4_K_M:
-      case Mixture::kQ5_K_M: return use_more_bits(i, n) ? DType::kQ6_K : base;
-      default: return base;
+      case Mixture::kQ5_K_M:
+        return use_more_bits(i, n) ? DType::kQ6_K : base;
+      default:
+        return base;
     }
   }
   if (is_ffn_down(s.name)) {
     switch (t.mixture) {
-      case Mixture::kQ2_K: return DType::kQ3_K;
-      case Mixture::kQ3_K_M: return i < n / 16 ? DType::kQ5_K : DType::kQ4_K;
-      case Mixture::kQ3_K_L: return DType::kQ5_K;
-      case Mixture::kQ4_K_S: return i < n / 8 ? DType::kQ5_K : base;
+      case Mixture::kQ2_K:
+        return DType::kQ3_K;
+      case Mixture::kQ3_K_M:
+        return i < n / 16 ? DType::kQ5_K : DType::kQ4_K;
+      case Mixture::kQ3_K_L:
+        return DType::kQ5_K;
+      case Mixture::kQ4_K_S:
+        return i < n / 8 ? DType::kQ5_K : base;
       case Mixture::kQ4_K_M:
-      case Mixture::kQ5_K_M: return use_more_bits(i, n) ? DType::kQ6_K : base;
-      default: return base;
+      case Mixture::kQ5_K_M:
+        return use_more_bits(i, n) ? DType::kQ6_K : base;
+      default:
+        return base;
     }
   }
   if (ends_with(s.name, ".attn_output.weight")) {
@@ -131,8 +143,10 @@ Result<QuantTarget> parse_quant_target(std::string_view name) {
   }
   if (u == "IQ2_XXS" || u == "IQ2_XS" || u == "IQ2_S" || u == "IQ2_M" || u == "IQ3_XXS" ||
       u == "IQ3_XS" || u == "IQ3_S" || u == "IQ3_M" || u == "IQ1_S" || u == "IQ1_M")
-    return Error("type '{}' is not supported: its lattice codebooks are ggml data tables that "
-                 "whale does not carry (supported: {})", name, quant_target_help());
+    return Error(
+        "type '{}' is not supported: its lattice codebooks are ggml data tables that "
+        "whale does not carry (supported: {})",
+        name, quant_target_help());
   return Error("unknown type '{}' (supported: {})", name, quant_target_help());
 }
 
@@ -162,11 +176,20 @@ DType fallback_type(DType t, std::int64_t cols) {
   switch (t) {
     case DType::kQ2_K:
     case DType::kQ3_K:
-    case DType::kIQ4_XS: next = DType::kIQ4_NL; break;
-    case DType::kQ4_K: next = DType::kQ5_0; break;
-    case DType::kQ5_K: next = DType::kQ5_1; break;
-    case DType::kQ6_K: next = DType::kQ8_0; break;
-    default: break;
+    case DType::kIQ4_XS:
+      next = DType::kIQ4_NL;
+      break;
+    case DType::kQ4_K:
+      next = DType::kQ5_0;
+      break;
+    case DType::kQ5_K:
+      next = DType::kQ5_1;
+      break;
+    case DType::kQ6_K:
+      next = DType::kQ8_0;
+      break;
+    default:
+      break;
   }
   return fits(next) ? next : DType::kF16;
 }
@@ -177,8 +200,8 @@ TypeChoice choose_tensor_type(const QuantTarget& target, const TensorSlot& slot,
     c.dtype = c.wanted = DType::kF32;
     return c;
   }
-  c.wanted = (pure || !dtype_traits(target.base).is_quantized) ? target.base
-                                                               : mixture_type(target, slot);
+  c.wanted =
+      (pure || !dtype_traits(target.base).is_quantized) ? target.base : mixture_type(target, slot);
   const std::int64_t cols = slot.shape.back();
   c.dtype = fallback_type(c.wanted, cols);
   c.fell_back = c.dtype != c.wanted;

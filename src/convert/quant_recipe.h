@@ -16,10 +16,10 @@ namespace whale {
 enum class Mixture { kNone, kQ2_K, kQ3_K_S, kQ3_K_M, kQ3_K_L, kQ4_K_S, kQ4_K_M, kQ5_K_S, kQ5_K_M };
 
 struct QuantTarget {
-  std::string name;              // canonical spelling ("Q4_K_M", "F16")
-  DType base = DType::kF32;      // the type most weight matrices get
+  std::string name;          // canonical spelling ("Q4_K_M", "F16")
+  DType base = DType::kF32;  // the type most weight matrices get
   Mixture mixture = Mixture::kNone;
-  std::uint32_t file_type = 0;   // llama.cpp's general.file_type code (llama_ftype)
+  std::uint32_t file_type = 0;  // llama.cpp's general.file_type code (llama_ftype)
 };
 
 // Case-insensitive: "q4_k_m", "Q8_0", "f16". Q3_K/Q4_K/Q5_K mean the _M mixtures, as in
@@ -30,15 +30,15 @@ std::string quant_target_help();  // "F32 F16 BF16 Q8_0 ... Q5_K_M"
 
 // What the recipe looks at for one tensor.
 struct TensorSlot {
-  std::string_view name;                 // GGUF name ("blk.3.ffn_down_exps.weight")
-  std::span<const std::int64_t> shape;   // outermost first; the last is the row width
-  std::int64_t n_layers = 0;             // <arch>.block_count (MTP layers included)
-  std::int64_t n_gqa = 1;                // query heads per KV head (1 for MLA)
+  std::string_view name;                // GGUF name ("blk.3.ffn_down_exps.weight")
+  std::span<const std::int64_t> shape;  // outermost first; the last is the row width
+  std::int64_t n_layers = 0;            // <arch>.block_count (MTP layers included)
+  std::int64_t n_gqa = 1;               // query heads per KV head (1 for MLA)
 };
 
 struct TypeChoice {
   DType dtype = DType::kF32;
-  bool fell_back = false;  // the recipe's type did not fit the row width
+  bool fell_back = false;      // the recipe's type did not fit the row width
   DType wanted = DType::kF32;  // the recipe's type before the fallback
 };
 

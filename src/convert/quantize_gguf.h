@@ -12,7 +12,7 @@ namespace whale {
 
 struct QuantizeOptions {
   QuantTarget target;
-  int threads = 0;               // 0: all hardware threads
+  int threads = 0;                // 0: all hardware threads
   bool allow_requantize = false;  // re-encode tensors that are already block-quantized
   bool pure = false;              // no mixture bumps (see choose_tensor_type)
 };

@@ -43,7 +43,8 @@ void decode_row(const TensorRecord& t, const TensorRecord* fp8_scales, std::int6
   std::vector<float> scales(static_cast<std::size_t>(scale_cols));
   std::memcpy(scales.data(), fp8_scales->bytes.data() + scale_row * scale_cols * 4,
               scales.size() * 4);
-  for (std::int64_t c = 0; c < cols; ++c) dst[c] *= scales[static_cast<std::size_t>(c / kFp8BlockSize)];
+  for (std::int64_t c = 0; c < cols; ++c)
+    dst[c] *= scales[static_cast<std::size_t>(c / kFp8BlockSize)];
 }
 
 void release_pages(std::span<const std::byte> mapped) {
@@ -56,8 +57,7 @@ void release_pages(std::span<const std::byte> mapped) {
 }
 
 Result<void> check_fp8_scales(const TensorRecord& t, const TensorRecord& scales) {
-  if (t.shape.size() != 2)
-    return Error("F8_E4M3 tensor '{}' is not 2-D", t.name);
+  if (t.shape.size() != 2) return Error("F8_E4M3 tensor '{}' is not 2-D", t.name);
   const std::int64_t want_r = (t.shape[0] + kFp8BlockSize - 1) / kFp8BlockSize;
   const std::int64_t want_c = (t.shape[1] + kFp8BlockSize - 1) / kFp8BlockSize;
   if (scales.dtype != DType::kF32 || scales.shape.size() != 2 || scales.shape[0] != want_r ||

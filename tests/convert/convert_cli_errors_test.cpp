@@ -1,9 +1,8 @@
 // convert_cli_errors_test.cpp — bad input to `whale convert` / `whale quantize`: exit status 1
 // and one error line that names the file or parameter at fault.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 
@@ -15,7 +14,8 @@ namespace {
 
 // Runs whale and checks: exit 1, nothing on stdout, exactly one stderr line containing every
 // string of `needles`.
-void expect_one_line_error(const std::vector<std::string>& args, const std::vector<std::string>& needles) {
+void expect_one_line_error(const std::vector<std::string>& args,
+                           const std::vector<std::string>& needles) {
   const test::CommandResult r = test::run_whale(args);
   const std::string what = fmt::format("whale {}", fmt::join(args, " "));
   EXPECT_EQ(r.exit_code, 1) << what << "\n" << r.err;
@@ -63,20 +63,25 @@ TEST(ConvertCliErrors, Quantize) {
   const auto dir = test::scratch_dir();
   const auto good = small_gguf(dir);
   const std::string out = (dir / "out.gguf").string();
-  expect_one_line_error({"quantize", (dir / "missing.gguf").string(), out, "Q8_0"}, {"missing.gguf"});
+  expect_one_line_error({"quantize", (dir / "missing.gguf").string(), out, "Q8_0"},
+                        {"missing.gguf"});
   expect_one_line_error({"quantize", good.string(), out, "Q9_9"}, {"TYPE", "Q9_9"});
-  expect_one_line_error({"quantize", good.string(), out, "IQ2_XXS"}, {"TYPE", "IQ2_XXS", "not supported"});
+  expect_one_line_error({"quantize", good.string(), out, "IQ2_XXS"},
+                        {"TYPE", "IQ2_XXS", "not supported"});
   // Truncated: the tensor data ends early.
   auto bytes = test::read_bytes(good);
   bytes.resize(bytes.size() - 100);
   test::write_bytes(dir / "truncated.gguf", bytes);
-  expect_one_line_error({"quantize", (dir / "truncated.gguf").string(), out, "Q8_0"}, {"truncated.gguf"});
+  expect_one_line_error({"quantize", (dir / "truncated.gguf").string(), out, "Q8_0"},
+                        {"truncated.gguf"});
   // Header cut inside the metadata.
   bytes.resize(40);
   test::write_bytes(dir / "cut.gguf", bytes);
   expect_one_line_error({"quantize", (dir / "cut.gguf").string(), out, "Q8_0"}, {"cut.gguf"});
   // Already quantized.
-  ASSERT_EQ(test::run_whale({"quantize", good.string(), (dir / "q8.gguf").string(), "Q8_0"}).exit_code, 0);
+  ASSERT_EQ(
+      test::run_whale({"quantize", good.string(), (dir / "q8.gguf").string(), "Q8_0"}).exit_code,
+      0);
   expect_one_line_error({"quantize", (dir / "q8.gguf").string(), out, "Q4_0"},
                         {"q8.gguf", "blk.0.ffn_up.weight", "Q8_0", "--allow-requantize"});
   EXPECT_FALSE(std::filesystem::exists(out));

@@ -1,8 +1,8 @@
 // quant_recipe_test.cpp — the mixture rules pick the documented type per tensor
 // (docs/quantization.md); expectations are worked out by hand from that table.
-#include <gtest/gtest.h>
-
 #include "convert/quant_recipe.h"
+
+#include <gtest/gtest.h>
 
 namespace whale {
 namespace {
@@ -21,7 +21,7 @@ TEST(QuantRecipe, NamesAndFileTypes) {
   ASSERT_TRUE(t.ok());
   EXPECT_EQ(t->name, "Q4_K_M");
   EXPECT_EQ(t->base, DType::kQ4_K);
-  EXPECT_EQ(t->file_type, 15u);  // LLAMA_FTYPE_MOSTLY_Q4_K_M
+  EXPECT_EQ(t->file_type, 15u);                                      // LLAMA_FTYPE_MOSTLY_Q4_K_M
   EXPECT_EQ(parse_quant_target("Q4_K")->mixture, Mixture::kQ4_K_M);  // llama-quantize's alias
   EXPECT_EQ(parse_quant_target("Q3_K")->file_type, 12u);
   EXPECT_EQ(parse_quant_target("f16")->file_type, 1u);
@@ -32,7 +32,8 @@ TEST(QuantRecipe, NamesAndFileTypes) {
   for (const char* bad : {"IQ2_XXS", "iq1_s", "IQ1_M"}) {
     auto r = parse_quant_target(bad);
     ASSERT_FALSE(r.ok()) << bad;
-    EXPECT_NE(std::string(r.error().what()).find("not supported"), std::string::npos) << r.error().what();
+    EXPECT_NE(std::string(r.error().what()).find("not supported"), std::string::npos)
+        << r.error().what();
   }
   auto r = parse_quant_target("Q7_X");
   ASSERT_FALSE(r.ok());
@@ -102,7 +103,8 @@ TEST(QuantRecipe, OtherMixtures) {
   // Q2_K: attn_v Q3_K, or Q4_K when 4+ query heads share a KV head; ffn_down Q3_K.
   EXPECT_EQ(pick("Q2_K", "blk.5.attn_v.weight", kMat, 32, 1), DType::kQ3_K);
   EXPECT_EQ(pick("Q2_K", "blk.5.attn_v.weight", kMat, 32, 4), DType::kQ4_K);
-  EXPECT_EQ(pick("Q2_K", "blk.5.ffn_down_exps.weight", {64, 2048, 1408}), DType::kIQ4_NL);  // 1408 % 256 != 0
+  EXPECT_EQ(pick("Q2_K", "blk.5.ffn_down_exps.weight", {64, 2048, 1408}),
+            DType::kIQ4_NL);  // 1408 % 256 != 0
   EXPECT_EQ(pick("Q2_K", "blk.5.ffn_down_exps.weight", {64, 2048, 1536}), DType::kQ3_K);
   EXPECT_EQ(pick("Q2_K", "blk.5.ffn_up.weight", kMat), DType::kQ2_K);
   // Q4_K_S: attn_v Q5_K for layers 0-3, ffn_down Q5_K below 32/8 = 4.

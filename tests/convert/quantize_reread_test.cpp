@@ -2,9 +2,8 @@
 // general.file_type / general.quantization_version, tensor order and shapes kept, each tensor
 // of the recipe's type and byte-equal to quantize_row of the decoded source (the source bytes
 // themselves when the type is unchanged); thread counts give identical files.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <cstring>
 #include <random>
@@ -57,7 +56,8 @@ std::filesystem::path make_source(const std::filesystem::path& dir) {
     for (auto d : s.shape) n *= d;
     std::vector<float> v(static_cast<std::size_t>(n));
     for (float& x : v) x = 0.05f * heavy(rng);
-    std::vector<std::byte> bytes(*row_bytes(s.dtype, s.shape.back()) * static_cast<std::size_t>(n / s.shape.back()));
+    std::vector<std::byte> bytes(*row_bytes(s.dtype, s.shape.back()) *
+                                 static_cast<std::size_t>(n / s.shape.back()));
     const std::size_t rb = *row_bytes(s.dtype, s.shape.back());
     for (std::int64_t r = 0; r < n / s.shape.back(); ++r)
       quantize_row(s.dtype, v.data() + r * s.shape.back(), bytes.data() + r * rb, s.shape.back());
@@ -94,7 +94,8 @@ void expect_reread(const std::filesystem::path& in, const std::filesystem::path&
     const DType want = choose_tensor_type(target, {s.name, s.shape, 2, 1}, pure).dtype;
     ASSERT_EQ(t.dtype, want) << target.name << " " << s.name;
     if (want == s.dtype) {
-      EXPECT_TRUE(std::equal(s.bytes.begin(), s.bytes.end(), t.bytes.begin(), t.bytes.end())) << s.name;
+      EXPECT_TRUE(std::equal(s.bytes.begin(), s.bytes.end(), t.bytes.begin(), t.bytes.end()))
+          << s.name;
       continue;
     }
     const std::int64_t cols = s.cols();
@@ -113,9 +114,9 @@ void expect_reread(const std::filesystem::path& in, const std::filesystem::path&
 TEST(QuantizeReread, EveryTargetKeepsMetadataAndEncodesLikeQuantizeRow) {
   const auto dir = test::scratch_dir();
   const auto src = make_source(dir);
-  for (const char* name : {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "IQ4_NL",
-                           "IQ4_XS", "Q2_K", "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M",
-                           "Q5_K_S", "Q5_K_M", "Q6_K"}) {
+  for (const char* name :
+       {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "IQ4_NL", "IQ4_XS", "Q2_K",
+        "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K"}) {
     for (bool pure : {false, true}) {
       auto target = parse_quant_target(name);
       ASSERT_TRUE(target.ok()) << name;
@@ -140,7 +141,8 @@ TEST(QuantizeReread, F32ToF32IsBitIdentical) {
     const TensorRecord& t = b->contents.tensors[i];
     if (s.dtype != DType::kF32) continue;  // F16/BF16 sources widen to F32
     EXPECT_EQ(t.dtype, DType::kF32);
-    EXPECT_TRUE(std::equal(s.bytes.begin(), s.bytes.end(), t.bytes.begin(), t.bytes.end())) << s.name;
+    EXPECT_TRUE(std::equal(s.bytes.begin(), s.bytes.end(), t.bytes.begin(), t.bytes.end()))
+        << s.name;
   }
 }
 
@@ -156,15 +158,18 @@ TEST(QuantizeReread, ThreadCountDoesNotChangeTheFile) {
 TEST(QuantizeReread, RequantizingNeedsTheFlag) {
   const auto dir = test::scratch_dir();
   const auto src = make_source(dir);
-  ASSERT_TRUE(quantize_gguf(src, dir / "q8.gguf", {*parse_quant_target("Q8_0"), 2, false, false}).ok());
-  auto refused = quantize_gguf(dir / "q8.gguf", dir / "q4.gguf", {*parse_quant_target("Q4_0"), 2, false, false});
+  ASSERT_TRUE(
+      quantize_gguf(src, dir / "q8.gguf", {*parse_quant_target("Q8_0"), 2, false, false}).ok());
+  auto refused = quantize_gguf(dir / "q8.gguf", dir / "q4.gguf",
+                               {*parse_quant_target("Q4_0"), 2, false, false});
   ASSERT_FALSE(refused.ok());
   const std::string msg = refused.error().what();
   EXPECT_NE(msg.find("token_embd.weight"), std::string::npos) << msg;
   EXPECT_NE(msg.find("Q8_0"), std::string::npos) << msg;
   EXPECT_NE(msg.find("--allow-requantize"), std::string::npos) << msg;
   EXPECT_FALSE(std::filesystem::exists(dir / "q4.gguf"));
-  auto allowed = quantize_gguf(dir / "q8.gguf", dir / "q4.gguf", {*parse_quant_target("Q4_0"), 2, true, false});
+  auto allowed = quantize_gguf(dir / "q8.gguf", dir / "q4.gguf",
+                               {*parse_quant_target("Q4_0"), 2, true, false});
   ASSERT_TRUE(allowed.ok()) << allowed.error().what();
   expect_reread(dir / "q8.gguf", dir / "q4.gguf", *parse_quant_target("Q4_0"), false);
 }
