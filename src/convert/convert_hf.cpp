@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "convert/gguf_keys.h"
 #include "convert/hf_tensors.h"
 #include "convert/hf_tokenizer.h"
@@ -65,10 +67,12 @@ Result<ConvertReport> convert_hf_to_gguf(const std::filesystem::path& folder,
                 1, c.num_attention_heads / std::max<std::int64_t>(1, c.num_key_value_heads));
   auto pool =
       std::make_shared<ThreadPool>(o.threads > 0 ? o.threads : ThreadPool::default_threads());
+  const bool has_output = std::any_of(
+      plan->begin(), plan->end(), [](const PlannedTensor& t) { return t.name == "output.weight"; });
   GgufWriter writer(std::move(md).value());
   for (PlannedTensor& t : *plan) {
     const TypeChoice choice =
-        choose_tensor_type(o.target, {t.name, t.shape, n_layers, n_gqa}, o.pure);
+        choose_tensor_type(o.target, {t.name, t.shape, n_layers, n_gqa, has_output}, o.pure);
     report.tensors.push_back({t.name, DType::kF32, choice.dtype, choice.wanted, t.shape.back()});
     std::int64_t rows = 1;
     for (std::size_t i = 0; i + 1 < t.shape.size(); ++i) rows *= t.shape[i];

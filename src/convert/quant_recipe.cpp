@@ -84,7 +84,10 @@ bool is_ffn_down(std::string_view n) {
 // The mixture's bump for one tensor, before the row-width fallback.
 DType mixture_type(const QuantTarget& t, const TensorSlot& s) {
   const DType base = t.base;
-  if (s.name == "output.weight") return base == DType::kQ8_0 ? base : DType::kQ6_K;
+  // Without output.weight (tied embeddings) token_embd is the output projection too.
+  const bool is_output =
+      s.name == "output.weight" || (!s.has_output && s.name == "token_embd.weight");
+  if (is_output) return base == DType::kQ8_0 ? base : DType::kQ6_K;
   const std::int64_t i = layer_of(s.name);
   const std::int64_t n = s.n_layers;
   if (i < 0 || n <= 0) return base;

@@ -34,6 +34,7 @@ struct TensorSlot {
   std::span<const std::int64_t> shape;  // outermost first; the last is the row width
   std::int64_t n_layers = 0;            // <arch>.block_count (MTP layers included)
   std::int64_t n_gqa = 1;               // query heads per KV head (1 for MLA)
+  bool has_output = true;  // false: tied embeddings, token_embd is also the output projection
 };
 
 struct TypeChoice {

@@ -125,6 +125,17 @@ TEST(QuantRecipe, OtherMixtures) {
   EXPECT_EQ(pick("BF16", "blk.0.ffn_down_exps.weight", {8, 64, 96}), DType::kBF16);
 }
 
+TEST(QuantRecipe, TiedEmbeddingsMakeTokenEmbdTheOutput) {
+  auto t = parse_quant_target("Q4_K_M");
+  const std::vector<std::int64_t> shape = {151936, 1536};
+  EXPECT_EQ(choose_tensor_type(*t, {"token_embd.weight", shape, 28, 6, false}, false).dtype,
+            DType::kQ6_K);
+  EXPECT_EQ(choose_tensor_type(*t, {"token_embd.weight", shape, 28, 6, true}, false).dtype,
+            DType::kQ4_K);
+  EXPECT_EQ(choose_tensor_type(*t, {"token_embd.weight", shape, 28, 6, false}, true).dtype,
+            DType::kQ4_K);
+}
+
 TEST(QuantRecipe, PureDisablesBumpsOnly) {
   EXPECT_EQ(pick("Q4_K_M", "output.weight", kMat, 32, 1, true), DType::kQ4_K);
   EXPECT_EQ(pick("Q4_K_M", "blk.0.attn_v.weight", kMat, 32, 1, true), DType::kQ4_K);
