@@ -185,6 +185,7 @@ HttpServer::HttpServer(Engine& engine, ServerOptions options)
   s.http.set_payload_max_length(o.max_body_bytes);
   s.http.set_read_timeout(o.read_timeout_s, 0);
   s.http.set_write_timeout(o.read_timeout_s, 0);
+  s.http.set_keep_alive_timeout(o.read_timeout_s);  // an idle kept-alive connection holds a pool thread
   s.routes();
 }
 
