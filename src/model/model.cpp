@@ -1,6 +1,8 @@
 // model.cpp — KV cache storage, step checks and the architecture dispatch of load_model.
 #include "model/model.h"
 
+#include <algorithm>
+
 #include "model/deepseek/deepseek_model.h"
 #include "model/dense/dense_model.h"
 #include "model/model_info.h"
@@ -50,6 +52,33 @@ Result<void> prepare_step(const ModelConfig& c, std::span<const std::int32_t> to
                  T, cache.capacity);
   WHALE_CHECK(cache.reserve(cache.n_tokens + T));
   WHALE_CHECK(logits.rows() == T && logits.cols() == c.vocab_size, "logits buffer shape");
+  return {};
+}
+
+std::int64_t logit_rows(std::span<const SeqStep> steps) {
+  std::int64_t n = 0;
+  for (const SeqStep& s : steps)
+    n += s.logits == LogitRows::kAll ? static_cast<std::int64_t>(s.tokens.size())
+                                     : s.logits == LogitRows::kLast ? 1 : 0;
+  return n;
+}
+
+// The fallback: one forward per sequence. Architectures override it to share weight reads.
+Result<void> Model::forward_batch(std::span<const SeqStep> steps, Span2D<float> logits,
+                                  const ForwardOptions& options) {
+  const std::int64_t vocab = config().vocab_size;
+  WHALE_CHECK(logits.rows() == logit_rows(steps) && logits.cols() == vocab, "logits buffer shape");
+  std::vector<float> all;
+  std::int64_t row = 0;
+  for (const SeqStep& s : steps) {
+    const auto T = static_cast<std::int64_t>(s.tokens.size());
+    all.resize(static_cast<std::size_t>(T * vocab));
+    WHALE_TRY_VOID(forward(s.tokens, *s.cache, Span2D<float>(all.data(), T, vocab), options));
+    const std::int64_t first = s.logits == LogitRows::kAll ? 0 : T - 1;
+    const std::int64_t n = s.logits == LogitRows::kAll ? T : s.logits == LogitRows::kLast ? 1 : 0;
+    for (std::int64_t t = 0; t < n; ++t, ++row)
+      std::copy_n(all.data() + (first + t) * vocab, vocab, logits.row(row));
+  }
   return {};
 }
 

@@ -66,6 +66,21 @@ class KvCache {
   std::vector<std::vector<AlignedBuffer<float>>> v_blocks_;
 };
 
+// One sequence's share of a batched step (Model::forward_batch): its tokens run at positions
+// cache->n_tokens, cache->n_tokens + 1, ... against its own cache.
+enum class LogitRows : std::uint8_t {
+  kNone,  // a prefill chunk that is not the prompt's last: no logits needed
+  kLast,  // the last token's logits only (a decode step, a prompt's last chunk)
+  kAll,   // every token's logits (perplexity, `whale logits`)
+};
+struct SeqStep {
+  std::span<const std::int32_t> tokens;
+  KvCache* cache = nullptr;  // not owned
+  LogitRows logits = LogitRows::kLast;
+};
+// Rows of the logits matrix a batch fills: sequences in order, 0, 1 or tokens.size() each.
+std::int64_t logit_rows(std::span<const SeqStep> steps);
+
 class Model {
  public:
   virtual ~Model() = default;
@@ -76,6 +91,11 @@ class Model {
   // outside the vocabulary or when the cache would overflow.
   virtual Result<void> forward(std::span<const std::int32_t> tokens, KvCache& cache,
                                Span2D<float> logits, const ForwardOptions& options = {}) = 0;
+  // One step for several sequences, each with its own tokens (1 for decode, a chunk for
+  // prefill) and cache. logits: [logit_rows(steps), vocab]. Fails (changing no cache) on a bad
+  // token id, a cache that would overflow, or a cache given twice.
+  virtual Result<void> forward_batch(std::span<const SeqStep> steps, Span2D<float> logits,
+                                     const ForwardOptions& options = {});
 };
 
 struct LoadOptions {

@@ -33,6 +33,7 @@ struct EngineRequest {
   bool starts_in_thinking = false;      // the prompt already opened <think>
   std::int32_t top_logprobs = -1;       // < 0: no logprobs; 0..20: the chosen token plus that many
   bool json_object = false;             // constrain the answer (after </think>) to one JSON object
+  std::int64_t max_thinking = -1;       // < 0: unlimited; else close the think section after N
 };
 
 struct TokenLogprob {
