@@ -40,18 +40,26 @@ std::uint64_t KvCache::capacity_bytes() const {
          static_cast<std::uint64_t>(k_width + v_width) * sizeof(float);
 }
 
-Result<void> prepare_step(const ModelConfig& c, std::span<const std::int32_t> tokens,
-                          KvCache& cache, Span2D<float> logits) {
-  if (tokens.empty()) return Error("no tokens to process");
-  for (std::size_t i = 0; i < tokens.size(); ++i)
-    if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
-      return Error("token id {} at index {} is outside the vocabulary [0, {})", tokens[i], i, c.vocab_size);
-  const auto T = static_cast<std::int64_t>(tokens.size());
-  if (cache.n_tokens + T > cache.capacity)
-    return Error("context full: {} tokens cached + {} new exceed the context of {}", cache.n_tokens,
-                 T, cache.capacity);
-  WHALE_CHECK(cache.reserve(cache.n_tokens + T));
-  WHALE_CHECK(logits.rows() == T && logits.cols() == c.vocab_size, "logits buffer shape");
+Result<void> prepare_batch(const ModelConfig& c, std::span<const SeqStep> steps,
+                           Span2D<float> logits) {
+  if (steps.empty()) return Error("no sequences to process");
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const SeqStep& s = steps[i];
+    WHALE_CHECK(s.cache != nullptr, "a batch step without a cache");
+    for (std::size_t j = 0; j < i; ++j)
+      if (steps[j].cache == s.cache) return Error("sequences {} and {} share one cache", j, i);
+    if (s.tokens.empty()) return Error("sequence {}: no tokens to process", i);
+    for (std::size_t t = 0; t < s.tokens.size(); ++t)
+      if (s.tokens[t] < 0 || s.tokens[t] >= c.vocab_size)
+        return Error("token id {} at index {} is outside the vocabulary [0, {})", s.tokens[t], t, c.vocab_size);
+    const auto T = static_cast<std::int64_t>(s.tokens.size());
+    if (s.cache->n_tokens + T > s.cache->capacity)
+      return Error("context full: {} tokens cached + {} new exceed the context of {}",
+                   s.cache->n_tokens, T, s.cache->capacity);
+  }
+  WHALE_CHECK(logits.rows() == logit_rows(steps) && logits.cols() == c.vocab_size, "logits buffer shape");
+  for (const SeqStep& s : steps)
+    WHALE_CHECK(s.cache->reserve(s.cache->n_tokens + static_cast<std::int64_t>(s.tokens.size())));
   return {};
 }
 
@@ -61,25 +69,6 @@ std::int64_t logit_rows(std::span<const SeqStep> steps) {
     n += s.logits == LogitRows::kAll ? static_cast<std::int64_t>(s.tokens.size())
                                      : s.logits == LogitRows::kLast ? 1 : 0;
   return n;
-}
-
-// The fallback: one forward per sequence. Architectures override it to share weight reads.
-Result<void> Model::forward_batch(std::span<const SeqStep> steps, Span2D<float> logits,
-                                  const ForwardOptions& options) {
-  const std::int64_t vocab = config().vocab_size;
-  WHALE_CHECK(logits.rows() == logit_rows(steps) && logits.cols() == vocab, "logits buffer shape");
-  std::vector<float> all;
-  std::int64_t row = 0;
-  for (const SeqStep& s : steps) {
-    const auto T = static_cast<std::int64_t>(s.tokens.size());
-    all.resize(static_cast<std::size_t>(T * vocab));
-    WHALE_TRY_VOID(forward(s.tokens, *s.cache, Span2D<float>(all.data(), T, vocab), options));
-    const std::int64_t first = s.logits == LogitRows::kAll ? 0 : T - 1;
-    const std::int64_t n = s.logits == LogitRows::kAll ? T : s.logits == LogitRows::kLast ? 1 : 0;
-    for (std::int64_t t = 0; t < n; ++t, ++row)
-      std::copy_n(all.data() + (first + t) * vocab, vocab, logits.row(row));
-  }
-  return {};
 }
 
 Result<std::unique_ptr<Model>> load_model(const std::filesystem::path& path, const LoadOptions& options) {

@@ -86,16 +86,20 @@ class Model {
   virtual ~Model() = default;
   virtual const ModelConfig& config() const = 0;
   virtual KvCache new_cache(std::int64_t capacity_tokens) const = 0;
-  // Runs `tokens` at positions cache.n_tokens, cache.n_tokens + 1, ... and writes the logits of
-  // every position to `logits` ([tokens.size(), vocab]). Fails (changing nothing) on a token id
-  // outside the vocabulary or when the cache would overflow.
-  virtual Result<void> forward(std::span<const std::int32_t> tokens, KvCache& cache,
-                               Span2D<float> logits, const ForwardOptions& options = {}) = 0;
   // One step for several sequences, each with its own tokens (1 for decode, a chunk for
-  // prefill) and cache. logits: [logit_rows(steps), vocab]. Fails (changing no cache) on a bad
-  // token id, a cache that would overflow, or a cache given twice.
+  // prefill) and cache: all rows go through the weight matmuls together (weights are read once
+  // per step), attention runs per sequence over its own cache, and only the rows asked for go
+  // through the output head. logits: [logit_rows(steps), vocab]. Fails (changing no cache) on
+  // a token id outside the vocabulary, a cache that would overflow, or a cache given twice.
   virtual Result<void> forward_batch(std::span<const SeqStep> steps, Span2D<float> logits,
-                                     const ForwardOptions& options = {});
+                                     const ForwardOptions& options = {}) = 0;
+  // The one-sequence case: runs `tokens` at positions cache.n_tokens, cache.n_tokens + 1, ...
+  // and writes the logits of every position to `logits` ([tokens.size(), vocab]).
+  Result<void> forward(std::span<const std::int32_t> tokens, KvCache& cache, Span2D<float> logits,
+                       const ForwardOptions& options = {}) {
+    const SeqStep step{tokens, &cache, LogitRows::kAll};
+    return forward_batch(std::span(&step, 1), logits, options);
+  }
 };
 
 struct LoadOptions {
@@ -106,9 +110,9 @@ struct LoadOptions {
 // Opens a GGUF file or Hugging Face folder and binds every weight the architecture needs.
 Result<std::unique_ptr<Model>> load_model(const std::filesystem::path& path, const LoadOptions& options);
 
-// Checks a step's inputs against the model and cache and makes room in the cache for them
-// (shared by the architectures).
-Result<void> prepare_step(const ModelConfig& c, std::span<const std::int32_t> tokens,
-                          KvCache& cache, Span2D<float> logits);
+// Checks a batch's inputs against the model and the caches, then makes room in every cache for
+// them (shared by the architectures). Nothing changes when it fails.
+Result<void> prepare_batch(const ModelConfig& c, std::span<const SeqStep> steps,
+                           Span2D<float> logits);
 
 }  // namespace whale
