@@ -11,28 +11,46 @@
 namespace whale {
 
 KvCache::KvCache(std::int64_t n_layers, std::int64_t capacity_tokens, std::int64_t k_w, std::int64_t v_w)
-    : capacity(capacity_tokens), k_width(k_w), v_width(v_w), n_layers_(n_layers),
-      k_blocks_(static_cast<std::size_t>(n_layers)), v_blocks_(static_cast<std::size_t>(n_layers)) {}
+    : capacity(capacity_tokens), k_width(k_w), v_width(v_w), n_layers_(n_layers) {}
 
 bool KvCache::reserve(std::int64_t n) {
   if (n > capacity) return false;
   const auto blocks = static_cast<std::size_t>((n + kKvBlockTokens - 1) / kKvBlockTokens);
-  for (std::int64_t l = 0; l < n_layers_; ++l) {
-    auto& kb = k_blocks_[static_cast<std::size_t>(l)];
-    auto& vb = v_blocks_[static_cast<std::size_t>(l)];
-    while (kb.size() < blocks) kb.emplace_back(static_cast<std::size_t>(kKvBlockTokens * k_width));
-    while (vb.size() < blocks) vb.emplace_back(static_cast<std::size_t>(kKvBlockTokens * std::max<std::int64_t>(v_width, 1)));
+  while (blocks_.size() < blocks) {
+    auto b = std::make_shared<KvBlock>();
+    b->k = AlignedBuffer<float>(static_cast<std::size_t>(n_layers_ * kKvBlockTokens * k_width));
+    b->v = AlignedBuffer<float>(static_cast<std::size_t>(n_layers_ * kKvBlockTokens * v_width));
+    blocks_.push_back(std::move(b));
   }
   return true;
 }
 
-std::uint64_t KvCache::bytes() const {
-  std::uint64_t n = 0;
-  for (const auto& layer : k_blocks_)
-    for (const auto& b : layer) n += b.size() * sizeof(float);
-  for (const auto& layer : v_blocks_)
-    for (const auto& b : layer) n += b.size() * sizeof(float);
-  return n;
+std::uint64_t KvCache::block_bytes() const {
+  return static_cast<std::uint64_t>(n_layers_ * kKvBlockTokens * (k_width + v_width)) * sizeof(float);
+}
+
+std::uint64_t KvCache::bytes() const { return blocks_.size() * block_bytes(); }
+
+void KvCache::append_shared(std::shared_ptr<KvBlock> block) {
+  WHALE_CHECK(n_tokens == n_blocks() * kKvBlockTokens && n_tokens + kKvBlockTokens <= capacity,
+              "shared block appended to a cache that does not end at a block boundary");
+  blocks_.push_back(std::move(block));
+  n_tokens += kKvBlockTokens;
+}
+
+void KvCache::append_copy(const KvBlock& src, std::int64_t n_positions) {
+  WHALE_CHECK(n_tokens == n_blocks() * kKvBlockTokens && n_tokens + n_positions <= capacity &&
+                  n_positions > 0 && n_positions <= kKvBlockTokens,
+              "copied block appended to a cache that does not end at a block boundary");
+  WHALE_CHECK(reserve(n_tokens + n_positions));
+  KvBlock& dst = *blocks_.back();
+  for (std::int64_t l = 0; l < n_layers_; ++l) {
+    std::copy_n(src.k.data() + l * kKvBlockTokens * k_width, n_positions * k_width,
+                dst.k.data() + l * kKvBlockTokens * k_width);
+    std::copy_n(src.v.data() + l * kKvBlockTokens * v_width, n_positions * v_width,
+                dst.v.data() + l * kKvBlockTokens * v_width);
+  }
+  n_tokens += n_positions;
 }
 
 std::uint64_t KvCache::capacity_bytes() const {

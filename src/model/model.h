@@ -31,16 +31,28 @@ struct ForwardOptions {
 };
 
 // One sequence's cache, in blocks of kKvBlockTokens tokens allocated as the sequence grows
-// (so a long --ctx costs memory only when used, and later prefix sharing can hand out blocks).
-// For MLA each layer stores, per token, the normalised latent (kv_lora_rank) followed by the
-// roped key part (qk_rope_head_dim) in `k`, and nothing in `v`; for GQA models `k` and `v`
-// hold every KV head's key and value.
+// (so a long --ctx costs memory only when used). For MLA each layer stores, per token, the
+// normalised latent (kv_lora_rank) followed by the roped key part (qk_rope_head_dim) in `k`, and
+// nothing in `v`; for GQA models `k` and `v` hold every KV head's key and value.
+//
+// Blocks are reference-counted so the prefix cache can hand one full block of a common prompt
+// prefix to many sequences. A shared block is always full and lies below n_tokens, and a
+// sequence only writes positions >= n_tokens, so shared blocks are never written.
 inline constexpr std::int64_t kKvBlockTokens = 64;
+
+struct KvBlock {  // kKvBlockTokens positions of every layer
+  AlignedBuffer<float> k;  // [layer][kKvBlockTokens][k_width]
+  AlignedBuffer<float> v;  // [layer][kKvBlockTokens][v_width]
+};
 
 class KvCache {
  public:
   KvCache() = default;
   KvCache(std::int64_t n_layers, std::int64_t capacity_tokens, std::int64_t k_w, std::int64_t v_w);
+  KvCache(KvCache&&) noexcept = default;
+  KvCache& operator=(KvCache&&) noexcept = default;
+  KvCache(const KvCache&) = delete;  // blocks would be shared by accident
+  KvCache& operator=(const KvCache&) = delete;
 
   std::int64_t capacity = 0;  // tokens
   std::int64_t n_tokens = 0;  // tokens already processed
@@ -49,21 +61,28 @@ class KvCache {
 
   // Makes room for positions [0, n); false when n exceeds the capacity.
   bool reserve(std::int64_t n);
-  float* k_row(std::int64_t layer, std::int64_t pos) { return row(k_blocks_, layer, pos, k_width); }
-  float* v_row(std::int64_t layer, std::int64_t pos) { return row(v_blocks_, layer, pos, v_width); }
-  // Bytes allocated so far, and what the full capacity would take.
+  float* k_row(std::int64_t layer, std::int64_t pos) {
+    return block_of(pos).k.data() + (layer * kKvBlockTokens + pos % kKvBlockTokens) * k_width;
+  }
+  float* v_row(std::int64_t layer, std::int64_t pos) {
+    return block_of(pos).v.data() + (layer * kKvBlockTokens + pos % kKvBlockTokens) * v_width;
+  }
+  // Bytes allocated so far (shared blocks included), and what the full capacity would take.
   std::uint64_t bytes() const;
   std::uint64_t capacity_bytes() const;
 
+  // Prefix sharing. Both only extend a cache whose blocks are all full (n_tokens at a block
+  // boundary) and set n_tokens to the new end.
+  std::int64_t n_blocks() const { return static_cast<std::int64_t>(blocks_.size()); }
+  const std::shared_ptr<KvBlock>& block(std::int64_t i) const { return blocks_[static_cast<std::size_t>(i)]; }
+  void append_shared(std::shared_ptr<KvBlock> block);              // a full block, shared
+  void append_copy(const KvBlock& block, std::int64_t n_positions);  // its first n positions, copied
+  std::uint64_t block_bytes() const;
+
  private:
-  static float* row(std::vector<std::vector<AlignedBuffer<float>>>& blocks, std::int64_t layer,
-                    std::int64_t pos, std::int64_t width) {
-    return blocks[static_cast<std::size_t>(layer)][static_cast<std::size_t>(pos / kKvBlockTokens)].data() +
-           (pos % kKvBlockTokens) * width;
-  }
+  KvBlock& block_of(std::int64_t pos) { return *blocks_[static_cast<std::size_t>(pos / kKvBlockTokens)]; }
   std::int64_t n_layers_ = 0;
-  std::vector<std::vector<AlignedBuffer<float>>> k_blocks_;  // [layer][block]
-  std::vector<std::vector<AlignedBuffer<float>>> v_blocks_;
+  std::vector<std::shared_ptr<KvBlock>> blocks_;
 };
 
 // One sequence's share of a batched step (Model::forward_batch): its tokens run at positions

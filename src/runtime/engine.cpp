@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "runtime/prefix_cache.h"
 #include "runtime/sequence.h"
 
 namespace whale {
@@ -47,9 +48,14 @@ class EngineImpl final : public Engine {
     if (auto e = tk->eos_id()) vocab_.eos_ids.push_back(*e);
     for (auto e : c.eos_token_ids) vocab_.eos_ids.push_back(static_cast<std::int32_t>(e));
     vocab_.vocab_size = c.vocab_size;
-    stats_.kv_cache_capacity_bytes = model_->new_cache(1).capacity_bytes() *
-                                     static_cast<std::uint64_t>(context_) *
+    const std::uint64_t per_token = model_->new_cache(1).capacity_bytes();
+    stats_.kv_cache_capacity_bytes = per_token * static_cast<std::uint64_t>(context_) *
                                      static_cast<std::uint64_t>(options_.parallel);
+    if (options_.prefix_cache_tokens >= 0) {
+      const std::int64_t tokens = options_.prefix_cache_tokens > 0 ? options_.prefix_cache_tokens : context_;
+      prefix_ = std::make_unique<PrefixCache>(per_token * static_cast<std::uint64_t>(tokens));
+      stats_.kv_cache_capacity_bytes += per_token * static_cast<std::uint64_t>(tokens);
+    }
     thread_ = std::thread([this] { run(); });
   }
   ~EngineImpl() override { shutdown(); }
@@ -135,8 +141,10 @@ class EngineImpl final : public Engine {
 
   // Model thread only.
   std::vector<std::unique_ptr<Sequence>> active_;
+  std::unique_ptr<PrefixCache> prefix_;  // null when off
   std::vector<SeqStep> steps_;
   std::vector<Sequence*> owners_;
+  std::vector<bool> was_prefill_;  // the step ends the sequence's prompt
   std::vector<float> logits_;
   std::deque<std::pair<Clock::time_point, std::int64_t>> recent_;  // (step start, tokens sampled)
   std::int64_t prompt_total_ = 0, cached_total_ = 0, generated_total_ = 0;
@@ -186,8 +194,13 @@ void EngineImpl::run() {
         if (s->id() == id) s->finish(FinishReason::kCancelled);
     for (Pending& p : admitted) {
       prompt_total_ += static_cast<std::int64_t>(p.request.prompt.size());
+      KvCache cache = model_->new_cache(context_);
+      // At least the prompt's last token is computed: its logits start the answer.
+      const std::int64_t cached =
+          prefix_ ? prefix_->attach(p.request.prompt, static_cast<std::int64_t>(p.request.prompt.size()) - 1, cache) : 0;
       active_.push_back(std::make_unique<Sequence>(p.id, std::move(p.request), std::move(p.sink),
-                                                   model_->new_cache(context_), vocab_));
+                                                   std::move(cache), vocab_));
+      active_.back()->set_cached_prompt_tokens(cached);
     }
     if (stopping) {
       for (auto& s : active_) s->finish(FinishReason::kCancelled);
@@ -209,6 +222,7 @@ void EngineImpl::run() {
 void EngineImpl::step() {
   steps_.clear();
   owners_.clear();
+  was_prefill_.clear();
   std::int64_t budget = std::max<std::int64_t>(options_.prefill_chunk, 1);
   for (auto& s : active_) {
     if (s->prefilling()) {
@@ -220,6 +234,7 @@ void EngineImpl::step() {
       steps_.push_back({s->step_tokens(1), &s->cache(), LogitRows::kLast});
     }
     owners_.push_back(s.get());
+    was_prefill_.push_back(steps_.back().logits == LogitRows::kLast && s->prefilling());
   }
   const std::int64_t vocab = model_->config().vocab_size;
   const std::int64_t rows = logit_rows(steps_);
@@ -235,6 +250,9 @@ void EngineImpl::step() {
   for (std::size_t i = 0; i < steps_.size(); ++i) {
     if (steps_[i].logits != LogitRows::kLast) continue;
     Sequence* s = owners_[i];
+    // A prompt just finished: offer its blocks at once, so requests running alongside with the
+    // same system prompt share them.
+    if (prefix_ && was_prefill_[i]) prefix_->insert(s->cached_tokens(), s->cache());
     const std::int64_t before = s->usage().completion_tokens;
     s->on_logits({logits_.data() + row * vocab, static_cast<std::size_t>(vocab)});
     generated_total_ += s->usage().completion_tokens - before;
@@ -244,8 +262,11 @@ void EngineImpl::step() {
 
 // Drops finished sequences; their cache blocks are freed here.
 void EngineImpl::retire() {
-  for (auto& s : active_)
-    if (s->finished()) cached_total_ += s->usage().cached_prompt_tokens;
+  for (auto& s : active_) {
+    if (!s->finished()) continue;
+    cached_total_ += s->usage().cached_prompt_tokens;
+    if (prefix_) prefix_->insert(s->cached_tokens(), s->cache());
+  }
   std::erase_if(active_, [](const std::unique_ptr<Sequence>& s) { return s->finished(); });
 }
 
@@ -259,6 +280,7 @@ void EngineImpl::publish(std::int64_t sampled, Clock::time_point step_start) {
   const double span = recent_.empty() ? 0.0 : std::chrono::duration<double>(now - recent_.front().first).count();
   std::uint64_t kv = 0;
   for (const auto& s : active_) kv += s->cache().bytes();
+  if (prefix_) kv += prefix_->idle_bytes();
   std::lock_guard lock(mu_);
   stats_.requests_active = static_cast<std::int64_t>(active_.size());
   stats_.prompt_tokens_total = prompt_total_;

@@ -72,7 +72,9 @@ struct EngineOptions {
   std::int32_t parallel = 4;         // sequences decoded together
   std::int32_t max_queued = 64;      // waiting requests beyond `parallel`; more are refused
   std::int64_t prefill_chunk = 256;  // prompt tokens per step, so decodes are never starved
-  std::int64_t prefix_cache_tokens = 0;  // cached prompt tokens kept for reuse; 0: automatic
+  // Tokens of finished requests' KV kept for reuse by later prompts with the same prefix;
+  // 0: automatic (one full context's worth), < 0: no prefix cache.
+  std::int64_t prefix_cache_tokens = 0;
 };
 
 struct EngineStats {
