@@ -33,6 +33,7 @@ struct EngineRequest {
   bool starts_in_thinking = false;      // the prompt already opened <think>
   std::int32_t top_logprobs = -1;       // < 0: no logprobs; 0..20: the chosen token plus that many
   bool json_object = false;             // constrain the answer (after </think>) to one JSON object
+  std::int64_t max_thinking = -1;       // < 0: unlimited; else close the think section after N
 };
 
 struct TokenLogprob {
@@ -71,7 +72,9 @@ struct EngineOptions {
   std::int32_t parallel = 4;         // sequences decoded together
   std::int32_t max_queued = 64;      // waiting requests beyond `parallel`; more are refused
   std::int64_t prefill_chunk = 256;  // prompt tokens per step, so decodes are never starved
-  std::int64_t prefix_cache_tokens = 0;  // cached prompt tokens kept for reuse; 0: automatic
+  // Tokens of finished requests' KV kept for reuse by later prompts with the same prefix;
+  // 0: automatic (one full context's worth), < 0: no prefix cache.
+  std::int64_t prefix_cache_tokens = 0;
 };
 
 struct EngineStats {
