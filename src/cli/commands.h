@@ -22,5 +22,6 @@ void add_perplexity_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_chat_render_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 
 }  // namespace whale::cli

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   whale::cli::add_bench_command(app);
   whale::cli::add_tokenize_command(app);
   whale::cli::add_chat_render_command(app);
+  whale::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -74,7 +74,7 @@ FakeEngine::~FakeEngine() { shutdown(); }
 Result<RequestId> FakeEngine::submit(EngineRequest request, EventSink sink) {
   std::lock_guard lock(mutex_);
   if (stopping_) return Error("the engine is shut down");
-  if (jobs_.size() >= options_.max_queued) return Error("queue full");
+  if (jobs_.size() >= options_.max_queued) return Error("the request queue is full ({} waiting)", jobs_.size());  // as the real engine words it
   Job job;
   job.id = next_id_++;
   submitted_.push_back(request);
