@@ -124,10 +124,11 @@
   }
 
   // --- sending and streaming -------------------------------------------------------------
-  function requestBody() {
+  // The conversation so far, without the reply being written and without earlier thinking.
+  function requestBody(history) {
     const messages = [];
     if (settings.system) messages.push({ role: 'system', content: settings.system });
-    for (const m of current.messages) messages.push({ role: m.role, content: m.content || '' });  // no reasoning back
+    for (const m of history) messages.push({ role: m.role, content: m.content || '' });
     const body = { model: model, messages: messages, stream: true, stream_options: { include_usage: true } };
     const num = (v) => (v === '' || v == null ? undefined : Number(v));
     for (const k of ['temperature', 'top_p', 'top_k', 'max_tokens', 'seed']) {
@@ -142,6 +143,7 @@
     showError('');
     current.messages.push({ role: 'user', content: text });
     if (current.title === 'New chat') current.title = text.slice(0, 40);
+    const body = requestBody(current.messages);
     const reply = { role: 'assistant', content: '', reasoning: '' };
     current.messages.push(reply);
     save(); renderList();
@@ -153,9 +155,17 @@
     setBusy(true);
     controller = new AbortController();
     let thinkingStart = null;
+    // Re-rendering the whole message per token is quadratic and starves the page on fast
+    // streams: draw at most once per frame.
+    let pending = false;
+    const scheduleUpdate = () => {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(() => { pending = false; el.update(); box.scrollTop = box.scrollHeight; });
+    };
     try {
       const res = await fetch('/v1/chat/completions', {
-        method: 'POST', headers: headers(), body: JSON.stringify(requestBody()), signal: controller.signal,
+        method: 'POST', headers: headers(), body: JSON.stringify(body), signal: controller.signal,
       });
       if (!res.ok) {
         let msg = 'HTTP ' + res.status;
@@ -190,8 +200,7 @@
                 reply.thinking_seconds = (performance.now() - thinkingStart) / 1000;
               reply.content += delta.content;
             }
-            el.update();
-            box.scrollTop = box.scrollHeight;
+            scheduleUpdate();
           }
         }
       }

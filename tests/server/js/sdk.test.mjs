@@ -13,7 +13,7 @@ let server, client, model;
 const extra = (r) => r;  // whale's extra fields (reasoning_content) are plain properties
 
 before(async () => {
-  server = await startServer(['--parallel', '4']);
+  server = await startServer(['--parallel', '4', '--ctx-size', '512']);
   client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
   model = await modelId(server.url);
 });
