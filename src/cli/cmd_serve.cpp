@@ -28,6 +28,7 @@ struct ServeOptions {
   std::string api_key;
   std::size_t max_body = 8u << 20;
   std::string reasoning_format = "separate";
+  int timeout_s = 10;
 };
 
 int run_serve(const ServeOptions& o) {
@@ -63,6 +64,7 @@ int run_serve(const ServeOptions& o) {
   so.api_key = o.api_key;
   so.max_body_bytes = o.max_body;
   so.reasoning = *reasoning;
+  so.read_timeout_s = o.timeout_s;
   so.http_threads = o.parallel + o.max_queued + 16;
   auto defaults = model_sampling_defaults(o.model, (*engine)->tokenizer());
   if (defaults.ok()) so.sampling_defaults = *defaults;
@@ -112,6 +114,8 @@ void add_serve_command(CLI::App& app) {
   sub->add_option("--api-key", o->api_key, "require 'Authorization: Bearer KEY' on /v1/* and /metrics")
       ->envname("WHALE_API_KEY");
   sub->add_option("--max-body", o->max_body, "largest request body in bytes; larger get 413")->capture_default_str();
+  sub->add_option("--timeout", o->timeout_s, "drop a client that sends or reads nothing for this many seconds")
+      ->capture_default_str()->check(CLI::Range(1, 3600));
   sub->add_option("--reasoning-format", o->reasoning_format,
                   "where chat answers put the thinking: separate (reasoning_content), inline (<think> in "
                   "content) or none; a request may override it with reasoning_format")
