@@ -63,6 +63,14 @@ std::string inline_text(const ResponseMeta& meta, const ChoiceState& c) {
   return (opener ? "<think>" : "") + c.thinking + "</think>" + c.answer;
 }
 
+// R1 writes "</think>\n\n" before its answer; DeepSeek's API returns the answer without those
+// newlines when the thinking is given apart (inline output keeps the raw text).
+std::string_view trim_answer_start(std::string_view answer, bool had_thinking) {
+  if (!had_thinking) return answer;
+  const auto first = answer.find_first_not_of("\r\n");
+  return first == std::string_view::npos ? std::string_view() : answer.substr(first);
+}
+
 OJson base_object(const ResponseMeta& meta, bool chunk) {
   const char* object = meta.endpoint == Endpoint::kChat ? (chunk ? "chat.completion.chunk" : "chat.completion")
                                                         : "text_completion";
@@ -117,11 +125,11 @@ OJson full_response(const ResponseMeta& meta, const std::vector<ChoiceState>& ch
       OJson message{{"role", "assistant"}};
       switch (meta.reasoning) {
         case ReasoningFormat::kSeparate:
-          message["content"] = c.answer;
+          message["content"] = trim_answer_start(c.answer, !c.thinking.empty());
           if (!c.thinking.empty()) message["reasoning_content"] = c.thinking;
           break;
         case ReasoningFormat::kInline: message["content"] = inline_text(meta, c); break;
-        case ReasoningFormat::kNone: message["content"] = c.answer; break;
+        case ReasoningFormat::kNone: message["content"] = trim_answer_start(c.answer, !c.thinking.empty()); break;
       }
       choice["message"] = std::move(message);
     } else {
@@ -159,6 +167,10 @@ std::optional<OJson> stream_chunk(const ResponseMeta& meta, std::int32_t index, 
   } else {
     if (meta.reasoning == ReasoningFormat::kSeparate) reasoning = ev.thinking;
     text = ev.answer;
+    if (!c.answer_begun) {
+      text = trim_answer_start(text, !c.thinking.empty() || !ev.thinking.empty());
+      c.answer_begun = !text.empty();
+    }
   }
   const std::int64_t offset = static_cast<std::int64_t>(c.answer.size() + c.thinking.size());
   accumulate(c, ev);

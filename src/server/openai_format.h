@@ -42,6 +42,7 @@ struct ChoiceState {
   bool sent_role = false;
   bool inline_open = false;    // "<think>" sent, "</think>" not yet
   bool inline_closed = false;
+  bool answer_begun = false;   // separate/none: the newlines after </think> are not content
 };
 
 // "stop" / "length" (a full context is a length limit too) / "cancelled".

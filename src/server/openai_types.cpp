@@ -285,6 +285,9 @@ std::optional<ApiError> parse_request(std::string_view body, Endpoint endpoint,
     out.seed_given = true;
   }
   if (auto n = f.integer("n", 1, kMaxChoices)) out.n = static_cast<std::int32_t>(*n);
+  // whale's extension: cap the thinking, then the model is made to answer (R1 can think for
+  // thousands of tokens).
+  if (auto t = f.integer("max_thinking_tokens", 0, std::numeric_limits<std::int64_t>::max())) e.max_thinking = *t;
   if (auto s = f.boolean("stream")) out.stream = *s;
   if (f.error) return f.error;
 

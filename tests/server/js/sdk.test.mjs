@@ -100,10 +100,24 @@ test('reasoning formats: separate, inline, none', async () => {
   const inl = (await client.chat.completions.create(ask({ seed: 8, reasoning_format: 'inline' }))).choices[0].message;
   const none = (await client.chat.completions.create(ask({ seed: 8, reasoning_format: 'none' }))).choices[0].message;
   const r = extra(sep).reasoning_content || '';
-  assert.equal(inl.content, r ? `<think>${r}</think>${sep.content}` : sep.content);
+  // Inline keeps the raw text; apart, the newlines R1 writes after </think> are not content.
+  const prefix = r ? `<think>${r}</think>` : '';
+  assert.ok(inl.content.startsWith(prefix));
+  assert.equal(r ? inl.content.slice(prefix.length).replace(/^[\r\n]+/, '') : inl.content, sep.content);
   assert.equal(extra(inl).reasoning_content, undefined);
   assert.equal(none.content, sep.content);
   assert.equal(extra(none).reasoning_content, undefined);
+});
+
+test('max_thinking_tokens closes the thinking and the model answers', async () => {
+  const r = await client.chat.completions.create(ask({ max_tokens: 40, max_thinking_tokens: 5, logit_bias: { 257: -100 } }));
+  // 5 thinking tokens, then whale feeds "\n</think>\n\n" (counted as generated, not reasoning).
+  assert.ok(r.usage.completion_tokens_details.reasoning_tokens <= 5 + 4, JSON.stringify(r.usage));
+  const content = r.choices[0].message.content;
+  assert.ok(content.length > 0, 'an answer follows the closed thinking');
+  assert.ok(!content.startsWith('\n'), 'the newlines after </think> are not part of the answer');
+  await assert.rejects(client.chat.completions.create(ask({ max_thinking_tokens: -1 })),
+    (e) => e instanceof OpenAI.BadRequestError && e.param === 'max_thinking_tokens');
 });
 
 test('earlier reasoning is not fed back: the same prompt with or without it', async () => {
