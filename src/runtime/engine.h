@@ -32,7 +32,10 @@ struct EngineRequest {
   std::vector<std::string> stop;        // stop strings (not part of the output)
   bool starts_in_thinking = false;      // the prompt already opened <think>
   std::int32_t top_logprobs = -1;       // < 0: no logprobs; 0..20: the chosen token plus that many
-  bool json_object = false;             // constrain the answer (after </think>) to one JSON object
+  // Constrain the answer (after </think>) to one JSON object: only tokens whose bytes keep it a
+  // JSON-object prefix are sampled, and the request ends (kStop) when the object closes. Without
+  // starts_in_thinking the whole output is the answer (the model cannot open a <think>).
+  bool json_object = false;
   std::int64_t max_thinking = -1;       // < 0: unlimited; else close the think section after N
 };
 
