@@ -65,7 +65,8 @@ struct EngineEvent {
 };
 
 // Runs on the engine's model thread: must return quickly (push to a queue, write to a socket
-// buffer). Returning false cancels the request (the client went away).
+// buffer) and must not throw. Returning false cancels the request (the client went away); the
+// sink still receives the final event. It may call cancel(), stats() and submit().
 using EventSink = std::function<bool(const EngineEvent&)>;
 
 struct EngineOptions {
@@ -107,8 +108,8 @@ class Engine {
   // Safe from any thread; the sink gets a final kCancelled event within one step.
   virtual void cancel(RequestId id) = 0;
   virtual EngineStats stats() const = 0;
-  // Stops accepting requests and ends every active one (finished with kCancelled), then joins
-  // the model thread.
+  // Stops accepting requests and ends every active and queued one (finished with kCancelled),
+  // then joins the model thread (called from a sink, it only asks; the destructor joins).
   virtual void shutdown() = 0;
 };
 
