@@ -99,6 +99,8 @@ class EngineImpl final : public Engine {
       stopping_ = true;
       cv_.notify_one();
     }
+    // From a sink (the model thread itself) only ask: the loop ends after this step.
+    if (std::this_thread::get_id() == thread_.get_id()) return;
     if (thread_.joinable()) thread_.join();
   }
 
@@ -167,7 +169,9 @@ void EngineImpl::run() {
     bool stopping = false;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !cancels_.empty() || !active_.empty(); });
+      // While idle, wake once a second so the decode rate decays to 0 in stats().
+      cv_.wait_for(lock, std::chrono::seconds(1),
+                   [&] { return stopping_ || !queue_.empty() || !cancels_.empty() || !active_.empty(); });
       stopping = stopping_;
       cancels.swap(cancels_);
       for (RequestId id : cancels) {

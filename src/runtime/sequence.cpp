@@ -60,14 +60,54 @@ void Sequence::send(EngineEvent& event) {
   if (!sink_(event)) finish(FinishReason::kCancelled);  // the client went away
 }
 
+bool Sequence::json_allows(std::int32_t token) const {
+  if (vocab_.text.is_special(token)) return false;  // EOS too: the object is not closed yet
+  const std::string bytes = vocab_.text.bytes(token);
+  return !bytes.empty() && json_.accepts(bytes);
+}
+
+// Rejection first (a few samples, each refused token masked), since most of the time the
+// model's own choice is fine; then one pass over the whole vocabulary. Both sample from the
+// distribution restricted to allowed tokens.
+std::int32_t Sequence::sample_json(std::span<float> logits) {
+  constexpr int kTries = 8;
+  rejected_.clear();
+  for (int attempt = 0; attempt < kTries; ++attempt) {
+    if (attempt > 0) {
+      std::copy(raw_.begin(), raw_.end(), logits.begin());
+      for (std::int32_t t : rejected_) logits[static_cast<std::size_t>(t)] = -INFINITY;
+    }
+    const std::int32_t tok = sampler_.sample(logits, history_);
+    if (json_allows(tok)) return tok;
+    rejected_.push_back(tok);
+  }
+  std::copy(raw_.begin(), raw_.end(), logits.begin());
+  bool any = false;
+  for (std::size_t t = 0; t < logits.size(); ++t) {
+    if (json_allows(static_cast<std::int32_t>(t)))
+      any = true;
+    else
+      logits[t] = -INFINITY;
+  }
+  if (!any) return -1;
+  return sampler_.sample(logits, history_);
+}
+
 bool Sequence::on_logits(std::span<float> logits) {
   if (finished_) return true;
   const bool want_logprobs = request_.top_logprobs >= 0;
-  if (want_logprobs) raw_.assign(logits.begin(), logits.end());
+  const bool constrained = request_.json_object && forced_.empty() && !text_.in_thinking();
+  if (want_logprobs || constrained) raw_.assign(logits.begin(), logits.end());
   std::int32_t tok;
   if (!forced_.empty()) {
     tok = forced_.front();
     forced_.erase(forced_.begin());
+  } else if (constrained) {
+    tok = sample_json(logits);
+    if (tok < 0) {  // no token continues the object (a vocabulary without the needed bytes)
+      finish(FinishReason::kStop);
+      return true;
+    }
   } else {
     tok = sampler_.sample(logits, history_);
   }
@@ -86,8 +126,10 @@ bool Sequence::on_logits(std::span<float> logits) {
     ev.answer = std::move(c.answer);
   }
   if (thinking_before) ++usage_.reasoning_tokens;
+  // The answer's bytes feed the JSON check (forced tokens too: the whitespace after </think>).
+  if (request_.json_object && !thinking_before && shows_text(vocab_.text, tok)) json_.push(vocab_.text.bytes(tok));
   std::optional<FinishReason> end;
-  if (text_.stopped())
+  if (text_.stopped() || json_.complete())
     end = FinishReason::kStop;
   else if (usage_.completion_tokens >= request_.max_tokens)
     end = FinishReason::kLength;

@@ -13,6 +13,7 @@
 #include "runtime/engine.h"
 #include "runtime/generator.h"
 #include "runtime/text_stream.h"
+#include "sampling/json_prefix.h"
 #include "sampling/sampler.h"
 
 namespace whale {
@@ -56,6 +57,10 @@ class Sequence {
 
  private:
   TokenLogprob logprob_of(std::span<const float> raw, std::int32_t token) const;
+  // json_object: samples among the tokens whose bytes keep the answer a JSON-object prefix;
+  // -1 when no token can.
+  std::int32_t sample_json(std::span<float> logits);
+  bool json_allows(std::int32_t token) const;
   void send(EngineEvent& event);
 
   RequestId id_;
@@ -67,7 +72,9 @@ class Sequence {
   TokenTextStream text_;
   std::vector<std::int32_t> history_;  // prompt + generated
   std::vector<std::int32_t> forced_;   // tokens to feed instead of sampling (closing a think)
-  std::vector<float> raw_;             // the logits before sampling, for logprobs
+  std::vector<float> raw_;             // the logits before sampling (logprobs, json_object)
+  JsonPrefix json_;                    // the answer so far, for json_object
+  std::vector<std::int32_t> rejected_;
   std::int32_t next_token_ = 0;
   EngineUsage usage_;
   bool finished_ = false;

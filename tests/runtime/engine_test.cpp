@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "runtime/engine.h"
@@ -92,6 +94,49 @@ TEST(Engine, SameTokensAsGenerateQwen2) { expect_same_as_generate("qwen2-tiny");
 TEST(Engine, SameTokensAsGenerateLlama3) { expect_same_as_generate("llama3-tiny"); }
 TEST(Engine, SameTokensAsGenerateDeepSeekV3) { expect_same_as_generate("deepseek-v3-tiny"); }
 TEST(Engine, SameTokensAsGenerateDeepSeekV2Lite) { expect_same_as_generate("deepseek-v2-lite-tiny"); }
+
+// The demo model has a byte-level vocabulary and real <think> tokens: thinking and answer split,
+// --max-thinking forcing "</think>", stop strings and multi-byte characters all go the same way
+// through the engine as through generate().
+TEST(Engine, SameTextAsGenerateWithThinkingAndStops) {
+  const auto path = test::demo_model();
+  EngineOptions o;
+  o.parallel = 3;
+  o.prefill_chunk = 4;
+  o.context_tokens = 512;
+  auto engine = load_engine(path, o);
+  ASSERT_TRUE(engine);
+  auto model = load_model(path, {});
+  ASSERT_TRUE(model.ok());
+  auto prompt = engine->tokenizer().encode("<｜User｜>Hello there, how are you?<｜Assistant｜><think>\n");
+  ASSERT_TRUE(prompt.ok());
+  std::vector<EngineRequest> reqs;
+  for (int i = 0; i < 5; ++i) {
+    EngineRequest r = sampled_request(*prompt, 7 + static_cast<std::uint64_t>(i), 40);
+    r.starts_in_thinking = true;
+    r.max_thinking = 3 + 4 * i;
+    if (i % 2 == 1) r.stop = {"e", "\n\n"};
+    reqs.push_back(std::move(r));
+  }
+  std::vector<Collector> got(reqs.size());
+  for (std::size_t i = 0; i < reqs.size(); ++i) ASSERT_TRUE(engine->submit(reqs[i], got[i].sink()).ok());
+  int answered = 0;
+  for (std::size_t i = 0; i < reqs.size(); ++i) {
+    const Collector::Result r = got[i].wait();
+    const GenerationResult want = test::generate_like_engine(**model, engine->tokenizer(), reqs[i], 512);
+    EXPECT_EQ(r.tokens, want.tokens) << "request " << i;
+    EXPECT_EQ(r.thinking, want.thinking) << "request " << i;
+    EXPECT_EQ(r.answer, want.answer) << "request " << i;
+    EXPECT_EQ(r.finish, want.finish) << "request " << i;
+    EXPECT_EQ(r.usage.reasoning_tokens, want.n_thinking_tokens) << "request " << i;
+    EXPECT_FALSE(r.thinking.empty());
+    answered += r.answer.empty() ? 0 : 1;
+    if (std::getenv("WHALE_TEST_VERBOSE"))
+      std::printf("request %zu: finish %s, %zu tokens, thinking %zu bytes, answer '%s'\n", i,
+                  std::string(finish_reason_name(r.finish)).c_str(), r.tokens.size(), r.thinking.size(), r.answer.c_str());
+  }
+  EXPECT_GT(answered, 0);  // max_thinking made some of them answer
+}
 
 // Logprobs are the log-softmax of the raw logits, computed here in double from forward().
 TEST(Engine, LogprobsAreTheLogSoftmaxOfTheLogits) {

@@ -71,6 +71,10 @@ GenerationResult generate_like_engine(Model& model, const Tokenizer& tok, const 
   g.max_tokens = r.max_tokens;
   g.stop = r.stop;
   g.starts_in_thinking = r.starts_in_thinking;
+  g.max_thinking = r.max_thinking;
+  EncodeOptions eo;
+  eo.add_bos = false;
+  if (auto close = tok.encode("\n</think>\n\n", eo); close.ok()) text.close_thinking = *close;
   if (auto e = tok.eos_id()) g.eos_ids.push_back(*e);
   for (auto e : model.config().eos_token_ids) g.eos_ids.push_back(static_cast<std::int32_t>(e));
   auto out = generate(model, text, g, context, {});
