@@ -120,6 +120,21 @@ test('max_thinking_tokens closes the thinking and the model answers', async () =
     (e) => e instanceof OpenAI.BadRequestError && e.param === 'max_thinking_tokens');
 });
 
+test('response_format json_object: the answer parses as one JSON object', async () => {
+  let parsedCount = 0;
+  for (const seed of [1, 2, 3]) {
+    const r = await client.chat.completions.create(ask({
+      seed, max_tokens: 400, max_thinking_tokens: 4, response_format: { type: 'json_object' } }));
+    const c = r.choices[0];
+    if (c.finish_reason !== 'stop') continue;  // ran out of tokens mid-object: nothing to parse
+    const parsed = JSON.parse(c.message.content);
+    assert.equal(typeof parsed, 'object');
+    assert.ok(parsed !== null && !Array.isArray(parsed), c.message.content);
+    parsedCount++;
+  }
+  assert.ok(parsedCount >= 1, 'at least one answer completed its object');
+});
+
 test('earlier reasoning is not fed back: the same prompt with or without it', async () => {
   const history = (assistant) => [
     { role: 'user', content: 'hi' }, assistant, { role: 'user', content: 'and now?' }];
