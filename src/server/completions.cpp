@@ -105,6 +105,7 @@ ActiveResponse::ActiveResponse(Engine& engine, PreparedRequest request)
 
 std::variant<std::unique_ptr<ActiveResponse>, ApiError> ActiveResponse::start(Engine& engine,
                                                                                PreparedRequest request) {
+  // The constructor is private (a response only exists once submitted), so no make_unique.
   std::unique_ptr<ActiveResponse> r(new ActiveResponse(engine, std::move(request)));
   const PreparedRequest& p = r->request_;
   for (std::int32_t i = 0; i < p.api.n; ++i) {

@@ -9,21 +9,19 @@ namespace whale::server {
 namespace {
 
 // OpenAI sends the token text plus its bytes as integers (the text may be part of a character).
-OJson chat_token_json(const ResponseMeta& meta, std::int32_t id, const std::string& bytes, float logprob) {
+OJson chat_token_json(const std::string& bytes, float logprob) {
   OJson b = OJson::array();
   for (unsigned char c : bytes) b.push_back(static_cast<int>(c));
-  (void)id;
-  (void)meta;
   return OJson{{"token", bytes}, {"logprob", logprob}, {"bytes", std::move(b)}};
 }
 
 OJson chat_logprobs(const ResponseMeta& meta, const std::vector<TokenLogprob>& lps) {
   OJson content = OJson::array();
   for (const TokenLogprob& t : lps) {
-    OJson item = chat_token_json(meta, t.token, t.bytes, t.logprob);
+    OJson item = chat_token_json(t.bytes, t.logprob);
     OJson top = OJson::array();
     for (const auto& [id, lp] : t.top)
-      top.push_back(chat_token_json(meta, id, meta.token_bytes ? meta.token_bytes(id) : std::string(), lp));
+      top.push_back(chat_token_json(meta.token_bytes ? meta.token_bytes(id) : std::string(), lp));
     item["top_logprobs"] = std::move(top);
     content.push_back(std::move(item));
   }
