@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <random>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -342,6 +343,57 @@ TEST(Engine, ShutdownEndsActiveAndQueuedRequests) {
   EXPECT_EQ(b.wait().finished_events, 1);
   Collector late;
   EXPECT_FALSE(engine->submit(r, late.sink()).ok());
+}
+
+// Several client threads submit, cancel at random moments and drop connections (sinks that
+// return false), with a queue limit in play: every accepted request gets exactly one final
+// event, refused ones none, and the engine ends idle. Run under ASan + UBSan in CI.
+TEST(Engine, ConcurrentSubmitCancelAndDisconnect) {
+  EngineOptions o;
+  o.parallel = 3;
+  o.max_queued = 6;
+  o.prefill_chunk = 8;
+  auto engine = load_engine(test::tiny_model("deepseek-v2-lite-tiny"), o);
+  ASSERT_TRUE(engine);
+  constexpr int kThreads = 4, kPerThread = 12;
+  std::vector<std::unique_ptr<Collector>> collectors(kThreads * kPerThread);
+  std::vector<bool> accepted(collectors.size(), false);
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kThreads; ++c) {
+    clients.emplace_back([&, c] {
+      std::mt19937 rng(static_cast<unsigned>(c) + 1);
+      for (int k = 0; k < kPerThread; ++k) {
+        const auto idx = static_cast<std::size_t>(c * kPerThread + k);
+        collectors[idx] = std::make_unique<Collector>();
+        EngineRequest r = sampled_request(prompt_ids(1 + static_cast<std::int64_t>(rng() % 40), 320, k), rng(), 1 + static_cast<std::int64_t>(rng() % 20));
+        const int drop_after = rng() % 4 == 0 ? 1 + static_cast<int>(rng() % 3) : -1;
+        auto id = engine->submit(r, collectors[idx]->sink(drop_after));
+        if (!id.ok()) {
+          EXPECT_TRUE(is_queue_full(id.error())) << id.error().what();
+          continue;
+        }
+        accepted[idx] = true;
+        if (rng() % 3 == 0) {
+          std::this_thread::sleep_for(std::chrono::microseconds(rng() % 2000));
+          engine->cancel(*id);
+        }
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  int n_accepted = 0;
+  for (std::size_t i = 0; i < collectors.size(); ++i) {
+    if (!accepted[i]) continue;
+    ++n_accepted;
+    EXPECT_EQ(collectors[i]->wait().finished_events, 1) << "request " << i;
+  }
+  EXPECT_GT(n_accepted, 0);
+  for (int i = 0; i < 2000 && engine->stats().requests_active != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const EngineStats s = engine->stats();
+  EXPECT_EQ(s.requests_active, 0);
+  EXPECT_EQ(s.requests_queued, 0);
+  EXPECT_EQ(s.requests_total, n_accepted);
 }
 
 }  // namespace
