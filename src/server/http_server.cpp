@@ -131,11 +131,24 @@ struct HttpServer::Impl {
         });
   }
 
+  nlohmann::json model_object() const {
+    return {{"id", ctx.model_name}, {"object", "model"}, {"created", 0}, {"owned_by", "whale"},
+            {"context_length", engine.context_tokens()}};
+  }
+
   void models(httplib::Response& res) const {
-    nlohmann::json model = {{"id", ctx.model_name}, {"object", "model"}, {"created", 0}, {"owned_by", "whale"},
-                            {"context_length", engine.context_tokens()}};
-    res.set_content(dump_json(nlohmann::json{{"object", "list"}, {"data", nlohmann::json::array({model})}}),
+    res.set_content(dump_json(nlohmann::json{{"object", "list"}, {"data", nlohmann::json::array({model_object()})}}),
                     "application/json");
+  }
+
+  // GET /v1/models/{id}: the SDKs' models.retrieve.
+  void model(const httplib::Request& req, httplib::Response& res) const {
+    const std::string id = req.matches.size() > 1 ? std::string(req.matches[1]) : std::string();
+    if (id != ctx.model_name)
+      return send_error(res, not_found(fmt::format("model '{}' does not exist; this server serves '{}'", id,
+                                                   ctx.model_name),
+                                       "model", "model_not_found"));
+    res.set_content(dump_json(model_object()), "application/json");
   }
 
   void routes() {
@@ -156,6 +169,7 @@ struct HttpServer::Impl {
     http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) { completion(req, res, Endpoint::kChat); });
     http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) { completion(req, res, Endpoint::kCompletion); });
     http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) { models(res); });
+    http.Get(R"(/v1/models/(.+))", [this](const httplib::Request& req, httplib::Response& res) { model(req, res); });
     http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
       res.status = draining ? 503 : 200;
       res.set_content(draining ? R"({"status":"shutting_down"})" : R"({"status":"ok"})", "application/json");

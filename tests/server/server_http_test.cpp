@@ -102,6 +102,13 @@ TEST(ServerHttp, HealthModelsMetricsAndPage) {
   EXPECT_EQ(models["object"], "list");
   ASSERT_EQ(models["data"].size(), 1u);
   EXPECT_EQ(models["data"][0]["id"], "fake-model");
+  auto one = s.client->Get("/v1/models/fake-model");
+  ASSERT_TRUE(one);
+  EXPECT_EQ(json::parse(one->body)["id"], "fake-model");
+  one = s.client->Get("/v1/models/other");
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->status, 404);
+  EXPECT_EQ(json::parse(one->body)["error"]["code"], "model_not_found");
   auto metrics = s.client->Get("/metrics");
   ASSERT_TRUE(metrics);
   EXPECT_NE(metrics->body.find("# TYPE whale_requests_total counter"), std::string::npos);

@@ -53,6 +53,8 @@ test('models.list names the served model', async () => {
   const list = [];
   for await (const m of client.models.list()) list.push(m.id);
   assert.deepEqual(list, [model]);
+  assert.equal((await client.models.retrieve(model)).id, model);
+  await assert.rejects(client.models.retrieve('gpt-4'), (e) => e instanceof OpenAI.NotFoundError && e.param === 'model');
 });
 
 test('chat completion: shape, usage, determinism per seed', async () => {
