@@ -82,6 +82,7 @@ Result<RequestId> FakeEngine::submit(EngineRequest request, EventSink sink) {
   job.sink = std::move(sink);
   jobs_.push_back(std::move(job));
   ++total_;
+  ++active_;
   wake_.notify_one();
   return jobs_.back().id;
 }
@@ -95,7 +96,7 @@ EngineStats FakeEngine::stats() const {
   std::lock_guard lock(mutex_);
   EngineStats s;
   s.requests_total = total_;
-  s.requests_active = static_cast<std::int64_t>(jobs_.size());
+  s.requests_active = active_;
   s.kv_cache_bytes = 1024;
   s.kv_cache_capacity_bytes = 4096;
   return s;
@@ -104,11 +105,6 @@ EngineStats FakeEngine::stats() const {
 std::vector<EngineRequest> FakeEngine::submitted() const {
   std::lock_guard lock(mutex_);
   return submitted_;
-}
-
-std::int64_t FakeEngine::active() const {
-  std::lock_guard lock(mutex_);
-  return static_cast<std::int64_t>(jobs_.size());
 }
 
 void FakeEngine::shutdown() {
@@ -186,9 +182,11 @@ void FakeEngine::loop() {
         ev.finish = FinishReason::kCancelled;
         job.sink(ev);
         ++cancelled_count_;
+        --active_;
         continue;
       }
-      if (!step(job)) keep.push_back(std::move(job));
+      if (step(job)) --active_;
+      else keep.push_back(std::move(job));
     }
     {
       std::lock_guard lock(mutex_);
@@ -201,6 +199,7 @@ void FakeEngine::loop() {
           ev.finished = true;
           ev.finish = FinishReason::kCancelled;
           job.sink(ev);
+          --active_;
         }
         jobs_.clear();
         return;

@@ -44,7 +44,7 @@ class FakeEngine : public Engine {
   // What the tests look at.
   std::vector<EngineRequest> submitted() const;
   std::int64_t cancelled_count() const { return cancelled_count_; }
-  std::int64_t active() const;
+  std::int64_t active() const { return active_; }  // submitted and not yet finished
 
  private:
   struct Job {
@@ -70,6 +70,8 @@ class FakeEngine : public Engine {
   bool stopping_ = false;
   std::atomic<std::int64_t> cancelled_count_{0};
   std::atomic<std::int64_t> total_{0};
+  // Counted apart from jobs_, which the engine thread empties while it steps them.
+  std::atomic<std::int64_t> active_{0};
   std::thread thread_;
 };
 
