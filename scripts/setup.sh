@@ -17,7 +17,8 @@ packages=(build-essential cmake ninja-build ccache pkg-config git
           python3 python3-numpy)
 if [ "$mode" = "test" ]; then
   packages+=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3-torch
-             clang-14 libclang-rt-14-dev tmux)
+             clang-14 libclang-rt-14-dev tmux
+             chromium curl)  # chromium: the web page's test; curl: raw SSE checks
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -9,8 +9,9 @@ fuzz_seconds="${WHALE_FUZZ_SECONDS:-30}"
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 
 # Reference implementations from npm: Hugging Face tokenizers and jinja (tokenizer and chat
-# template tests), Hugging Face's GGUF parser (writer cross-check).
-for dir in tests/tokenizer tests/gguf_js; do
+# template tests), Hugging Face's GGUF parser (writer cross-check), the OpenAI SDK and
+# playwright-core (the server's real-client and web-page tests).
+for dir in tests/tokenizer tests/gguf_js tests/server/js; do
   if [ -f "$dir/package.json" ]; then
     echo "== npm ci in $dir"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)

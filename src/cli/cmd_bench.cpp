@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/bench_budget.h"
+#include "cli/bench_parallel.h"
 #include "cli/commands.h"
 #include "format/model_files.h"
 #include "model/model.h"
@@ -28,6 +29,7 @@ struct BenchOptions {
   bool json = false;
   std::int64_t bandwidth_mib = 1024;  // hidden: tests use a small buffer
   std::uint64_t seed = 1;
+  std::string parallel;  // "1,2,4,8": also measure batched decode of that many sequences
 };
 
 struct Spread {
@@ -151,6 +153,16 @@ int run_bench(const BenchOptions& o) {
   lim.int8_gops = measure_int8_madd_peak(pool);
   auto measured = run_repeats(**model, o);
   if (!measured.ok()) return fail(measured.error());
+  std::vector<ParallelResult> par;
+  if (!o.parallel.empty()) {
+    auto counts = parse_parallel_list(o.parallel);
+    if (!counts.ok()) return fail(counts.error());
+    const auto prompt = random_ids(o.prompt, c.vocab_size, o.seed);
+    const auto gen = random_ids(std::max<std::int64_t>(o.gen, 1), c.vocab_size, o.seed + 1);
+    auto r = bench_parallel(**model, prompt, gen, *counts, o.repeats);
+    if (!r.ok()) return fail(r.error());
+    par = std::move(r).value();
+  }
   lim.bw_after = measure_read_bandwidth(pool, bw_bytes);
 
   // Decode attends to p+1 .. p+n tokens of context: the KV bytes at the mean context.
@@ -191,6 +203,13 @@ int run_bench(const BenchOptions& o) {
     j["decode"]["roofline_tokens_per_s"] = tg_roof;
     j["decode"]["roofline_fraction"] = fraction(m.decode.median, tg_roof);
     j["decode"]["roofline_fraction_at_low_bandwidth"] = fraction(m.decode.median, tg_roof_lo);
+    if (!par.empty()) {
+      j["parallel"] = nlohmann::json::array();
+      for (const auto& p : par)
+        j["parallel"].push_back({{"sequences", p.n_seq}, {"tokens_per_s", p.tokens_per_s},
+                                 {"per_sequence_tokens_per_s", p.tokens_per_s / p.n_seq},
+                                 {"min", p.min}, {"max", p.max}});
+    }
     j["logits_hash"] = fmt::format("{:016x}", m.prefill_hash);
     j["decode_logits_hash"] = fmt::format("{:016x}", m.decode_hash);
     fmt::print("{}\n", j.dump(2));
@@ -212,6 +231,15 @@ int run_bench(const BenchOptions& o) {
                100 * fraction(m.decode.median, tg_roof), 100 * fraction(m.decode.median, tg_roof_lo));
   fmt::print("logits   prefill {:016x}  decode {:016x}  ({} repeats, median and min/max)\n", m.prefill_hash,
              m.decode_hash, o.repeats);
+  if (!par.empty()) {
+    fmt::print("batched decode after pp{}, {} steps (forward_batch, one token per sequence per step)\n",
+               o.prompt, std::max<std::int64_t>(o.gen, 1));
+    fmt::print("{:<9} {:>12} {:>10} {:>10} {:>14} {:>8}\n", "parallel", "total tok/s", "min", "max",
+               "per sequence", "vs 1");
+    for (const auto& p : par)
+      fmt::print("{:<9} {:>12.2f} {:>10.2f} {:>10.2f} {:>14.2f} {:>7.2f}x\n", p.n_seq, p.tokens_per_s, p.min,
+                 p.max, p.tokens_per_s / p.n_seq, par.front().n_seq == 1 ? p.tokens_per_s / par.front().tokens_per_s : 0.0);
+  }
   return 0;
 }
 
@@ -229,6 +257,9 @@ void add_bench_command(CLI::App& app) {
   sub->add_option("-t,--threads", o->threads, "threads (default: all cores)");
   sub->add_option("-r,--repeats", o->repeats, "repeats (median and min/max are reported)")->capture_default_str();
   sub->add_flag("--json", o->json, "print one JSON object instead of a table");
+  sub->add_option("--parallel", o->parallel,
+                  "also measure aggregate decode tokens/s of N sequences batched, for each N in a "
+                  "list such as 1,2,4,8");
   sub->add_option("--seed", o->seed, "seed of the random token ids")->capture_default_str();
   sub->add_option("--bandwidth-mib", o->bandwidth_mib, "")->group("")->check(CLI::Range(1, 1 << 20));
   set_command_body(sub, [o] { return run_bench(*o); });

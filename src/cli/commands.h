@@ -24,5 +24,6 @@ void add_tokenize_command(CLI::App& app);
 void add_chat_render_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 
 }  // namespace whale::cli

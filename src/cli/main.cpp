@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   whale::cli::add_chat_render_command(app);
   whale::cli::add_quantize_command(app);
   whale::cli::add_convert_command(app);
+  whale::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

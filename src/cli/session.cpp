@@ -47,11 +47,9 @@ Result<std::pair<int, int>> parse_moe_groups(const std::string& s) {
   return std::pair{n, k};
 }
 
-namespace {
-
 // Sampling defaults: the model's generation config, else DeepSeek's published recommendation
 // for R1 models (temperature 0.6, top-p 0.95), else plain sampling at 0.8.
-SamplingParams default_sampling(const ModelFiles& files, const Tokenizer& tok) {
+static SamplingParams default_sampling(const ModelFiles& files, const Tokenizer& tok) {
   SamplingParams p;
   std::optional<GenerationDefaults> g;
   if (files.format == ModelFormat::kGguf) {
@@ -70,7 +68,10 @@ SamplingParams default_sampling(const ModelFiles& files, const Tokenizer& tok) {
   return p;
 }
 
-}  // namespace
+Result<SamplingParams> model_sampling_defaults(const std::string& model, const Tokenizer& tok) {
+  WHALE_TRY(ModelFiles files, open_model_files(model));
+  return default_sampling(files, tok);
+}
 
 Result<Session> Session::open(const SessionOptions& o) {
   Session s;

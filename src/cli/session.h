@@ -37,6 +37,10 @@ void add_session_options(CLI::App& sub, SessionOptions& o);
 // "--moe-groups N,K" as a pair, or an error naming the flag.
 Result<std::pair<int, int>> parse_moe_groups(const std::string& s);
 
+// The model's recommended sampling (its generation config, else DeepSeek's advice for R1
+// models: temperature 0.6, top-p 0.95), for `serve` as for `run` and `chat`.
+Result<SamplingParams> model_sampling_defaults(const std::string& model, const Tokenizer& tok);
+
 struct ChatMessage {
   std::string role;
   std::string content;

@@ -1,6 +1,8 @@
 // model.cpp — KV cache storage, step checks and the architecture dispatch of load_model.
 #include "model/model.h"
 
+#include <algorithm>
+
 #include "model/deepseek/deepseek_model.h"
 #include "model/dense/dense_model.h"
 #include "model/model_info.h"
@@ -9,28 +11,46 @@
 namespace whale {
 
 KvCache::KvCache(std::int64_t n_layers, std::int64_t capacity_tokens, std::int64_t k_w, std::int64_t v_w)
-    : capacity(capacity_tokens), k_width(k_w), v_width(v_w), n_layers_(n_layers),
-      k_blocks_(static_cast<std::size_t>(n_layers)), v_blocks_(static_cast<std::size_t>(n_layers)) {}
+    : capacity(capacity_tokens), k_width(k_w), v_width(v_w), n_layers_(n_layers) {}
 
 bool KvCache::reserve(std::int64_t n) {
   if (n > capacity) return false;
   const auto blocks = static_cast<std::size_t>((n + kKvBlockTokens - 1) / kKvBlockTokens);
-  for (std::int64_t l = 0; l < n_layers_; ++l) {
-    auto& kb = k_blocks_[static_cast<std::size_t>(l)];
-    auto& vb = v_blocks_[static_cast<std::size_t>(l)];
-    while (kb.size() < blocks) kb.emplace_back(static_cast<std::size_t>(kKvBlockTokens * k_width));
-    while (vb.size() < blocks) vb.emplace_back(static_cast<std::size_t>(kKvBlockTokens * std::max<std::int64_t>(v_width, 1)));
+  while (blocks_.size() < blocks) {
+    auto b = std::make_shared<KvBlock>();
+    b->k = AlignedBuffer<float>(static_cast<std::size_t>(n_layers_ * kKvBlockTokens * k_width));
+    b->v = AlignedBuffer<float>(static_cast<std::size_t>(n_layers_ * kKvBlockTokens * v_width));
+    blocks_.push_back(std::move(b));
   }
   return true;
 }
 
-std::uint64_t KvCache::bytes() const {
-  std::uint64_t n = 0;
-  for (const auto& layer : k_blocks_)
-    for (const auto& b : layer) n += b.size() * sizeof(float);
-  for (const auto& layer : v_blocks_)
-    for (const auto& b : layer) n += b.size() * sizeof(float);
-  return n;
+std::uint64_t KvCache::block_bytes() const {
+  return static_cast<std::uint64_t>(n_layers_ * kKvBlockTokens * (k_width + v_width)) * sizeof(float);
+}
+
+std::uint64_t KvCache::bytes() const { return blocks_.size() * block_bytes(); }
+
+void KvCache::append_shared(std::shared_ptr<KvBlock> block) {
+  WHALE_CHECK(n_tokens == n_blocks() * kKvBlockTokens && n_tokens + kKvBlockTokens <= capacity,
+              "shared block appended to a cache that does not end at a block boundary");
+  blocks_.push_back(std::move(block));
+  n_tokens += kKvBlockTokens;
+}
+
+void KvCache::append_copy(const KvBlock& src, std::int64_t n_positions) {
+  WHALE_CHECK(n_tokens == n_blocks() * kKvBlockTokens && n_tokens + n_positions <= capacity &&
+                  n_positions > 0 && n_positions <= kKvBlockTokens,
+              "copied block appended to a cache that does not end at a block boundary");
+  WHALE_CHECK(reserve(n_tokens + n_positions));
+  KvBlock& dst = *blocks_.back();
+  for (std::int64_t l = 0; l < n_layers_; ++l) {
+    std::copy_n(src.k.data() + l * kKvBlockTokens * k_width, n_positions * k_width,
+                dst.k.data() + l * kKvBlockTokens * k_width);
+    std::copy_n(src.v.data() + l * kKvBlockTokens * v_width, n_positions * v_width,
+                dst.v.data() + l * kKvBlockTokens * v_width);
+  }
+  n_tokens += n_positions;
 }
 
 std::uint64_t KvCache::capacity_bytes() const {
@@ -38,19 +58,35 @@ std::uint64_t KvCache::capacity_bytes() const {
          static_cast<std::uint64_t>(k_width + v_width) * sizeof(float);
 }
 
-Result<void> prepare_step(const ModelConfig& c, std::span<const std::int32_t> tokens,
-                          KvCache& cache, Span2D<float> logits) {
-  if (tokens.empty()) return Error("no tokens to process");
-  for (std::size_t i = 0; i < tokens.size(); ++i)
-    if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
-      return Error("token id {} at index {} is outside the vocabulary [0, {})", tokens[i], i, c.vocab_size);
-  const auto T = static_cast<std::int64_t>(tokens.size());
-  if (cache.n_tokens + T > cache.capacity)
-    return Error("context full: {} tokens cached + {} new exceed the context of {}", cache.n_tokens,
-                 T, cache.capacity);
-  WHALE_CHECK(cache.reserve(cache.n_tokens + T));
-  WHALE_CHECK(logits.rows() == T && logits.cols() == c.vocab_size, "logits buffer shape");
+Result<void> prepare_batch(const ModelConfig& c, std::span<const SeqStep> steps,
+                           Span2D<float> logits) {
+  if (steps.empty()) return Error("no sequences to process");
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const SeqStep& s = steps[i];
+    WHALE_CHECK(s.cache != nullptr, "a batch step without a cache");
+    for (std::size_t j = 0; j < i; ++j)
+      if (steps[j].cache == s.cache) return Error("sequences {} and {} share one cache", j, i);
+    if (s.tokens.empty()) return Error("sequence {}: no tokens to process", i);
+    for (std::size_t t = 0; t < s.tokens.size(); ++t)
+      if (s.tokens[t] < 0 || s.tokens[t] >= c.vocab_size)
+        return Error("token id {} at index {} is outside the vocabulary [0, {})", s.tokens[t], t, c.vocab_size);
+    const auto T = static_cast<std::int64_t>(s.tokens.size());
+    if (s.cache->n_tokens + T > s.cache->capacity)
+      return Error("context full: {} tokens cached + {} new exceed the context of {}",
+                   s.cache->n_tokens, T, s.cache->capacity);
+  }
+  WHALE_CHECK(logits.rows() == logit_rows(steps) && logits.cols() == c.vocab_size, "logits buffer shape");
+  for (const SeqStep& s : steps)
+    WHALE_CHECK(s.cache->reserve(s.cache->n_tokens + static_cast<std::int64_t>(s.tokens.size())));
   return {};
+}
+
+std::int64_t logit_rows(std::span<const SeqStep> steps) {
+  std::int64_t n = 0;
+  for (const SeqStep& s : steps)
+    n += s.logits == LogitRows::kAll ? static_cast<std::int64_t>(s.tokens.size())
+                                     : s.logits == LogitRows::kLast ? 1 : 0;
+  return n;
 }
 
 Result<std::unique_ptr<Model>> load_model(const std::filesystem::path& path, const LoadOptions& options) {

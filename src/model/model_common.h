@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "model/config.h"
+#include "model/model.h"
 #include "util/aligned_buffer.h"
 #include "util/span2d.h"
 #include "util/thread_pool.h"
@@ -31,19 +32,37 @@ void embed_tokens(const HeadWeights& h, std::span<const std::int32_t> tokens, Sp
 void compute_logits(const HeadWeights& h, const ModelConfig& c, Span2D<const float> x,
                     Span2D<float> normed, Span2D<float> logits, ThreadPool& pool);
 
+// How a batch's sequences sit in the step's activation rows: sequence i owns rows
+// [first_row[i], first_row[i] + steps[i].tokens.size()), in order.
+struct BatchRows {
+  std::vector<std::int32_t> tokens;     // [N] every sequence's tokens, concatenated
+  std::vector<std::int64_t> first_row;  // [n_seq]
+  std::vector<std::int64_t> logit_src;  // [logit_rows] the row each logits row comes from
+  void layout(std::span<const SeqStep> steps);
+  std::int64_t n_rows() const { return static_cast<std::int64_t>(tokens.size()); }
+};
+
+// logits = output(norm(x[rows.logit_src])): only the rows asked for go through the head.
+// `gathered` and `normed` are scratch of x's shape.
+void compute_logits_rows(const HeadWeights& h, const ModelConfig& c, Span2D<const float> x,
+                         const BatchRows& rows, Span2D<float> gathered, Span2D<float> normed,
+                         Span2D<float> logits, ThreadPool& pool);
+
 // Activation buffers reused across steps; they grow to the largest step seen.
 class StepScratch {
  public:
   Span2D<float> hidden(std::int64_t t, std::int64_t dim) { return get(hidden_, t, dim); }
   Span2D<float> normed(std::int64_t t, std::int64_t dim) { return get(normed_, t, dim); }
   Span2D<float> branch(std::int64_t t, std::int64_t dim) { return get(branch_, t, dim); }
+  Span2D<float> gathered(std::int64_t t, std::int64_t dim) { return get(gathered_, t, dim); }
+  BatchRows rows;
 
  private:
   static Span2D<float> get(AlignedBuffer<float>& b, std::int64_t t, std::int64_t dim) {
     if (static_cast<std::int64_t>(b.size()) < t * dim) b = AlignedBuffer<float>(static_cast<std::size_t>(t * dim));
     return {b.data(), t, dim};
   }
-  AlignedBuffer<float> hidden_, normed_, branch_;
+  AlignedBuffer<float> hidden_, normed_, branch_, gathered_;
 };
 
 }  // namespace whale

@@ -32,7 +32,11 @@ struct EngineRequest {
   std::vector<std::string> stop;        // stop strings (not part of the output)
   bool starts_in_thinking = false;      // the prompt already opened <think>
   std::int32_t top_logprobs = -1;       // < 0: no logprobs; 0..20: the chosen token plus that many
-  bool json_object = false;             // constrain the answer (after </think>) to one JSON object
+  // Constrain the answer (after </think>) to one JSON object: only tokens whose bytes keep it a
+  // JSON-object prefix are sampled, and the request ends (kStop) when the object closes. Without
+  // starts_in_thinking the whole output is the answer (the model cannot open a <think>).
+  bool json_object = false;
+  std::int64_t max_thinking = -1;       // < 0: unlimited; else close the think section after N
 };
 
 struct TokenLogprob {
@@ -61,7 +65,8 @@ struct EngineEvent {
 };
 
 // Runs on the engine's model thread: must return quickly (push to a queue, write to a socket
-// buffer). Returning false cancels the request (the client went away).
+// buffer) and must not throw. Returning false cancels the request (the client went away); the
+// sink still receives the final event. It may call cancel(), stats() and submit().
 using EventSink = std::function<bool(const EngineEvent&)>;
 
 struct EngineOptions {
@@ -71,7 +76,9 @@ struct EngineOptions {
   std::int32_t parallel = 4;         // sequences decoded together
   std::int32_t max_queued = 64;      // waiting requests beyond `parallel`; more are refused
   std::int64_t prefill_chunk = 256;  // prompt tokens per step, so decodes are never starved
-  std::int64_t prefix_cache_tokens = 0;  // cached prompt tokens kept for reuse; 0: automatic
+  // Tokens of finished requests' KV kept for reuse by later prompts with the same prefix;
+  // 0: automatic (one full context's worth), < 0: no prefix cache.
+  std::int64_t prefix_cache_tokens = 0;
 };
 
 struct EngineStats {
@@ -101,8 +108,8 @@ class Engine {
   // Safe from any thread; the sink gets a final kCancelled event within one step.
   virtual void cancel(RequestId id) = 0;
   virtual EngineStats stats() const = 0;
-  // Stops accepting requests and ends every active one (finished with kCancelled), then joins
-  // the model thread.
+  // Stops accepting requests and ends every active and queued one (finished with kCancelled),
+  // then joins the model thread (called from a sink, it only asks; the destructor joins).
   virtual void shutdown() = 0;
 };
 

@@ -4,9 +4,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "chat/reasoning.h"
-#include "runtime/utf8_stream.h"
-#include "sampling/stop_strings.h"
+#include "runtime/text_stream.h"
 
 namespace whale {
 
@@ -20,6 +18,12 @@ std::string_view finish_reason_name(FinishReason r) {
   return "stop";
 }
 
+bool shows_text(const TokenText& vocab, std::int32_t token) {
+  if (!vocab.is_special(token)) return true;
+  const std::string b = vocab.bytes(token);
+  return b == "<think>" || b == "</think>";
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -27,20 +31,16 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// Text flows: token bytes -> UTF-8 assembly -> stop strings -> <think> splitter -> callbacks.
+// Routes the shown text to the callbacks and the result.
 class TextPipeline {
  public:
   TextPipeline(const GenerationRequest& r, const GenerationCallbacks& cb, GenerationResult& out)
-      : stop_(r.stop), split_(r.starts_in_thinking), cb_(cb), out_(out) {}
+      : text_(r.stop, r.starts_in_thinking), cb_(cb), out_(out) {}
 
-  void push_bytes(std::string_view bytes) { route(split_.push(stop_.push(utf8_.push(bytes)))); }
-  void finish() {
-    route(split_.push(stop_.push(utf8_.flush())));
-    route(split_.push(stop_.flush()));
-    route(split_.flush());
-  }
-  bool stopped() const { return stop_.stopped(); }
-  bool in_thinking() const { return split_.in_thinking(); }
+  void push_bytes(std::string_view bytes) { route(text_.push(bytes)); }
+  void finish() { route(text_.finish()); }
+  bool stopped() const { return text_.stopped(); }
+  bool in_thinking() const { return text_.in_thinking(); }
 
  private:
   void route(const ReasoningChunk& c) {
@@ -53,9 +53,7 @@ class TextPipeline {
       if (cb_.on_answer) cb_.on_answer(c.answer);
     }
   }
-  Utf8Stream utf8_;
-  StopMatcher stop_;
-  ReasoningSplitter split_;
+  TokenTextStream text_;
   const GenerationCallbacks& cb_;
   GenerationResult& out_;
 };
@@ -109,8 +107,7 @@ Result<GenerationResult> generate(Model& model, const TokenText& vocab,
     out.tokens.push_back(tok);
     ++out.n_generated;
     const bool thinking_before = text.in_thinking();
-    if (!vocab.is_special(tok) || vocab.bytes(tok) == "<think>" || vocab.bytes(tok) == "</think>")
-      text.push_bytes(vocab.bytes(tok));
+    if (shows_text(vocab, tok)) text.push_bytes(vocab.bytes(tok));
     if (thinking_before) ++out.n_thinking_tokens;
     if (text.stopped()) {
       out.finish = FinishReason::kStop;

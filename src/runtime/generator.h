@@ -21,6 +21,10 @@ struct TokenText {
   std::vector<std::int32_t> close_thinking;
 };
 
+// Whether a token's bytes join the text: control tokens do not, except the think tags, which
+// the reasoning splitter consumes.
+bool shows_text(const TokenText& vocab, std::int32_t token);
+
 struct GenerationRequest {
   std::vector<std::int32_t> prompt;
   SamplingParams sampling;

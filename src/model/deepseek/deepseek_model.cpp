@@ -159,22 +159,31 @@ class DeepSeekModel final : public Model {
     return KvCache(config_.num_hidden_layers, capacity, config_.kv_lora_rank + config_.qk_rope_head_dim, 0);
   }
 
-  Result<void> forward(std::span<const std::int32_t> tokens, KvCache& cache, Span2D<float> logits,
-                       const ForwardOptions& options) override {
-    WHALE_TRY_VOID(prepare_step(config_, tokens, cache, logits));
+  Result<void> forward_batch(std::span<const SeqStep> steps, Span2D<float> logits,
+                             const ForwardOptions& options) override {
+    WHALE_TRY_VOID(prepare_batch(config_, steps, logits));
     const ModelConfig& c = config_;
-    const auto T = static_cast<std::int64_t>(tokens.size());
-    const bool absorbed = options.mla_path == MlaPath::kAbsorbed ||
-                          (options.mla_path == MlaPath::kAuto && T == 1);
-    Span2D<float> x = scratch_.hidden(T, c.hidden_size);
-    Span2D<float> normed = scratch_.normed(T, c.hidden_size);
-    Span2D<float> branch = scratch_.branch(T, c.hidden_size);
-    embed_tokens(head_, tokens, x);
+    BatchRows& rows = scratch_.rows;
+    rows.layout(steps);
+    const std::int64_t N = rows.n_rows();
+    // kAuto: the absorbed form over the latent cache for a sequence's single decode token, the
+    // expanded form for its prompt chunks.
+    segments_.clear();
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      const auto T = static_cast<std::int64_t>(steps[i].tokens.size());
+      const bool absorbed = options.mla_path == MlaPath::kAbsorbed ||
+                            (options.mla_path == MlaPath::kAuto && T == 1);
+      segments_.push_back({rows.first_row[i], T, steps[i].cache, absorbed});
+    }
+    Span2D<float> x = scratch_.hidden(N, c.hidden_size);
+    Span2D<float> normed = scratch_.normed(N, c.hidden_size);
+    Span2D<float> branch = scratch_.branch(N, c.hidden_size);
+    embed_tokens(head_, rows.tokens, x);
     const auto eps = static_cast<float>(c.rms_norm_eps);
     for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
       const DeepSeekLayer& layer = layers_[static_cast<std::size_t>(l)];
       rmsnorm(x, layer.attn_norm, eps, normed);
-      mla_forward(layer.attn, c, rope_, normed, l, cache, absorbed, mla_scratch_, pool_, branch);
+      mla_forward(layer.attn, c, rope_, normed, l, segments_, mla_scratch_, pool_, branch);
       add_inplace(x, branch);
       rmsnorm(x, layer.ffn_norm, eps, normed);
       if (layer.is_moe)
@@ -186,8 +195,8 @@ class DeepSeekModel final : public Model {
       add_inplace(x, branch);
       if (options.on_layer) options.on_layer(l, x);
     }
-    cache.n_tokens += T;
-    compute_logits(head_, c, x, normed, logits, pool_);
+    for (const SeqStep& s : steps) s.cache->n_tokens += static_cast<std::int64_t>(s.tokens.size());
+    compute_logits_rows(head_, c, x, rows, scratch_.gathered(N, c.hidden_size), normed, logits, pool_);
     return {};
   }
 
@@ -203,6 +212,7 @@ class DeepSeekModel final : public Model {
   MlaScratch mla_scratch_;
   FfnScratch ffn_scratch_;
   std::vector<std::int32_t> chosen_;
+  std::vector<MlaSegment> segments_;
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "model/config.h"
@@ -30,12 +31,25 @@ struct MlaWeights {
 
 struct MlaScratch {
   AlignedBuffer<float> q_a, q, kv_a, q_latent, o_latent, heads_out, latents, expanded_kv, scores;
+  AlignedBuffer<float> q_absorbed, heads_absorbed;  // the absorbed segments' rows, gathered
+  std::vector<std::int64_t> gathered_first;  // per segment: its first gathered row, or -1
+  std::vector<std::size_t> absorbed_segments;
 };
 
-// x: [T, dim] (already normed); writes [T, dim] to out. Stores each token's latent and roped
-// key in cache layer `layer` at positions cache.n_tokens + t (the caller advances n_tokens).
+// One sequence's rows of a batched step: x rows [row0, row0 + rows) run at positions
+// cache->n_tokens, ... of its cache, in the absorbed or the expanded form.
+struct MlaSegment {
+  std::int64_t row0 = 0;
+  std::int64_t rows = 0;
+  KvCache* cache = nullptr;
+  bool absorbed = false;
+};
+
+// x: [N, dim] (already normed), the rows of every segment; writes [N, dim] to out. Stores each
+// token's latent and roped key in its cache's layer `layer` (the caller advances n_tokens).
+// The projections run over all N rows at once; attention runs per segment.
 void mla_forward(const MlaWeights& w, const ModelConfig& cfg, const RopeTable& rope,
-                 Span2D<const float> x, std::int64_t layer, KvCache& cache, bool absorbed,
+                 Span2D<const float> x, std::int64_t layer, std::span<const MlaSegment> segments,
                  MlaScratch& s, ThreadPool& pool, Span2D<float> out);
 
 }  // namespace whale

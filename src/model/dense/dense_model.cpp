@@ -82,69 +82,86 @@ class DenseModel final : public Model {
     return KvCache(config_.num_hidden_layers, capacity, w, w);
   }
 
-  Result<void> forward(std::span<const std::int32_t> tokens, KvCache& cache, Span2D<float> logits,
-                       const ForwardOptions& options) override {
-    WHALE_TRY_VOID(prepare_step(config_, tokens, cache, logits));
+  Result<void> forward_batch(std::span<const SeqStep> steps, Span2D<float> logits,
+                             const ForwardOptions& options) override {
+    WHALE_TRY_VOID(prepare_batch(config_, steps, logits));
     const ModelConfig& c = config_;
-    const auto T = static_cast<std::int64_t>(tokens.size());
-    Span2D<float> x = scratch_.hidden(T, c.hidden_size);
-    Span2D<float> normed = scratch_.normed(T, c.hidden_size);
-    Span2D<float> branch = scratch_.branch(T, c.hidden_size);
-    embed_tokens(head_, tokens, x);
+    BatchRows& rows = scratch_.rows;
+    rows.layout(steps);
+    const std::int64_t N = rows.n_rows();
+    Span2D<float> x = scratch_.hidden(N, c.hidden_size);
+    Span2D<float> normed = scratch_.normed(N, c.hidden_size);
+    Span2D<float> branch = scratch_.branch(N, c.hidden_size);
+    embed_tokens(head_, rows.tokens, x);
     const auto eps = static_cast<float>(c.rms_norm_eps);
     for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
       const DenseLayer& layer = layers_[static_cast<std::size_t>(l)];
       rmsnorm(x, layer.attn_norm, eps, normed);
-      attention(layer.attn, normed, l, cache, branch);
+      attention(layer.attn, normed, l, steps, rows, branch);
       add_inplace(x, branch);
       rmsnorm(x, layer.ffn_norm, eps, normed);
       mlp_forward(layer.mlp, normed, branch, ffn_scratch_, pool_);
       add_inplace(x, branch);
       if (options.on_layer) options.on_layer(l, x);
     }
-    cache.n_tokens += T;
-    compute_logits(head_, c, x, normed, logits, pool_);
+    for (const SeqStep& s : steps) s.cache->n_tokens += static_cast<std::int64_t>(s.tokens.size());
+    compute_logits_rows(head_, c, x, rows, scratch_.gathered(N, c.hidden_size), normed, logits, pool_);
     return {};
   }
 
  private:
-  // Grouped-query attention: query head h reads KV head h / (H / KV).
-  void attention(const GqaWeights& w, Span2D<const float> x, std::int64_t layer, KvCache& cache,
-                 Span2D<float> out) {
+  // Grouped-query attention: query head h reads KV head h / (H / KV). The projections run
+  // over every row of the batch; each sequence attends over its own cache.
+  void attention(const GqaWeights& w, Span2D<const float> x, std::int64_t layer,
+                 std::span<const SeqStep> steps, const BatchRows& rows, Span2D<float> out) {
     const ModelConfig& c = config_;
-    const std::int64_t T = x.rows(), H = c.num_attention_heads, KV = c.num_key_value_heads,
-                       hd = c.head_dim, pos0 = cache.n_tokens, P = pos0 + T;
-    ensure_size(q_buf_, static_cast<std::size_t>(T * H * hd));
-    ensure_size(k_buf_, static_cast<std::size_t>(T * KV * hd));
-    ensure_size(v_buf_, static_cast<std::size_t>(T * KV * hd));
-    ensure_size(o_buf_, static_cast<std::size_t>(T * H * hd));
-    ensure_size(scores_, static_cast<std::size_t>(static_cast<std::int64_t>(pool_.size()) * P));
-    Span2D<float> q(q_buf_.data(), T, H * hd), k(k_buf_.data(), T, KV * hd), v(v_buf_.data(), T, KV * hd);
+    const std::int64_t N = x.rows(), H = c.num_attention_heads, KV = c.num_key_value_heads,
+                       hd = c.head_dim;
+    std::int64_t max_pos = 0;
+    for (const SeqStep& s : steps)
+      max_pos = std::max(max_pos, s.cache->n_tokens + static_cast<std::int64_t>(s.tokens.size()));
+    ensure_size(q_buf_, static_cast<std::size_t>(N * H * hd));
+    ensure_size(k_buf_, static_cast<std::size_t>(N * KV * hd));
+    ensure_size(v_buf_, static_cast<std::size_t>(N * KV * hd));
+    ensure_size(o_buf_, static_cast<std::size_t>(N * H * hd));
+    ensure_size(scores_, static_cast<std::size_t>(static_cast<std::int64_t>(pool_.size()) * max_pos));
+    Span2D<float> q(q_buf_.data(), N, H * hd), k(k_buf_.data(), N, KV * hd), v(v_buf_.data(), N, KV * hd);
     matmul(w.wq, x, q, pool_);
     matmul(w.wk, x, k, pool_);
     matmul(w.wv, x, v, pool_);
     add_bias(q, w.bq);
     add_bias(k, w.bk);
     add_bias(v, w.bv);
-    for (std::int64_t t = 0; t < T; ++t) {
-      for (std::int64_t h = 0; h < H; ++h) apply_rope(rope_, pos0 + t, q.row(t) + h * hd);
-      for (std::int64_t h = 0; h < KV; ++h) apply_rope(rope_, pos0 + t, k.row(t) + h * hd);
-      std::copy_n(k.row(t), KV * hd, cache.k_row(layer, pos0 + t));
-      std::copy_n(v.row(t), KV * hd, cache.v_row(layer, pos0 + t));
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      KvCache& cache = *steps[i].cache;
+      const std::int64_t r0 = rows.first_row[i], pos0 = cache.n_tokens;
+      for (std::int64_t t = 0; t < static_cast<std::int64_t>(steps[i].tokens.size()); ++t) {
+        for (std::int64_t h = 0; h < H; ++h) apply_rope(rope_, pos0 + t, q.row(r0 + t) + h * hd);
+        for (std::int64_t h = 0; h < KV; ++h) apply_rope(rope_, pos0 + t, k.row(r0 + t) + h * hd);
+        std::copy_n(k.row(r0 + t), KV * hd, cache.k_row(layer, pos0 + t));
+        std::copy_n(v.row(r0 + t), KV * hd, cache.v_row(layer, pos0 + t));
+      }
     }
     const float scale = static_cast<float>(c.attention_scale());
     const std::int64_t group = H / KV;
-    Span2D<float> o(o_buf_.data(), T, H * hd);
-    pool_.parallel_for(H, [&](RowRange heads, int thread) {
-      float* sc = scores_.data() + thread * P;
-      for (std::int64_t h = heads.begin; h < heads.end; ++h) {
-        const std::int64_t kvh = h / group;
-        for (std::int64_t t = 0; t < T; ++t) {
+    Span2D<float> o(o_buf_.data(), N, H * hd);
+    // Work items are (sequence, head) pairs; each (row, head) is computed by one thread in one
+    // fixed order, so the bits do not depend on the batch or the thread count.
+    const auto n_seq = static_cast<std::int64_t>(steps.size());
+    pool_.parallel_for(n_seq * H, [&](RowRange items, int thread) {
+      float* sc = scores_.data() + thread * max_pos;
+      for (std::int64_t item = items.begin; item < items.end; ++item) {
+        const auto i = static_cast<std::size_t>(item / H);
+        const std::int64_t h = item % H, kvh = h / group;
+        KvCache& cache = *steps[i].cache;
+        const std::int64_t r0 = rows.first_row[i], pos0 = cache.n_tokens;
+        for (std::int64_t t = 0; t < static_cast<std::int64_t>(steps[i].tokens.size()); ++t) {
+          const float* qh = q.row(r0 + t) + h * hd;
           const std::int64_t n_pos = pos0 + t + 1;
           for (std::int64_t p = 0; p < n_pos; ++p)
-            sc[p] = scale * dot_f32(q.row(t) + h * hd, cache.k_row(layer, p) + kvh * hd, hd);
+            sc[p] = scale * dot_f32(qh, cache.k_row(layer, p) + kvh * hd, hd);
           softmax({sc, static_cast<std::size_t>(n_pos)});
-          float* oh = o.row(t) + h * hd;
+          float* oh = o.row(r0 + t) + h * hd;
           std::fill_n(oh, hd, 0.0f);
           for (std::int64_t p = 0; p < n_pos; ++p)
             axpy(sc[p], {cache.v_row(layer, p) + kvh * hd, static_cast<std::size_t>(hd)}, {oh, static_cast<std::size_t>(hd)});
