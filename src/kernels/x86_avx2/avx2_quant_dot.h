@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/q8_matmul_args.h"
+
 namespace whale::avx2 {
 
 float dot_q8_0_q8_0(const std::byte* w, const std::byte* x, std::int64_t n);
@@ -16,5 +18,18 @@ void sums_q4_k_q8_k(const std::byte* w, const std::byte* x, std::int64_t n_block
                     std::int32_t* sums);
 void sums_q6_k_q8_k(const std::byte* w, const std::byte* x, std::int64_t n_blocks,
                     std::int32_t* sums);
+
+
+// Activation rows for the integer kernels (kernels/q8_acts.h): Q8_K when q8_k, else Q8_0.
+void quantize_act_row(bool q8_k, const float* x, std::int64_t cols, std::int8_t* qs, float* d,
+                      std::int16_t* sums16);
+
+// Integer matmul kernels (kernels/q8_matmul.h): specialised layouts, and the generic ones over
+// the reference unpacker for blocks of 32 (Q8_0 activations) and 256 (Q8_K activations).
+void matmul_q8_0(const Q8MatmulArgs& a);
+void matmul_q4_k(const Q8MatmulArgs& a);
+void matmul_q6_k(const Q8MatmulArgs& a);
+void matmul_generic_32(const Q8MatmulArgs& a);
+void matmul_generic_k(const Q8MatmulArgs& a);
 
 }  // namespace whale::avx2

@@ -57,7 +57,72 @@ inline BlockSums block_sums(const std::uint8_t* w, const std::uint8_t* x) {
   return r;
 }
 
+// One row × TT tokens of the integer matmul (contract in kernels/q8_matmul.h). The nibbles and
+// scales of each 32-element chunk are unpacked once and reused for the TT tokens.
+template <int TT>
+void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
+  const std::int64_t nb = a.cols / 256;
+  const std::uint8_t* row = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
+  __m256 acc[TT];
+  float mins[TT];
+#pragma GCC unroll 4
+  for (int t = 0; t < TT; ++t) {
+    acc[t] = _mm256_setzero_ps();
+    mins[t] = 0.0f;
+  }
+  const __m256i low_mask = _mm256_set1_epi8(0x0F);
+  for (std::int64_t b = 0; b < nb; ++b) {
+    const std::uint8_t* w = row + b * kWeightBytes;
+    alignas(16) std::uint8_t sm[16];
+    unpack_scales(w + 4, sm);
+    const float d = load_f16(w), dmin = -load_f16(w + 2);
+    __m256i lanes[TT];
+#pragma GCC unroll 4
+    for (int t = 0; t < TT; ++t) lanes[t] = _mm256_setzero_si256();
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+      const __m256i q = load256(w + 16 + 32 * c);
+      const __m256i lo = _mm256_and_si256(q, low_mask);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low_mask);
+      const __m256i sl = _mm256_set1_epi16(sm[2 * c]), sh = _mm256_set1_epi16(sm[2 * c + 1]);
+#pragma GCC unroll 4
+      for (int t = 0; t < TT; ++t) {
+        const std::int8_t* x = a.x_qs + (t0 + t) * a.cols + 256 * b + 64 * c;
+        const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
+        const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32));
+        lanes[t] = _mm256_add_epi32(lanes[t], _mm256_madd_epi16(_mm256_maddubs_epi16(lo, x0), sl));
+        lanes[t] = _mm256_add_epi32(lanes[t], _mm256_madd_epi16(_mm256_maddubs_epi16(hi, x1), sh));
+      }
+    }
+    const __m128i mins16 =
+        _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sm + 8)));
+#pragma GCC unroll 4
+    for (int t = 0; t < TT; ++t) {
+      const float dx = a.x_d[(t0 + t) * nb + b];
+      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * dx), _mm256_cvtepi32_ps(lanes[t]), acc[t]);
+      // Σ_j m_j · (sum of the 32 x quants of sub-block j): pair the 16-sums, then one madd.
+      const __m256i bs = _mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(a.x_sums16 + (t0 + t) * (a.cols / 16) + 16 * b));
+      const __m128i pairs =
+          _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+      const std::int32_t mi = hsum_i32(_mm_madd_epi16(mins16, pairs));
+      mins[t] = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(dmin * dx), _mm_set_ss(static_cast<float>(mi)),
+                                           _mm_set_ss(mins[t])));
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r] = hsum_f32(acc[t]) + mins[t];
+}
+
 }  // namespace
+
+void matmul_q4_k(const Q8MatmulArgs& a) {
+  for (std::int64_t r = a.row_begin; r < a.row_end; ++r) {
+    std::int64_t t = 0;
+    for (; t + 4 <= a.n_tokens; t += 4) matmul_tile<4>(a, r, t);
+    for (; t < a.n_tokens; ++t) matmul_tile<1>(a, r, t);
+  }
+}
 
 float dot_q4_k_q8_k(const std::byte* w, const std::byte* x, std::int64_t n) {
   const std::uint8_t* pw = bytes(w);
