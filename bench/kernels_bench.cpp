@@ -7,6 +7,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <vector>
 
 #include "kernels/matmul.h"
@@ -31,6 +32,13 @@ struct Limits {
   double read_gbs = 0, fp32_gflops = 0, int8_gops = 0;
 };
 Limits g_limits;
+
+// WHALE_BENCH_THREADS=1 gives per-core numbers whose CPU column is meaningful on a busy machine.
+int bench_threads() {
+  const char* env = std::getenv("WHALE_BENCH_THREADS");
+  const int n = env != nullptr ? std::atoi(env) : 0;
+  return n > 0 ? n : whale::ThreadPool::default_threads();
+}
 struct Weights {
   whale::AlignedBuffer<std::byte> bytes;
   whale::WeightView view;
@@ -69,7 +77,7 @@ void bm_matmul(benchmark::State& state) {
   const Weights w = make_weights(type, rows, cols);
   std::vector<float> x(static_cast<std::size_t>(T * cols)), y(static_cast<std::size_t>(T * rows));
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.01f * static_cast<float>(static_cast<int>(i % 97) - 48);
-  whale::ThreadPool pool(whale::ThreadPool::default_threads());
+  whale::ThreadPool pool(bench_threads());
   for (auto _ : state) {
     whale::matmul(w.view, whale::Span2D<const float>(x.data(), T, cols), whale::Span2D<float>(y.data(), T, rows),
                   pool, numerics);
@@ -113,7 +121,7 @@ BENCHMARK(bm_matmul)->Apply(matmul_args)->Unit(benchmark::kMillisecond)->UseReal
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   {
-    whale::ThreadPool pool(whale::ThreadPool::default_threads());
+    whale::ThreadPool pool(bench_threads());
     g_limits.read_gbs = whale::measure_read_bandwidth(pool);
     g_limits.fp32_gflops = whale::measure_fp32_fma_peak(pool);
     g_limits.int8_gops = whale::measure_int8_madd_peak(pool);

@@ -11,6 +11,7 @@ namespace whale::avx2 {
 namespace {
 
 constexpr int kBlockBytes = 34;  // f16 d, then 32 int8 quants
+constexpr int kPrefillRows = 2;  // 2 rows × 4 tokens: 8 accumulators + 4 weight vectors
 
 // R weight rows × TT tokens starting at (r0, t0), over all blocks. maddubs needs one unsigned
 // operand, so the weight's sign moves onto x: |w| ≤ 128 fits u8, x · sign(w) is exact because
@@ -36,23 +37,24 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
     for (int t = 0; t < TT; ++t) acc[r][t] = _mm256_setzero_ps();
   for (std::int64_t b = 0; b < nb; ++b) {
     __m256i wq[R], wabs[R];
-    float dw[R];
+    __m256 dw[R];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const std::uint8_t* p = w[r] + b * kBlockBytes;
-      dw[r] = load_f16(p);
+      dw[r] = _mm256_set1_ps(load_f16(p));
       wq[r] = load256(p + 2);
       wabs[r] = _mm256_sign_epi8(wq[r], wq[r]);
     }
 #pragma GCC unroll 4
     for (int t = 0; t < TT; ++t) {
       const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[t] + 32 * b));
-      const float dx = xd[t][b];
+      const __m256 dx = _mm256_broadcast_ss(xd[t] + b);
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const __m256i s = _mm256_madd_epi16(
             _mm256_maddubs_epi16(wabs[r], _mm256_sign_epi8(xq, wq[r])), ones);
-        acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(dw[r] * dx), _mm256_cvtepi32_ps(s), acc[r][t]);
+        // d_w · d_x in every lane: the same f32 product as the scalar reference.
+        acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw[r], dx), _mm256_cvtepi32_ps(s), acc[r][t]);
       }
     }
   }
@@ -77,10 +79,10 @@ void matmul_q8_0(const Q8MatmulArgs& a) {
         for (std::int64_t t = t0; t < t1; ++t) tile<1, 1>(a, r, t);
       continue;
     }
-    for (; r + 2 <= a.row_end; r += 2) {
+    for (; r + kPrefillRows <= a.row_end; r += kPrefillRows) {
       std::int64_t t = t0;
-      for (; t + 4 <= t1; t += 4) tile<2, 4>(a, r, t);
-      for (; t < t1; ++t) tile<2, 1>(a, r, t);
+      for (; t + 4 <= t1; t += 4) tile<kPrefillRows, 4>(a, r, t);
+      for (; t < t1; ++t) tile<kPrefillRows, 1>(a, r, t);
     }
     for (; r < a.row_end; ++r) {
       std::int64_t t = t0;
