@@ -5,8 +5,10 @@
 // lanes k = (i mod 32) / 4 (the 8 int32 lanes of an AVX2 vector after vpmaddwd),
 //   lane[b][k] = Σ_{i in b, lane(i) = k} sc(i) · q_w(i) · q_x(i)             (exact int32)
 //   acc[k]     = fma(d_w(b) · d_x(b), float(lane[b][k]), acc[k])   over b in order (f32)
-//   mins       = fma(dmin_w(b) · d_x(b), float(Σ_g m(g) · xsum16(g)), mins)  (types with mins)
-//   y          = ((acc0 + acc4) + (acc2 + acc6)) + ((acc1 + acc5) + (acc3 + acc7)) + mins
+//   mins[j]    = fma(dmin_w(b) · d_x(b), float(Σ_{g/4 = j} m(g) · xsum16(g)), mins[j])
+//                (types with mins; j < 4, g the 16-element groups of block b)
+//   y          = ((acc0 + acc4) + (acc2 + acc6)) + ((acc1 + acc5) + (acc3 + acc7))
+//                + ((mins0 + mins2) + (mins1 + mins3))
 // Every kernel (scalar reference, AVX2) computes exactly this, so they agree bit for bit, and
 // the thread count and tile shape never change a result.
 #pragma once

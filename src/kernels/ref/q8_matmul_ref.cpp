@@ -207,7 +207,7 @@ void matmul_ref(const Q8MatmulArgs& a) {
       const float* xd = a.x_d + t * nb;
       const std::int16_t* xs = a.x_sums16 + t * (a.cols / 16);
       float acc[8] = {};
-      float mins = 0.0f;
+      float mins[4] = {};
       for (std::int64_t b = 0; b < nb; ++b) {
         a.unpack(row + static_cast<std::size_t>(b) * a.block_bytes, ib);
         const std::int8_t* xb = xq + b * a.block_elems;
@@ -217,14 +217,15 @@ void matmul_ref(const Q8MatmulArgs& a) {
         const float dd = ib.d * xd[b];
         for (int k = 0; k < 8; ++k) acc[k] = std::fma(dd, static_cast<float>(lane[k]), acc[k]);
         if (ib.has_min) {
-          std::int32_t mi = 0;
+          std::int32_t mi[4] = {};
           for (std::int64_t g = 0; g < a.block_elems / 16; ++g)
-            mi += ib.m[g] * xs[b * (a.block_elems / 16) + g];
-          mins = std::fma(ib.dmin * xd[b], static_cast<float>(mi), mins);
+            mi[g / 4] += ib.m[g] * xs[b * (a.block_elems / 16) + g];
+          const float dm = ib.dmin * xd[b];
+          for (int k = 0; k < 4; ++k) mins[k] = std::fma(dm, static_cast<float>(mi[k]), mins[k]);
         }
       }
       const float tree = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
-      a.y[t * a.y_stride + r] = tree + mins;
+      a.y[t * a.y_stride + r] = tree + ((mins[0] + mins[2]) + (mins[1] + mins[3]));
     }
   }
 }

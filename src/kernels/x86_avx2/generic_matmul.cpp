@@ -17,7 +17,7 @@ void matmul_generic(const Q8MatmulArgs& a) {
   const int n_vec = static_cast<int>(a.block_elems / 32);  // 32-element vectors per block
   const int n_groups = static_cast<int>(a.block_elems / 16);
   alignas(32) __m256 acc[kChunkTokens];
-  float mins[kChunkTokens];
+  alignas(16) __m128 mins[kChunkTokens];
   alignas(32) __m256i wq[8], wabs[8], scales[8];
   IntBlock ib;
   for (std::int64_t t0 = 0; t0 < a.n_tokens; t0 += kChunkTokens) {
@@ -26,7 +26,7 @@ void matmul_generic(const Q8MatmulArgs& a) {
       const std::byte* row = a.w + static_cast<std::size_t>(r) * a.w_row_bytes;
       for (std::int64_t t = 0; t < nt; ++t) {
         acc[t] = _mm256_setzero_ps();
-        mins[t] = 0.0f;
+        mins[t] = _mm_setzero_ps();
       }
       for (std::int64_t b = 0; b < nb; ++b) {
         a.unpack(row + static_cast<std::size_t>(b) * a.block_bytes, ib);
@@ -48,17 +48,17 @@ void matmul_generic(const Q8MatmulArgs& a) {
           const float dx = a.x_d[tok * nb + b];
           acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(ib.d * dx), _mm256_cvtepi32_ps(lanes), acc[t]);
           if (ib.has_min) {
+            // Min lanes: lane k sums the 16-element groups 4k..4k+3 (exact int32).
             const std::int16_t* xs = a.x_sums16 + tok * (a.cols / 16) + b * n_groups;
-            std::int32_t mi = 0;
-            for (int g = 0; g < n_groups; ++g) mi += ib.m[g] * xs[g];
-            mins[t] = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(ib.dmin * dx),
-                                                 _mm_set_ss(static_cast<float>(mi)),
-                                                 _mm_set_ss(mins[t])));
+            alignas(16) std::int32_t mi[4] = {0, 0, 0, 0};
+            for (int g = 0; g < n_groups; ++g) mi[g / 4] += ib.m[g] * xs[g];
+            const __m128i lanes4 = _mm_load_si128(reinterpret_cast<const __m128i*>(mi));
+            mins[t] = _mm_fmadd_ps(_mm_set1_ps(ib.dmin * dx), _mm_cvtepi32_ps(lanes4), mins[t]);
           }
         }
       }
       for (std::int64_t t = 0; t < nt; ++t)
-        a.y[(t0 + t) * a.y_stride + r] = hsum_f32(acc[t]) + mins[t];
+        a.y[(t0 + t) * a.y_stride + r] = hsum_f32(acc[t]) + hsum_f32(mins[t]);
     }
   }
 }

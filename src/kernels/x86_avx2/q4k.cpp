@@ -64,11 +64,11 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
   const std::int64_t nb = a.cols / 256;
   const std::uint8_t* row = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
   __m256 acc[TT];
-  float mins[TT];
+  __m128 mins[TT];
 #pragma GCC unroll 4
   for (int t = 0; t < TT; ++t) {
     acc[t] = _mm256_setzero_ps();
-    mins[t] = 0.0f;
+    mins[t] = _mm_setzero_ps();
   }
   const __m256i low_mask = _mm256_set1_epi8(0x0F);
   for (std::int64_t b = 0; b < nb; ++b) {
@@ -76,6 +76,10 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
     alignas(16) std::uint8_t sm[16];
     unpack_scales(w + 4, sm);
     const float d = load_f16(w), dmin = -load_f16(w + 2);
+    // The 8 scales as int16 in both 128-bit halves; each chunk's pair is broadcast with one
+    // byte shuffle instead of a scalar load and broadcast per sub-block.
+    const __m128i sc8 = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sm)));
+    const __m256i sc16 = _mm256_broadcastsi128_si256(sc8);
     __m256i lanes[TT];
 #pragma GCC unroll 4
     for (int t = 0; t < TT; ++t) lanes[t] = _mm256_setzero_si256();
@@ -84,7 +88,8 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
       const __m256i q = load256(w + 16 + 32 * c);
       const __m256i lo = _mm256_and_si256(q, low_mask);
       const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low_mask);
-      const __m256i sl = _mm256_set1_epi16(sm[2 * c]), sh = _mm256_set1_epi16(sm[2 * c + 1]);
+      const __m256i sl = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(static_cast<short>(0x0100 * (4 * c + 1) + 4 * c)));
+      const __m256i sh = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(static_cast<short>(0x0100 * (4 * c + 3) + 4 * c + 2)));
 #pragma GCC unroll 4
       for (int t = 0; t < TT; ++t) {
         const std::int8_t* x = a.x_qs + (t0 + t) * a.cols + 256 * b + 64 * c;
@@ -105,13 +110,13 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
           reinterpret_cast<const __m256i*>(a.x_sums16 + (t0 + t) * (a.cols / 16) + 16 * b));
       const __m128i pairs =
           _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
-      const std::int32_t mi = hsum_i32(_mm_madd_epi16(mins16, pairs));
-      mins[t] = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(dmin * dx), _mm_set_ss(static_cast<float>(mi)),
-                                           _mm_set_ss(mins[t])));
+      // Lane k: m_{2k}·pair_{2k} + m_{2k+1}·pair_{2k+1}, the contract's min lane k.
+      mins[t] = _mm_fmadd_ps(_mm_set1_ps(dmin * dx), _mm_cvtepi32_ps(_mm_madd_epi16(mins16, pairs)),
+                             mins[t]);
     }
   }
 #pragma GCC unroll 4
-  for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r] = hsum_f32(acc[t]) + mins[t];
+  for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r] = hsum_f32(acc[t]) + hsum_f32(mins[t]);
 }
 
 }  // namespace
