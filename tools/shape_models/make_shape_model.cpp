@@ -254,8 +254,15 @@ int run(const Options& o) {
   std::uint64_t total_bytes = 0;
   for (std::size_t i = 0; i < specs.size(); ++i) {
     const TensorSpec& t = specs[i];
-    const DType dt = t.quantizable ? dtype : DType::kF32;
     const std::int64_t cols = t.shape.back();
+    DType dt = t.quantizable ? dtype : DType::kF32;
+    // Rows that are not a whole number of 256-element super-blocks (V2-Lite's 1408-wide expert
+    // down projections) take the 32-block type the established K-quant recipes fall back to.
+    if (!whale::row_bytes(dt, cols)) {
+      if (dt == DType::kQ4_K) dt = DType::kQ5_0;
+      else if (dt == DType::kQ5_K) dt = DType::kQ5_1;
+      else if (dt == DType::kQ6_K) dt = DType::kQ8_0;
+    }
     auto rb = whale::row_bytes(dt, cols);
     if (!rb) {
       std::fprintf(stderr, "whale-make-shape-model: %s: %lld columns is not a whole number of %s blocks\n",
