@@ -29,6 +29,11 @@ void quantize_act_row(bool q8_k, const float* x, std::int64_t cols, std::int8_t*
 void matmul_q8_0(const Q8MatmulArgs& a);
 void matmul_q4_k(const Q8MatmulArgs& a);
 void matmul_q6_k(const Q8MatmulArgs& a);
+void matmul_q4_0(const Q8MatmulArgs& a);
+void matmul_q4_1(const Q8MatmulArgs& a);
+void matmul_q5_0(const Q8MatmulArgs& a);
+void matmul_q5_1(const Q8MatmulArgs& a);
+void matmul_iq4_nl(const Q8MatmulArgs& a);
 void matmul_generic_32(const Q8MatmulArgs& a);
 void matmul_generic_k(const Q8MatmulArgs& a);
 
