@@ -139,8 +139,7 @@ void run(const Q8MatmulArgs& a) {
     const std::int64_t t1 = t0 + chunk < a.n_tokens ? t0 + chunk : a.n_tokens;
     std::int64_t r = a.row_begin;
     if (t1 - t0 < 4) {
-      for (; r + 4 <= a.row_end; r += 4)
-        for (std::int64_t t = t0; t < t1; ++t) tile<T, 4, 1>(a, r, t);
+      // One row at a time: several concurrent row streams decode slower (see q8_0_matmul.cpp).
       for (; r < a.row_end; ++r)
         for (std::int64_t t = t0; t < t1; ++t) tile<T, 1, 1>(a, r, t);
       continue;
