@@ -28,6 +28,7 @@ void quantize_act_row(bool q8_k, const float* x, std::int64_t cols, std::int8_t*
 // the reference unpacker for blocks of 32 (Q8_0 activations) and 256 (Q8_K activations).
 void matmul_q8_0(const Q8MatmulArgs& a);
 void matmul_q4_k(const Q8MatmulArgs& a);
+void matmul_q5_k(const Q8MatmulArgs& a);
 void matmul_q6_k(const Q8MatmulArgs& a);
 void matmul_q4_0(const Q8MatmulArgs& a);
 void matmul_q4_1(const Q8MatmulArgs& a);
