@@ -3,9 +3,11 @@
 // integer path (activations quantized to Q8). Reports weight bytes/s (the decode roofline's
 // currency), op/s (prefill's) and `roof`, the fraction of the machine's limit measured at
 // start-up with the same threads: read bandwidth for T=1, the int8 multiply-add peak (integer
-// path) or the FP32 FMA peak (exact path) for T=64.
+// path; the maddubs+madd+add chain, see runtime/roofline.h) or the FP32 FMA peak (exact path)
+// for T=64. The matrix is cycled through copies larger than the L3, so T=1 streams from DRAM.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
@@ -74,17 +76,24 @@ void bm_matmul(benchmark::State& state) {
     state.SkipWithError("type not supported by matmul");
     return;
   }
-  const Weights w = make_weights(type, rows, cols);
+  // Enough copies of the matrix to exceed the 32 MiB L3 several times over, cycled through,
+  // so T=1 measures streaming from memory (the decode case), not cache hits.
+  const std::size_t one = *whale::row_bytes(type, cols) * static_cast<std::size_t>(rows);
+  const std::size_t n_copies = std::max<std::size_t>(1, (std::size_t{128} << 20) / one + 1);
+  std::vector<Weights> copies;
+  for (std::size_t i = 0; i < n_copies; ++i) copies.push_back(make_weights(type, rows, cols));
+  std::size_t next = 0;
   std::vector<float> x(static_cast<std::size_t>(T * cols)), y(static_cast<std::size_t>(T * rows));
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.01f * static_cast<float>(static_cast<int>(i % 97) - 48);
   whale::ThreadPool pool(bench_threads());
   for (auto _ : state) {
+    const Weights& w = copies[next++ % copies.size()];
     whale::matmul(w.view, whale::Span2D<const float>(x.data(), T, cols), whale::Span2D<float>(y.data(), T, rows),
                   pool, numerics);
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  const auto weight_bytes = static_cast<std::int64_t>(w.view.row_bytes) * rows;
+  const auto weight_bytes = static_cast<std::int64_t>(one);
   state.SetBytesProcessed(state.iterations() * weight_bytes);
   const double ops = 2.0 * static_cast<double>(T * rows * cols);
   state.counters["OP/s"] = benchmark::Counter(ops, benchmark::Counter::kIsIterationInvariantRate);
