@@ -32,13 +32,16 @@ Q8MatmulKernels make_avx2() {
       case DType::kQ8_0: k.by_type[i] = &avx2::matmul_q8_0; break;
       case DType::kQ4_K: k.by_type[i] = &avx2::matmul_q4_k; break;
       case DType::kQ5_K: k.by_type[i] = &avx2::matmul_q5_k; break;
+      case DType::kQ2_K: k.by_type[i] = &avx2::matmul_q2_k; break;
+      case DType::kQ3_K: k.by_type[i] = &avx2::matmul_q3_k; break;
+      case DType::kIQ4_XS: k.by_type[i] = &avx2::matmul_iq4_xs; break;
       case DType::kQ6_K: k.by_type[i] = &avx2::matmul_q6_k; break;
       case DType::kQ4_0: k.by_type[i] = &avx2::matmul_q4_0; break;
       case DType::kQ4_1: k.by_type[i] = &avx2::matmul_q4_1; break;
       case DType::kQ5_0: k.by_type[i] = &avx2::matmul_q5_0; break;
       case DType::kQ5_1: k.by_type[i] = &avx2::matmul_q5_1; break;
       case DType::kIQ4_NL: k.by_type[i] = &avx2::matmul_iq4_nl; break;
-      default:  // Q2_K, Q3_K, IQ4_XS: the reference unpacker, then AVX2 products
+      default:  // any future type: the reference unpacker, then AVX2 products
         k.by_type[i] = q8_types()[i].act == DType::kQ8_K ? &avx2::matmul_generic_k
                                                          : &avx2::matmul_generic_32;
     }

@@ -29,6 +29,9 @@ void quantize_act_row(bool q8_k, const float* x, std::int64_t cols, std::int8_t*
 void matmul_q8_0(const Q8MatmulArgs& a);
 void matmul_q4_k(const Q8MatmulArgs& a);
 void matmul_q5_k(const Q8MatmulArgs& a);
+void matmul_q2_k(const Q8MatmulArgs& a);
+void matmul_q3_k(const Q8MatmulArgs& a);
+void matmul_iq4_xs(const Q8MatmulArgs& a);
 void matmul_q6_k(const Q8MatmulArgs& a);
 void matmul_q4_0(const Q8MatmulArgs& a);
 void matmul_q4_1(const Q8MatmulArgs& a);
