@@ -41,9 +41,8 @@ Q8MatmulKernels make_avx2() {
       case DType::kQ5_0: k.by_type[i] = &avx2::matmul_q5_0; break;
       case DType::kQ5_1: k.by_type[i] = &avx2::matmul_q5_1; break;
       case DType::kIQ4_NL: k.by_type[i] = &avx2::matmul_iq4_nl; break;
-      default:  // any future type: the reference unpacker, then AVX2 products
-        k.by_type[i] = q8_types()[i].act == DType::kQ8_K ? &avx2::matmul_generic_k
-                                                         : &avx2::matmul_generic_32;
+      default:  // a type without an AVX2 kernel yet: the scalar reference
+        k.by_type[i] = q8_matmul_ref().by_type[i];
     }
   }
   return k;

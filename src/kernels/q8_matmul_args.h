@@ -35,6 +35,6 @@ struct Q8MatmulArgs {
   std::int64_t n_tokens = 0;
   float* y = nullptr;                     // y[t * y_stride + r]
   std::int64_t y_stride = 0;
-  UnpackBlockFn unpack = nullptr;         // for the generic kernels
+  UnpackBlockFn unpack = nullptr;         // the reference unpacker (used by the scalar kernel)
 };
 }  // namespace whale

@@ -24,8 +24,7 @@ void sums_q6_k_q8_k(const std::byte* w, const std::byte* x, std::int64_t n_block
 void quantize_act_row(bool q8_k, const float* x, std::int64_t cols, std::int8_t* qs, float* d,
                       std::int16_t* sums16);
 
-// Integer matmul kernels (kernels/q8_matmul.h): specialised layouts, and the generic ones over
-// the reference unpacker for blocks of 32 (Q8_0 activations) and 256 (Q8_K activations).
+// Integer matmul kernels (kernels/q8_matmul.h), one per weight layout.
 void matmul_q8_0(const Q8MatmulArgs& a);
 void matmul_q4_k(const Q8MatmulArgs& a);
 void matmul_q5_k(const Q8MatmulArgs& a);
@@ -38,7 +37,5 @@ void matmul_q4_1(const Q8MatmulArgs& a);
 void matmul_q5_0(const Q8MatmulArgs& a);
 void matmul_q5_1(const Q8MatmulArgs& a);
 void matmul_iq4_nl(const Q8MatmulArgs& a);
-void matmul_generic_32(const Q8MatmulArgs& a);
-void matmul_generic_k(const Q8MatmulArgs& a);
 
 }  // namespace whale::avx2
