@@ -1,12 +1,19 @@
 // kernels_bench.cpp — matmul throughput per weight type at the real models' matrix shapes,
-// for one activation row (decode) and 64 (prefill). Reports weight bytes/s (the decode
-// roofline's currency) and FLOP/s (prefill's).
+// for one activation row (decode) and 64 (prefill), on the exact-activation path and on the
+// integer path (activations quantized to Q8). Reports weight bytes/s (the decode roofline's
+// currency), op/s (prefill's) and `roof`, the fraction of the machine's limit measured at
+// start-up with the same threads: read bandwidth for T=1, the int8 multiply-add peak (integer
+// path; the maddubs+madd+add chain, see runtime/roofline.h) or the FP32 FMA peak (exact path)
+// for T=64. The matrix is cycled through copies larger than the L3, so T=1 streams from DRAM.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <vector>
 
 #include "kernels/matmul.h"
+#include "runtime/roofline.h"
 #include "quant/dequantize.h"
 #include "util/aligned_buffer.h"
 #include "util/thread_pool.h"
@@ -19,8 +26,21 @@ using whale::DType;
 // and down (7168x2048) projections, a V2-Lite expert's gate/up (1408x2048), and
 // R1-Distill-Qwen-1.5B's FFN down projection (1536x8960).
 constexpr std::int64_t kShapes[][2] = {{2048, 7168}, {7168, 2048}, {1408, 2048}, {1536, 8960}};
-constexpr DType kTypes[] = {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0};
+constexpr DType kTypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0,
+                            DType::kQ4_K, DType::kQ6_K, DType::kQ5_K, DType::kQ4_0};
 
+// Measured once in main, before the benchmarks run.
+struct Limits {
+  double read_gbs = 0, fp32_gflops = 0, int8_gops = 0;
+};
+Limits g_limits;
+
+// WHALE_BENCH_THREADS=1 gives per-core numbers whose CPU column is meaningful on a busy machine.
+int bench_threads() {
+  const char* env = std::getenv("WHALE_BENCH_THREADS");
+  const int n = env != nullptr ? std::atoi(env) : 0;
+  return n > 0 ? n : whale::ThreadPool::default_threads();
+}
 struct Weights {
   whale::AlignedBuffer<std::byte> bytes;
   whale::WeightView view;
@@ -50,36 +70,75 @@ void bm_matmul(benchmark::State& state) {
   const auto type = kTypes[state.range(0)];
   const auto* shape = kShapes[state.range(1)];
   const std::int64_t T = state.range(2), rows = shape[0], cols = shape[1];
+  const auto numerics = state.range(3) == 0 ? whale::MatmulNumerics::kExact
+                                            : whale::MatmulNumerics::kQ8Activations;
   if (!whale::matmul_supports(type)) {
     state.SkipWithError("type not supported by matmul");
     return;
   }
-  const Weights w = make_weights(type, rows, cols);
-  std::vector<float> x(static_cast<std::size_t>(T * cols), 0.01f), y(static_cast<std::size_t>(T * rows));
-  whale::ThreadPool pool(whale::ThreadPool::default_threads());
+  // Enough copies of the matrix to exceed the 32 MiB L3 several times over, cycled through,
+  // so T=1 measures streaming from memory (the decode case), not cache hits.
+  const std::size_t one = *whale::row_bytes(type, cols) * static_cast<std::size_t>(rows);
+  const std::size_t n_copies = std::max<std::size_t>(1, (std::size_t{128} << 20) / one + 1);
+  std::vector<Weights> copies;
+  for (std::size_t i = 0; i < n_copies; ++i) copies.push_back(make_weights(type, rows, cols));
+  std::size_t next = 0;
+  std::vector<float> x(static_cast<std::size_t>(T * cols)), y(static_cast<std::size_t>(T * rows));
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.01f * static_cast<float>(static_cast<int>(i % 97) - 48);
+  whale::ThreadPool pool(bench_threads());
   for (auto _ : state) {
+    const Weights& w = copies[next++ % copies.size()];
     whale::matmul(w.view, whale::Span2D<const float>(x.data(), T, cols), whale::Span2D<float>(y.data(), T, rows),
-                  pool);
+                  pool, numerics);
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  const auto weight_bytes = static_cast<std::int64_t>(w.view.row_bytes) * rows;
+  const auto weight_bytes = static_cast<std::int64_t>(one);
   state.SetBytesProcessed(state.iterations() * weight_bytes);
-  state.counters["FLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(T * rows * cols),
-                                                benchmark::Counter::kIsIterationInvariantRate);
+  const double ops = 2.0 * static_cast<double>(T * rows * cols);
+  state.counters["OP/s"] = benchmark::Counter(ops, benchmark::Counter::kIsIterationInvariantRate);
+  // The fraction of the limit that bounds this case (see the file comment).
+  const bool integer = numerics == whale::MatmulNumerics::kQ8Activations &&
+                       whale::dtype_traits(type).is_quantized;
+  const double limit = T == 1 ? g_limits.read_gbs * 1e9
+                              : (integer ? g_limits.int8_gops : g_limits.fp32_gflops) * 1e9;
+  const double per_iter = T == 1 ? static_cast<double>(weight_bytes) : ops;
+  if (limit > 0)
+    state.counters["roof"] =
+        benchmark::Counter(per_iter / limit, benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(std::string(whale::dtype_name(type)) + " " + std::to_string(rows) + "x" + std::to_string(cols) +
-                 " T=" + std::to_string(T));
+                 " T=" + std::to_string(T) + (integer ? " q8-acts" : " exact"));
 }
 
-// Arguments: {type index, shape index, activation rows}.
+// Arguments: {type index, shape index, activation rows, 0 exact / 1 integer path}. The float
+// types have only the exact path; the extra quantized types run at one shape to keep the
+// suite short (their quantizers are slow to build the inputs).
 void matmul_args(benchmark::internal::Benchmark* b) {
-  for (std::int64_t t = 0; t < static_cast<std::int64_t>(std::size(kTypes)); ++t)
-    for (std::int64_t s = 0; s < static_cast<std::int64_t>(std::size(kShapes)); ++s)
-      for (std::int64_t rows : {1, 64}) b->Args({t, s, rows});
+  for (std::int64_t t = 0; t < static_cast<std::int64_t>(std::size(kTypes)); ++t) {
+    const bool quantized = whale::dtype_traits(kTypes[t]).is_quantized;
+    const std::int64_t n_shapes = t <= 3 ? static_cast<std::int64_t>(std::size(kShapes)) : 1;
+    for (std::int64_t s = 0; s < n_shapes; ++s)
+      for (std::int64_t rows : {1, 64})
+        for (std::int64_t path = 0; path <= (quantized ? 1 : 0); ++path) b->Args({t, s, rows, path});
+  }
 }
 
 BENCHMARK(bm_matmul)->Apply(matmul_args)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  {
+    whale::ThreadPool pool(bench_threads());
+    g_limits.read_gbs = whale::measure_read_bandwidth(pool);
+    g_limits.fp32_gflops = whale::measure_fp32_fma_peak(pool);
+    g_limits.int8_gops = whale::measure_int8_madd_peak(pool);
+    benchmark::AddCustomContext("read_GBps", std::to_string(g_limits.read_gbs));
+    benchmark::AddCustomContext("fp32_GFLOPs", std::to_string(g_limits.fp32_gflops));
+    benchmark::AddCustomContext("int8_GOPs", std::to_string(g_limits.int8_gops));
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "format/model_files.h"
 #include "model/model.h"
+#include "quant/dtype.h"
 #include "runtime/roofline.h"
 #include "util/thread_pool.h"
 
@@ -117,6 +118,7 @@ Result<Measured> run_repeats(Model& model, const BenchOptions& o) {
 struct Limits {
   double bw_before = 0, bw_after = 0, fp32_gflops = 0, int8_gops = 0;
   std::string simd;
+  std::string int8_chain;  // the instruction sequence int8_gops was measured with
 };
 
 nlohmann::json spread_json(const Spread& s) {
@@ -150,7 +152,14 @@ int run_bench(const BenchOptions& o) {
   lim.simd = std::string(simd_level_name(detect_simd_level()));
   lim.bw_before = measure_read_bandwidth(pool, bw_bytes);
   lim.fp32_gflops = measure_fp32_fma_peak(pool);
-  lim.int8_gops = measure_int8_madd_peak(pool);
+  // The int8 peak of the sequence the model's main kernel issues per 32 products (see
+  // roofline.h and docs/kernels.md): 256-element K-quant blocks accumulate in int32 first
+  // (maddubs, madd, add); 32-element blocks (Q8_0, legacy) also pay a sign, a convert and an
+  // FMA with the block scale.
+  const auto main_type = dtype_from_name(budget.main_dtype);
+  const bool short_blocks = main_type && dtype_traits(*main_type).block_elems == 32;
+  lim.int8_chain = short_blocks ? "sign+maddubs+madd+cvt+fma" : "maddubs+madd+add";
+  lim.int8_gops = short_blocks ? measure_int8_q8_block_peak(pool) : measure_int8_madd_peak(pool);
   auto measured = run_repeats(**model, o);
   if (!measured.ok()) return fail(measured.error());
   std::vector<ParallelResult> par;
@@ -190,7 +199,7 @@ int run_bench(const BenchOptions& o) {
     j["file_bytes"] = files->total_bytes();
     j["weight_type"] = budget.main_dtype;
     j["limits"] = {{"read_bandwidth_gbs_before", lim.bw_before}, {"read_bandwidth_gbs_after", lim.bw_after},
-                   {"fp32_gflops", lim.fp32_gflops}, {"int8_gops", lim.int8_gops}, {"simd", lim.simd},
+                   {"fp32_gflops", lim.fp32_gflops}, {"int8_gops", lim.int8_gops}, {"int8_chain", lim.int8_chain}, {"simd", lim.simd},
                    {"bandwidth_buffer_bytes", bw_bytes}};
     j["prefill"] = spread_json(m.prefill);
     j["prefill"]["ops_per_token"] = ops_per_token;
@@ -218,8 +227,8 @@ int run_bench(const BenchOptions& o) {
   fmt::print("model    {} ({}, {}, {:.2f} GB)\n", o.model, arch_name(c.arch), budget.main_dtype,
              static_cast<double>(files->total_bytes()) / 1e9);
   fmt::print("limits   {} threads, {}: read {:.1f} GB/s before, {:.1f} after; fp32 {:.0f} GFLOP/s; "
-             "int8 {:.0f} GOP/s\n",
-             threads, lim.simd, lim.bw_before, lim.bw_after, lim.fp32_gflops, lim.int8_gops);
+             "int8 {:.0f} GOP/s ({})\n",
+             threads, lim.simd, lim.bw_before, lim.bw_after, lim.fp32_gflops, lim.int8_gops, lim.int8_chain);
   fmt::print("per tok  decode reads {:.3f} GB ({:.2f} MB KV); prefill {:.2f} GOP ({} peak)\n",
              bytes_per_token / 1e9, kv_bytes / 1e6, ops_per_token / 1e9, budget.quantized ? "int8" : "fp32");
   fmt::print("{:<8} {:>10} {:>10} {:>10} {:>12} {:>9}\n", "test", "tok/s", "min", "max", "roofline", "fraction");

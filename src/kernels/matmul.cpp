@@ -1,9 +1,12 @@
 // matmul.cpp — portable reference matmul over any dequantizable weight type.
 #include "kernels/matmul.h"
 
+#include <cstdlib>
+#include <string_view>
 #include <vector>
 
 #include "kernels/ops.h"
+#include "kernels/q8_matmul.h"
 #include "kernels/row_dot.h"
 #include "quant/dequantize.h"
 #include "util/aligned_buffer.h"
@@ -21,8 +24,27 @@ void dequantize_weight_row(const WeightView& w, std::int64_t r, float* out) {
   }
 }
 
+MatmulNumerics default_matmul_numerics() {
+  static const MatmulNumerics n = [] {
+    const char* env = std::getenv("WHALE_MATMUL");
+    return env != nullptr && std::string_view(env) == "exact" ? MatmulNumerics::kExact
+                                                              : MatmulNumerics::kQ8Activations;
+  }();
+  return n;
+}
+
 void matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, ThreadPool& pool) {
+  matmul(w, x, y, pool, default_matmul_numerics());
+}
+
+void matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, ThreadPool& pool,
+            MatmulNumerics numerics) {
   WHALE_CHECK(x.cols() == w.cols && y.cols() == w.rows && y.rows() == x.rows());
+  if (numerics == MatmulNumerics::kQ8Activations && w.block_scales == nullptr &&
+      q8_type_info(w.dtype) != nullptr) {
+    q8_matmul(w, x, y, pool, q8_matmul_kernels());
+    return;
+  }
   // Few activation rows (decode): widen each stored row in registers per dot product. Many
   // rows (prefill): dequantize each weight row once, then dot it with every activation row.
   constexpr std::int64_t kWidenOnceRows = 4;

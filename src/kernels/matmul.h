@@ -8,10 +8,22 @@
 namespace whale {
 
 // y[t, r] = Σ_c x[t, c] · W[r, c] for t < x.rows(), r < w.rows. x.cols() == w.cols and
-// y.cols() == w.rows. Work is split over weight rows, so each weight row is read (and
-// dequantized) once for all T activation rows, and results are bitwise independent of the
-// thread count.
+// y.cols() == w.rows. Work is split over weight rows (each weight row is read once per chunk
+// of activation rows that fits the cache), and results are bitwise independent of the thread
+// count.
+//
+// Block-quantized weights take the integer path by default (kernels/q8_matmul.h): x is
+// quantized to 8 bits (Q8_0 or Q8_K): each activation moves by at most 1/254 of its block's
+// largest magnitude (the bound is in docs/kernels.md). MatmulNumerics::kExact (or WHALE_MATMUL=exact in the
+// environment, read once) computes on the exact f32 activations instead.
+enum class MatmulNumerics { kQ8Activations, kExact };
 void matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, ThreadPool& pool);
+void matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, ThreadPool& pool,
+            MatmulNumerics numerics);
+
+// The process default: kExact when the environment has WHALE_MATMUL=exact, else
+// kQ8Activations. Read once; thread-safe.
+MatmulNumerics default_matmul_numerics();
 
 // Whether matmul supports the weight type.
 bool matmul_supports(DType t);

@@ -90,7 +90,45 @@ std::uint64_t int8_impl(std::uint64_t iterations, std::int32_t* sink) {
   return iterations * 6 * 32 * 2;
 }
 
+std::uint64_t int8_q8_block_impl(std::uint64_t iterations, float* sink) {
+  // What the Q8_0 matmul kernel issues per 32 products (kernels/x86_avx2/q8_0_matmul.cpp):
+  // vpsignb (the weight's sign moved onto x), vpmaddubsw, vpmaddwd, vcvtdq2ps, and an f32
+  // multiply-add with the block scale. Six independent chains cover the FMA latency.
+  __m256i w0 = _mm256_set1_epi8(3), w1 = _mm256_set1_epi8(-5), w2 = _mm256_set1_epi8(7);
+  __m256i x0 = _mm256_set1_epi8(-2), x1 = _mm256_set1_epi8(4);
+  const __m256i ones = _mm256_set1_epi16(1);
+  const __m256 d = _mm256_set1_ps(1e-9f);
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+  const auto step = [&](__m256 acc, __m256i w, __m256i x) {
+    const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+    return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)), acc);
+  };
+  for (std::uint64_t i = 0; i < iterations; ++i) {
+    opaque(w0);
+    opaque(w1);
+    opaque(w2);
+    opaque(x0);
+    opaque(x1);
+    a0 = step(a0, w0, x0);
+    a1 = step(a1, w1, x0);
+    a2 = step(a2, w2, x0);
+    a3 = step(a3, w0, x1);
+    a4 = step(a4, w1, x1);
+    a5 = step(a5, w2, x1);
+  }
+  const __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                                 _mm256_add_ps(a4, a5));
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, s);
+  *sink = lanes[0] + lanes[7];
+  return iterations * 6 * 32 * 2;
+}
+
 }  // namespace
+
+std::uint64_t int8_q8_block_chains_avx2(std::uint64_t iterations, float* sink) {
+  return int8_q8_block_impl(iterations, sink);
+}
 
 std::uint64_t read_sum_avx2(const std::uint64_t* words, std::size_t n) { return read_sum_impl(words, n); }
 std::uint64_t fma_chains_avx2(std::uint64_t iterations, float* sink) { return fma_impl(iterations, sink); }

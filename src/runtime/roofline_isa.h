@@ -19,5 +19,7 @@ std::uint64_t fma_chains_avx2(std::uint64_t iterations, float* sink);
 // Runs `iterations` rounds of int8 multiply-add chains; returns the operations done.
 std::uint64_t int8_chains_scalar(std::uint64_t iterations, std::int32_t* sink);
 std::uint64_t int8_chains_avx2(std::uint64_t iterations, std::int32_t* sink);
+// The Q8_0 kernel's per-block sequence (sign, maddubs, madd, cvt, fma); AVX2 only.
+std::uint64_t int8_q8_block_chains_avx2(std::uint64_t iterations, float* sink);
 
 }  // namespace whale::roofline_isa

@@ -49,7 +49,8 @@ TEST(Roofline, MeasuresArePositiveAndFinite) {
   const double bw = measure_read_bandwidth(pool, 32u << 20, 2);
   const double fma = measure_fp32_fma_peak(pool);
   const double int8 = measure_int8_madd_peak(pool);
-  for (double v : {bw, fma, int8}) {
+  const double int8_q8 = measure_int8_q8_block_peak(pool);
+  for (double v : {bw, fma, int8, int8_q8}) {
     EXPECT_TRUE(std::isfinite(v));
     EXPECT_GT(v, 0.0);
   }

@@ -137,6 +137,8 @@ TEST_F(ShapeModel, WhaleBenchJsonHasTheRequiredFields) {
   EXPECT_EQ(j["threads"], 2);
   EXPECT_EQ(j["model"], model_.string());
   EXPECT_EQ(j["prefill"]["peak"], "int8");  // Q8_0 weights
+  // ... so the int8 peak is that of the Q8_0 kernel's per-block sequence.
+  EXPECT_EQ(j["limits"]["int8_chain"], "sign+maddubs+madd+cvt+fma");
   EXPECT_EQ(j["logits_hash"].get<std::string>().size(), 16u);
 
   // Bytes read per decoded token: every tensor once, but only one row of the (untied)

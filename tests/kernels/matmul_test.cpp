@@ -53,7 +53,8 @@ void check_case(const Case& c, std::int64_t rows, std::int64_t tokens, std::uint
   for (int threads : {1, 2, 3}) {
     ThreadPool pool(threads);
     std::vector<float> y(static_cast<std::size_t>(tokens * rows));
-    matmul(w, Span2D<const float>(x.data(), tokens, c.cols), Span2D<float>(y.data(), tokens, rows), pool);
+    matmul(w, Span2D<const float>(x.data(), tokens, c.cols), Span2D<float>(y.data(), tokens, rows), pool,
+           MatmulNumerics::kExact);
     results.push_back(y);
   }
   ASSERT_EQ(results[0], results[1]) << "threads 1 vs 2 differ";

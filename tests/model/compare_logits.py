@@ -12,6 +12,22 @@ activations in f32 and dequantizes weights exactly to f32, so the only error is 
 Expert choices are compared first, so a routing bug reads "layer 2 token 7: [3, 5] vs [3, 6]".
 With --converted the files checked are instead `whale convert --type f32` outputs of each HF
 folder (F32, BF16, FP8), against that folder's reference logits.
+whale runs with WHALE_MATMUL=exact here: its default quantizes activations to 8 bits for
+block-quantized weights, which is checked separately with --q8-activations:
+
+--q8-activations: only the Q8_0 GGUF files, whale's default integer path, TOL_Q8 = 5e-2. Why:
+each activation block is rounded to a grid of step d = max|x_b| / 127, so every element moves
+by at most d/2 = max|x_b| / 254 (0.4 % of the block's largest value; Q8_0's f16 scale adds
+127 · 2^-11 · d). The tiny models chain 2-4 layers of ~4 quantized matmuls each, every one
+re-quantizing its input; with activations whose block max is ~3-4x their RMS, each matmul's
+output moves by up to ~1.5 % of its RMS in the worst case and ~0.3 % typically (random signs
+add in quadrature) over ~8-16 matmuls in series. 5e-2 x max|logit| holds the
+worst-case chain with margin while still failing on any real kernel error (a wrong scale,
+a lost block or a layout slip moves logits by tens of percent). Measured worst: 1.5 % on the
+dense models, 2.3 % on the DeepSeek ones. Routing is discontinuous: where two router scores
+are closer than that error an expert choice may flip, which is no kernel error but changes that
+token's output by far more; so positions from the first flipped choice on (any layer) are not
+compared, and the test fails if a flip happens at position 0 (nothing would be checked).
 """
 import argparse
 import json
@@ -25,6 +41,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 REF = os.path.join(HERE, "..", "reference", "deepseek_ref.py")
 TOL = 1e-4
+TOL_Q8 = 5e-2
 
 
 def weight_files(model_dir):
@@ -53,11 +70,33 @@ def converted_files(model_dir, whale, tmp):
     return out
 
 
-def run(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True)
+def run(cmd, exact=True):
+    env = dict(os.environ)
+    if exact:
+        env["WHALE_MATMUL"] = "exact"
+    else:
+        env.pop("WHALE_MATMUL", None)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr}")
     return r
+
+
+def first_flip(ref_path, got_path):
+    """The first token position whose expert choice differs in any layer (None if none)."""
+    if not (os.path.exists(ref_path) and os.path.exists(got_path)):
+        return None
+    ref = json.load(open(ref_path))
+    if "experts" in ref:
+        ref = ref["experts"]
+    got = json.load(open(got_path))
+    first = None
+    for layer, rows in ref.items():
+        for t, (a, b) in enumerate(zip(rows, got.get(str(layer), []))):
+            if sorted(a) != sorted(b):
+                first = t if first is None else min(first, t)
+                break
+    return first
 
 
 def compare_experts(ref_path, got_path, label):
@@ -87,7 +126,11 @@ def main():
     ap.add_argument("--ref", default=REF, help="reference script")
     ap.add_argument("--converted", action="store_true",
                     help="check `whale convert` outputs of the HF folders instead of the stored files")
+    ap.add_argument("--q8-activations", action="store_true",
+                    help="check the default integer path on the Q8_0 files with TOL_Q8")
     args = ap.parse_args()
+    q8 = args.q8_activations
+    tol = TOL_Q8 if q8 else TOL
 
     failures = []
     checks = 0
@@ -110,6 +153,8 @@ def main():
         else:
             files = [(wf, os.path.splitext(os.path.basename(wf))[0]) for wf in weight_files(mdir)]
         for wf, stem in files:
+            if q8 and not wf.lower().endswith("q8_0.gguf"):
+                continue
             label = f"{model}/{os.path.basename(wf)}"
             # The generator stores the reference's output for each file; recompute if absent.
             ref_npy = os.path.join(mdir, "logits", stem + ".npy")
@@ -135,33 +180,42 @@ def main():
                 if is_deepseek:
                     cmd += ["--experts-out", exp]
                 try:
-                    run(cmd)
+                    run(cmd, exact=not q8)
                 except RuntimeError as e:
                     failures.append(f"{vlabel}: {e}")
                     continue
-                errs = compare_experts(ref_exp, exp, vlabel) if is_deepseek else []
+                errs = compare_experts(ref_exp, exp, vlabel) if is_deepseek and not q8 else []
                 if errs:
                     failures.extend(errs[:5])
                     continue
                 got = np.load(out).astype(np.float64)
                 checks += 1
+                n_pos = ref.shape[0]
+                if q8 and is_deepseek:
+                    flip = first_flip(ref_exp, exp)
+                    if flip is not None:
+                        if flip == 0:
+                            failures.append(f"{vlabel}: expert choice flipped at position 0")
+                            continue
+                        n_pos = flip
                 if got.shape != ref.shape:
                     failures.append(f"{vlabel}: shape {got.shape} vs reference {ref.shape}")
                     continue
                 worst = 0.0
-                for t in range(ref.shape[0]):
+                for t in range(n_pos):
                     scale = np.max(np.abs(ref[t]))
                     err = np.max(np.abs(got[t] - ref[t]))
                     rel = err / scale
                     worst = max(worst, rel)
-                    if not rel <= TOL:
-                        failures.append(f"{vlabel}: position {t}: max|diff| {err:.3g} = {rel:.3g} x max|logit| > {TOL}")
+                    if not rel <= tol:
+                        failures.append(f"{vlabel}: position {t}: max|diff| {err:.3g} = {rel:.3g} x max|logit| > {tol}")
                         break
-                print(f"ok   {vlabel:60s} worst {worst:.2e}")
+                note = f" (positions < {n_pos}: an expert choice flips there)" if n_pos < ref.shape[0] else ""
+                print(f"ok   {vlabel:60s} worst {worst:.2e}{note}")
         # Past one KV-cache block (64 tokens): prefill and token-by-token decode must agree,
         # which checks the paged cache addressing. No reference needed: both are whale's.
         long_tokens = ",".join(str(t) for t in (tokens * 4)[:150])
-        wf = next((w for w in weight_files(mdir) if w.endswith("-f32.gguf")), None)
+        wf = None if q8 else next((w for w in weight_files(mdir) if w.endswith("-f32.gguf")), None)
         if args.converted:
             wf = None  # the stored files' check, not repeated for converted ones
         if wf is not None:

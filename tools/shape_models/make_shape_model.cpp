@@ -236,7 +236,8 @@ int run(const Options& o) {
   const std::map<std::string, Shape (*)()> shapes = {
       {"r1-distill-qwen-1.5b", qwen_1_5b}, {"deepseek-v2-lite", v2_lite}, {"deepseek-v3-slice", v3_slice}};
   const std::map<std::string, DType> types = {
-      {"f32", DType::kF32}, {"f16", DType::kF16}, {"bf16", DType::kBF16}, {"q8_0", DType::kQ8_0}};
+      {"f32", DType::kF32},   {"f16", DType::kF16},   {"bf16", DType::kBF16}, {"q8_0", DType::kQ8_0},
+      {"q4_0", DType::kQ4_0}, {"q4_k", DType::kQ4_K}, {"q5_k", DType::kQ5_K}, {"q6_k", DType::kQ6_K}};
   Shape s = shapes.at(o.shape)();
   const DType dtype = types.at(o.type);
   if (o.layers > 0) s.layers = o.layers;
@@ -253,8 +254,15 @@ int run(const Options& o) {
   std::uint64_t total_bytes = 0;
   for (std::size_t i = 0; i < specs.size(); ++i) {
     const TensorSpec& t = specs[i];
-    const DType dt = t.quantizable ? dtype : DType::kF32;
     const std::int64_t cols = t.shape.back();
+    DType dt = t.quantizable ? dtype : DType::kF32;
+    // Rows that are not a whole number of 256-element super-blocks (V2-Lite's 1408-wide expert
+    // down projections) take the 32-block type the established K-quant recipes fall back to.
+    if (!whale::row_bytes(dt, cols)) {
+      if (dt == DType::kQ4_K) dt = DType::kQ5_0;
+      else if (dt == DType::kQ5_K) dt = DType::kQ5_1;
+      else if (dt == DType::kQ6_K) dt = DType::kQ8_0;
+    }
     auto rb = whale::row_bytes(dt, cols);
     if (!rb) {
       std::fprintf(stderr, "whale-make-shape-model: %s: %lld columns is not a whole number of %s blocks\n",
@@ -304,7 +312,7 @@ int main(int argc, char** argv) {
       ->required()->check(CLI::IsMember({"r1-distill-qwen-1.5b", "deepseek-v2-lite", "deepseek-v3-slice"}));
   app.add_option("out", o.out, "output .gguf path")->required();
   app.add_option("--type", o.type, "weight type of the matrices (norms, biases and the router stay f32)")
-      ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}))->capture_default_str();
+      ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k"}))->capture_default_str();
   app.add_option("--layers", o.layers,
                  "decoder layers (default: the real model's; deepseek-v3-slice: 2, one dense and one MoE)")
       ->check(CLI::PositiveNumber);

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/q8_matmul_args.h"
+
 namespace whale::avx2 {
 
 float dot_q8_0_q8_0(const std::byte* w, const std::byte* x, std::int64_t n);
@@ -16,5 +18,24 @@ void sums_q4_k_q8_k(const std::byte* w, const std::byte* x, std::int64_t n_block
                     std::int32_t* sums);
 void sums_q6_k_q8_k(const std::byte* w, const std::byte* x, std::int64_t n_blocks,
                     std::int32_t* sums);
+
+
+// Activation rows for the integer kernels (kernels/q8_acts.h): Q8_K when q8_k, else Q8_0.
+void quantize_act_row(bool q8_k, const float* x, std::int64_t cols, std::int8_t* qs, float* d,
+                      std::int16_t* sums16);
+
+// Integer matmul kernels (kernels/q8_matmul.h), one per weight layout.
+void matmul_q8_0(const Q8MatmulArgs& a);
+void matmul_q4_k(const Q8MatmulArgs& a);
+void matmul_q5_k(const Q8MatmulArgs& a);
+void matmul_q2_k(const Q8MatmulArgs& a);
+void matmul_q3_k(const Q8MatmulArgs& a);
+void matmul_iq4_xs(const Q8MatmulArgs& a);
+void matmul_q6_k(const Q8MatmulArgs& a);
+void matmul_q4_0(const Q8MatmulArgs& a);
+void matmul_q4_1(const Q8MatmulArgs& a);
+void matmul_q5_0(const Q8MatmulArgs& a);
+void matmul_q5_1(const Q8MatmulArgs& a);
+void matmul_iq4_nl(const Q8MatmulArgs& a);
 
 }  // namespace whale::avx2

@@ -1,4 +1,5 @@
-// q4k.cpp — AVX2 dot product of Q4_K weights with Q8_K activations.
+// q4k.cpp — AVX2 dot product of Q4_K weights with Q8_K activations, and the integer matmul
+// kernels of Q4_K and Q5_K.
 // Q4_K block: f16 d @0, f16 dmin @2, 12 scale bytes @4, 128 nibble bytes @16.
 // Q8_K block: f32 d @0, 256 int8 quants @4, 16 int16 bsums @260.
 #include "kernels/x86_avx2/avx2_quant_dot.h"
@@ -57,7 +58,92 @@ inline BlockSums block_sums(const std::uint8_t* w, const std::uint8_t* x) {
   return r;
 }
 
+// One row × TT tokens of the integer matmul (contract in kernels/q8_matmul.h). The nibbles and
+// scales of each 32-element chunk are unpacked once and reused for the TT tokens.
+// kQ5: Q5_K, the same layout with 32 bytes of fifth bits (qh) before the nibbles: element
+// 64c + l takes bit 2c of qh[l], element 64c + 32 + l bit 2c + 1.
+template <int TT, bool kQ5>
+void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
+  constexpr int kBlockBytes = kQ5 ? 176 : kWeightBytes;
+  constexpr int kQsOffset = kQ5 ? 48 : 16;
+  const std::int64_t nb = a.cols / 256;
+  const std::uint8_t* row = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
+  __m256 acc[TT];
+  __m128 mins[TT];
+#pragma GCC unroll 4
+  for (int t = 0; t < TT; ++t) {
+    acc[t] = _mm256_setzero_ps();
+    mins[t] = _mm_setzero_ps();
+  }
+  const __m256i low_mask = _mm256_set1_epi8(0x0F);
+  for (std::int64_t b = 0; b < nb; ++b) {
+    const std::uint8_t* w = row + b * kBlockBytes;
+    alignas(16) std::uint8_t sm[16];
+    unpack_scales(w + 4, sm);
+    const __m256i qh = kQ5 ? load256(w + 16) : _mm256_setzero_si256();
+    const float d = load_f16(w), dmin = -load_f16(w + 2);
+    // The 8 scales as int16 in both 128-bit halves; each chunk's pair is broadcast with one
+    // byte shuffle instead of a scalar load and broadcast per sub-block.
+    const __m128i sc8 = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sm)));
+    const __m256i sc16 = _mm256_broadcastsi128_si256(sc8);
+    __m256i lanes[TT];
+#pragma GCC unroll 4
+    for (int t = 0; t < TT; ++t) lanes[t] = _mm256_setzero_si256();
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+      const __m256i q = load256(w + kQsOffset + 32 * c);
+      __m256i lo = _mm256_and_si256(q, low_mask);
+      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low_mask);
+      if constexpr (kQ5) {
+        // Bit k of each qh byte to 0x10: shift within 16-bit lanes, keep bit 0 of every byte.
+        const __m256i one = _mm256_set1_epi8(1);
+        lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
+        hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
+      }
+      const __m256i sl = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(static_cast<short>(0x0100 * (4 * c + 1) + 4 * c)));
+      const __m256i sh = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(static_cast<short>(0x0100 * (4 * c + 3) + 4 * c + 2)));
+#pragma GCC unroll 4
+      for (int t = 0; t < TT; ++t) {
+        const std::int8_t* x = a.x_qs + (t0 + t) * a.cols + 256 * b + 64 * c;
+        const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
+        const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32));
+        lanes[t] = _mm256_add_epi32(lanes[t], _mm256_madd_epi16(_mm256_maddubs_epi16(lo, x0), sl));
+        lanes[t] = _mm256_add_epi32(lanes[t], _mm256_madd_epi16(_mm256_maddubs_epi16(hi, x1), sh));
+      }
+    }
+    const __m128i mins16 =
+        _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sm + 8)));
+#pragma GCC unroll 4
+    for (int t = 0; t < TT; ++t) {
+      const float dx = a.x_d[(t0 + t) * nb + b];
+      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * dx), _mm256_cvtepi32_ps(lanes[t]), acc[t]);
+      // Σ_j m_j · (sum of the 32 x quants of sub-block j): pair the 16-sums, then one madd.
+      const __m256i bs = _mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(a.x_sums16 + (t0 + t) * (a.cols / 16) + 16 * b));
+      const __m128i pairs =
+          _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+      // Lane k: m_{2k}·pair_{2k} + m_{2k+1}·pair_{2k+1}, the contract's min lane k.
+      mins[t] = _mm_fmadd_ps(_mm_set1_ps(dmin * dx), _mm_cvtepi32_ps(_mm_madd_epi16(mins16, pairs)),
+                             mins[t]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r] = hsum_f32(acc[t]) + hsum_f32(mins[t]);
+}
+
+template <bool kQ5>
+void matmul_rows(const Q8MatmulArgs& a) {
+  for (std::int64_t r = a.row_begin; r < a.row_end; ++r) {
+    std::int64_t t = 0;
+    for (; t + 4 <= a.n_tokens; t += 4) matmul_tile<4, kQ5>(a, r, t);
+    for (; t < a.n_tokens; ++t) matmul_tile<1, kQ5>(a, r, t);
+  }
+}
+
 }  // namespace
+
+void matmul_q4_k(const Q8MatmulArgs& a) { matmul_rows<false>(a); }
+void matmul_q5_k(const Q8MatmulArgs& a) { matmul_rows<true>(a); }
 
 float dot_q4_k_q8_k(const std::byte* w, const std::byte* x, std::int64_t n) {
   const std::uint8_t* pw = bytes(w);

@@ -47,7 +47,73 @@ inline __m256i block_sums(const std::uint8_t* w, const std::uint8_t* x) {
   return acc;
 }
 
+// One row × TT tokens of the integer matmul (contract in kernels/q8_matmul.h). Each 32-element
+// chunk is unpacked once to q - 32 in [-32, 31]; its sign moves onto x (exact, x ≠ -128) so
+// one maddubs per token suffices.
+template <int TT>
+void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
+  const std::int64_t nb = a.cols / 256;
+  const std::uint8_t* row = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
+  __m256 acc[TT];
+#pragma GCC unroll 4
+  for (int t = 0; t < TT; ++t) acc[t] = _mm256_setzero_ps();
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i m2 = _mm256_set1_epi8(0x03);
+  const __m256i k32 = _mm256_set1_epi8(32);
+  for (std::int64_t b = 0; b < nb; ++b) {
+    const std::uint8_t* w = row + b * kWeightBytes;
+    const std::int8_t* sc = reinterpret_cast<const std::int8_t*>(w + 192);
+    __m256i lanes[TT];
+#pragma GCC unroll 4
+    for (int t = 0; t < TT; ++t) lanes[t] = _mm256_setzero_si256();
+#pragma GCC unroll 2
+    for (int half = 0; half < 2; ++half) {
+      const __m256i ql0 = load256(w + 64 * half);
+      const __m256i ql1 = load256(w + 64 * half + 32);
+      const __m256i qh = load256(w + 128 + 32 * half);
+      const __m256i q[4] = {
+          _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4)),
+          _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4)),
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4)),
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4)),
+      };
+#pragma GCC unroll 4
+      for (int k = 0; k < 4; ++k) {
+        const __m256i qs = _mm256_sub_epi8(q[k], k32);
+        const __m256i qa = _mm256_sign_epi8(qs, qs);
+        const int j = 8 * half + 2 * k;
+        const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[j + 1]), _mm_set1_epi16(sc[j]));
+#pragma GCC unroll 4
+        for (int t = 0; t < TT; ++t) {
+          const __m256i xk = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+              a.x_qs + (t0 + t) * a.cols + 256 * b + 128 * half + 32 * k));
+          const __m256i pairs = _mm256_maddubs_epi16(qa, _mm256_sign_epi8(xk, qs));
+          lanes[t] = _mm256_add_epi32(lanes[t], _mm256_madd_epi16(pairs, scales));
+        }
+      }
+    }
+    const float d = load_f16(w + 208);
+#pragma GCC unroll 4
+    for (int t = 0; t < TT; ++t)
+      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * a.x_d[(t0 + t) * nb + b]),
+                               _mm256_cvtepi32_ps(lanes[t]), acc[t]);
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r] = hsum_f32(acc[t]) + 0.0f;
+}
+
 }  // namespace
+
+void matmul_q6_k(const Q8MatmulArgs& a) {
+  for (std::int64_t r = a.row_begin; r < a.row_end; ++r) {
+    std::int64_t t = 0;
+    for (; t + 4 <= a.n_tokens; t += 4) matmul_tile<4>(a, r, t);
+    for (; t < a.n_tokens; ++t) matmul_tile<1>(a, r, t);
+  }
+}
 
 float dot_q6_k_q8_k(const std::byte* w, const std::byte* x, std::int64_t n) {
   const std::uint8_t* pw = bytes(w);

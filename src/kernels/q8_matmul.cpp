@@ -1,0 +1,114 @@
+// q8_matmul.cpp — the integer matmul driver: quantize x once, split weight rows over threads,
+// and the choice of kernels for this CPU.
+#include "kernels/q8_matmul.h"
+
+#include <algorithm>
+
+#include "kernels/cpu_features.h"
+#include "util/check.h"
+
+#if WHALE_HAVE_X86_AVX2
+#include "kernels/x86_avx2/avx2_quant_dot.h"
+#endif
+
+namespace whale {
+namespace {
+
+std::size_t type_index(DType t) {
+  const auto& types = q8_types();
+  for (std::size_t i = 0; i < types.size(); ++i)
+    if (types[i].weight == t) return i;
+  WHALE_CHECK(false && "no integer path for this weight type");
+  return 0;
+}
+
+#if WHALE_HAVE_X86_AVX2
+Q8MatmulKernels make_avx2() {
+  Q8MatmulKernels k;
+  k.isa_name = "avx2+fma+f16c";
+  for (std::size_t i = 0; i < q8_types().size(); ++i) {
+    const DType t = q8_types()[i].weight;
+    switch (t) {
+      case DType::kQ8_0: k.by_type[i] = &avx2::matmul_q8_0; break;
+      case DType::kQ4_K: k.by_type[i] = &avx2::matmul_q4_k; break;
+      case DType::kQ5_K: k.by_type[i] = &avx2::matmul_q5_k; break;
+      case DType::kQ2_K: k.by_type[i] = &avx2::matmul_q2_k; break;
+      case DType::kQ3_K: k.by_type[i] = &avx2::matmul_q3_k; break;
+      case DType::kIQ4_XS: k.by_type[i] = &avx2::matmul_iq4_xs; break;
+      case DType::kQ6_K: k.by_type[i] = &avx2::matmul_q6_k; break;
+      case DType::kQ4_0: k.by_type[i] = &avx2::matmul_q4_0; break;
+      case DType::kQ4_1: k.by_type[i] = &avx2::matmul_q4_1; break;
+      case DType::kQ5_0: k.by_type[i] = &avx2::matmul_q5_0; break;
+      case DType::kQ5_1: k.by_type[i] = &avx2::matmul_q5_1; break;
+      case DType::kIQ4_NL: k.by_type[i] = &avx2::matmul_iq4_nl; break;
+      default:  // a type without an AVX2 kernel yet: the scalar reference
+        k.by_type[i] = q8_matmul_ref().by_type[i];
+    }
+  }
+  return k;
+}
+#endif
+
+}  // namespace
+
+const Q8MatmulKernels* q8_matmul_avx2() {
+#if WHALE_HAVE_X86_AVX2
+  static const Q8MatmulKernels k = make_avx2();
+  static const bool supported = cpu_has_avx2_fma_f16c();
+  return supported ? &k : nullptr;
+#else
+  return nullptr;
+#endif
+}
+
+const Q8MatmulKernels& q8_matmul_kernels() {
+  static const Q8MatmulKernels& best = q8_matmul_avx2() ? *q8_matmul_avx2() : q8_matmul_ref();
+  return best;
+}
+
+void q8_matmul(const WeightView& w, const Q8Acts& x, Span2D<float> y, ThreadPool& pool,
+               const Q8MatmulKernels& kernels) {
+  const Q8TypeInfo* info = q8_type_info(w.dtype);
+  WHALE_CHECK(info != nullptr && w.block_scales == nullptr);
+  WHALE_CHECK(x.type == info->act && x.cols == w.cols && y.rows() == x.rows &&
+              y.cols() == w.rows);
+  const Q8MatmulFn fn = kernels.by_type[type_index(w.dtype)];
+  WHALE_CHECK(fn != nullptr);
+  Q8MatmulArgs a;
+  a.w = w.data;
+  a.w_row_bytes = w.row_bytes;
+  a.block_bytes = dtype_traits(w.dtype).block_bytes;
+  a.block_elems = dtype_traits(w.dtype).block_elems;
+  WHALE_CHECK(a.block_elems == x.block_elems);
+  a.cols = w.cols;
+  a.x_qs = x.qs;
+  a.x_d = x.d;
+  a.x_sums16 = x.sums16;
+  a.n_tokens = x.rows;
+  a.y = y.data();
+  a.y_stride = y.stride();
+  a.unpack = info->unpack;
+  // Grain 4: the decode kernels work on 4 rows at a time; any split gives the same bits.
+  pool.parallel_for(
+      w.rows,
+      [&](RowRange rows, int) {
+        Q8MatmulArgs part = a;
+        part.row_begin = rows.begin;
+        part.row_end = rows.end;
+        fn(part);
+      },
+      4);
+}
+
+void q8_matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, ThreadPool& pool,
+               const Q8MatmulKernels& kernels) {
+  const Q8TypeInfo* info = q8_type_info(w.dtype);
+  WHALE_CHECK(info != nullptr);
+  // One buffer per calling thread, grown to the largest input seen: no allocation per call
+  // once warm. Workers only read it while the caller waits in parallel_for.
+  thread_local Q8ActsBuffer buffer;
+  const Q8Acts acts = buffer.quantize(info->act, x, pool);
+  q8_matmul(w, acts, y, pool, kernels);
+}
+
+}  // namespace whale

@@ -1,0 +1,61 @@
+// q8_matmul.h — y = x · Wᵀ with x quantized to 8 bits (Q8_0 / Q8_K) and integer dot products:
+// the fast path of matmul for block-quantized weights.
+//
+// Numerics contract (docs/kernels.md): for every output y[t, r], with weight blocks b and
+// lanes k = (i mod 32) / 4 (the 8 int32 lanes of an AVX2 vector after vpmaddwd),
+//   lane[b][k] = Σ_{i in b, lane(i) = k} sc(i) · q_w(i) · q_x(i)             (exact int32)
+//   acc[k]     = fma(d_w(b) · d_x(b), float(lane[b][k]), acc[k])   over b in order (f32)
+//   mins[j]    = fma(dmin_w(b) · d_x(b), float(Σ_{g/4 = j} m(g) · xsum16(g)), mins[j])
+//                (types with mins; j < 4, g the 16-element groups of block b)
+//   y          = ((acc0 + acc4) + (acc2 + acc6)) + ((acc1 + acc5) + (acc3 + acc7))
+//                + ((mins0 + mins2) + (mins1 + mins3))
+// Every kernel (scalar reference, AVX2) computes exactly this, so they agree bit for bit, and
+// the thread count and tile shape never change a result.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "kernels/q8_acts.h"
+#include "kernels/q8_matmul_args.h"
+#include "quant/dtype.h"
+#include "util/span2d.h"
+#include "util/thread_pool.h"
+#include "weights/weight_view.h"
+
+namespace whale {
+
+using Q8MatmulFn = void (*)(const Q8MatmulArgs& a);
+
+// The weight types with an integer path, the activation type each uses, and its unpacker.
+struct Q8TypeInfo {
+  DType weight;
+  DType act;  // kQ8_0 or kQ8_K
+  UnpackBlockFn unpack;
+};
+// nullptr when `t` has no integer path (float types, IQ2/IQ1, FP8).
+const Q8TypeInfo* q8_type_info(DType t);
+
+struct Q8MatmulKernels {
+  std::string_view isa_name;
+  // Indexed by position in q8_types(); nullptr where this ISA has no kernel.
+  std::array<Q8MatmulFn, 12> by_type{};
+};
+// Every type with an integer path, in the order of Q8MatmulKernels::by_type.
+const std::array<Q8TypeInfo, 12>& q8_types();
+
+const Q8MatmulKernels& q8_matmul_ref();
+const Q8MatmulKernels* q8_matmul_avx2();  // nullptr without AVX2+FMA+F16C
+const Q8MatmulKernels& q8_matmul_kernels();  // the best for this CPU; thread-safe
+
+// y = x · Wᵀ through the integer path (x quantized to the type's activation format into the
+// calling thread's scratch). Precondition: q8_type_info(w.dtype) and no FP8 block scales.
+void q8_matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, ThreadPool& pool,
+               const Q8MatmulKernels& kernels);
+// The same over activations already quantized (tests, benchmarks).
+void q8_matmul(const WeightView& w, const Q8Acts& x, Span2D<float> y, ThreadPool& pool,
+               const Q8MatmulKernels& kernels);
+
+}  // namespace whale

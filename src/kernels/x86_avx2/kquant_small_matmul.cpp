@@ -1,0 +1,151 @@
+// kquant_small_matmul.cpp — AVX2 integer matmul for Q2_K, Q3_K and IQ4_XS × Q8_K activations:
+// each 32-element chunk of a super-block is unpacked in registers (element i in byte i % 32),
+// with the chunk's two 16-element scales, then multiplied for 4 tokens at a time. Results
+// follow the contract of kernels/q8_matmul.h bit for bit.
+#include "kernels/q8_matmul_args.h"
+#include "kernels/x86_avx2/avx2_quant_dot.h"
+#include "kernels/x86_avx2/avx2_util.h"
+
+namespace whale::avx2 {
+namespace {
+
+struct BlockState {
+  float d = 0.0f, dmin = 0.0f;
+  alignas(32) std::int16_t sc[16];  // scale of each 16 elements
+  __m256i m16;                      // min of each 16 elements (Q2_K)
+};
+
+// Q2_K: scales[16] @0 (scale low nibble, min high), qs[64] @16, f16 d @80, f16 dmin @82;
+// q = (qs[32·(i/128) + i%32] >> 2·((i%128)/32)) & 3.
+struct Q2K {
+  static constexpr int kBytes = 84;
+  static constexpr bool kSigned = false;
+  static constexpr bool kHasMin = true;
+  static void begin(const std::uint8_t* w, BlockState& s) {
+    for (int j = 0; j < 16; ++j) s.sc[j] = static_cast<std::int16_t>(w[j] & 0xF);
+    s.m16 = _mm256_cvtepu8_epi16(_mm_srli_epi16(
+        _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w)), _mm_set1_epi8(static_cast<char>(0xF0))), 4));
+    s.d = load_f16(w + 80);
+    s.dmin = -load_f16(w + 82);
+  }
+  static __m256i chunk(const std::uint8_t* w, int c) {
+    const __m256i q = load256(w + 16 + 32 * (c / 4));
+    return _mm256_and_si256(_mm256_srli_epi16(q, 2 * (c % 4)), _mm256_set1_epi8(3));
+  }
+};
+
+// Q3_K: hmask[32] @0, qs[64] @32, 12 scale bytes @96, f16 d @108; q = low 2 bits (as Q2_K)
+// minus 4 where bit i/32 of hmask[i%32] is clear; 6-bit scales biased by 32.
+struct Q3K {
+  static constexpr int kBytes = 110;
+  static constexpr bool kSigned = true;
+  static constexpr bool kHasMin = false;
+  static void begin(const std::uint8_t* w, BlockState& s) {
+    const std::uint8_t* sc = w + 96;
+    for (int j = 0; j < 16; ++j) {
+      const int low = (j < 8) ? (sc[j] & 0xF) : (sc[j - 8] >> 4);
+      const int high = (sc[8 + j % 4] >> (2 * (j / 4))) & 3;
+      s.sc[j] = static_cast<std::int16_t>((low | (high << 4)) - 32);
+    }
+    s.d = load_f16(w + 108);
+  }
+  static __m256i chunk(const std::uint8_t* w, int c) {
+    const __m256i low = _mm256_and_si256(_mm256_srli_epi16(load256(w + 32 + 32 * (c / 4)), 2 * (c % 4)),
+                                         _mm256_set1_epi8(3));
+    const __m256i high = _mm256_and_si256(_mm256_srli_epi16(load256(w), c), _mm256_set1_epi8(1));
+    // low | high << 2 is q + 4 in 0..7.
+    return _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 2)), _mm256_set1_epi8(4));
+  }
+};
+
+// IQ4_XS: f16 d @0, u16 scales_h @2, scales_l[4] @4, qs[128] @8; sub-block ib (32 elements):
+// ls = low nibble of scales_l[ib/2] (by parity) | 2 bits of scales_h << 4, scale ls - 32;
+// element 32ib + j is the low nibble of qs[16ib + j], 32ib + 16 + j the high nibble.
+struct IQ4XS {
+  static constexpr int kBytes = 136;
+  static constexpr bool kSigned = true;
+  static constexpr bool kHasMin = false;
+  static void begin(const std::uint8_t* w, BlockState& s) {
+    const int sh = w[2] | (w[3] << 8);
+    for (int ib = 0; ib < 8; ++ib) {
+      const int ls = ((w[4 + ib / 2] >> (4 * (ib % 2))) & 0xF) | (((sh >> (2 * ib)) & 3) << 4);
+      s.sc[2 * ib] = s.sc[2 * ib + 1] = static_cast<std::int16_t>(ls - 32);
+    }
+    s.d = load_f16(w);
+  }
+  static __m256i chunk(const std::uint8_t* w, int c) {
+    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 8 + 16 * c));
+    const __m128i m = _mm_set1_epi8(0x0F);
+    const __m256i idx = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m), _mm_and_si128(q, m));
+    const __m256i table = _mm256_setr_epi8(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38,
+                                           53, 69, 89, 113, -127, -104, -83, -65, -49, -35, -22,
+                                           -10, 1, 13, 25, 38, 53, 69, 89, 113);
+    return _mm256_shuffle_epi8(table, idx);
+  }
+};
+
+template <class T, int TT>
+void tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
+  const std::int64_t nb = a.cols / 256;
+  const std::uint8_t* row = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
+  __m256 acc[TT];
+  __m128 mins[TT];
+#pragma GCC unroll 4
+  for (int t = 0; t < TT; ++t) {
+    acc[t] = _mm256_setzero_ps();
+    mins[t] = _mm_setzero_ps();
+  }
+  BlockState st;
+  for (std::int64_t b = 0; b < nb; ++b) {
+    const std::uint8_t* w = row + b * T::kBytes;
+    T::begin(w, st);
+    __m256i lanes[TT];
+#pragma GCC unroll 4
+    for (int t = 0; t < TT; ++t) lanes[t] = _mm256_setzero_si256();
+    for (int c = 0; c < 8; ++c) {
+      const __m256i q = T::chunk(w, c);
+      const __m256i qa = T::kSigned ? _mm256_sign_epi8(q, q) : q;
+      const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(st.sc[2 * c + 1]), _mm_set1_epi16(st.sc[2 * c]));
+#pragma GCC unroll 4
+      for (int t = 0; t < TT; ++t) {
+        const __m256i x = _mm256_loadu_si256(
+            reinterpret_cast<const __m256i*>(a.x_qs + (t0 + t) * a.cols + 256 * b + 32 * c));
+        // Signed levels: the sign moves onto x (exact, x ≠ -128); unsigned ones multiply x as is.
+        const __m256i p = _mm256_maddubs_epi16(qa, T::kSigned ? _mm256_sign_epi8(x, q) : x);
+        lanes[t] = _mm256_add_epi32(lanes[t], _mm256_madd_epi16(p, scales));
+      }
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < TT; ++t) {
+      const float dx = a.x_d[(t0 + t) * nb + b];
+      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(st.d * dx), _mm256_cvtepi32_ps(lanes[t]), acc[t]);
+      if constexpr (T::kHasMin) {
+        // Min lane k: groups 4k..4k+3, i.e. madd lanes 2k and 2k+1.
+        const __m256i xs = _mm256_loadu_si256(
+            reinterpret_cast<const __m256i*>(a.x_sums16 + (t0 + t) * (a.cols / 16) + 16 * b));
+        const __m256i prod = _mm256_madd_epi16(st.m16, xs);
+        const __m128i m4 = _mm_hadd_epi32(_mm256_castsi256_si128(prod), _mm256_extracti128_si256(prod, 1));
+        mins[t] = _mm_fmadd_ps(_mm_set1_ps(st.dmin * dx), _mm_cvtepi32_ps(m4), mins[t]);
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r] = hsum_f32(acc[t]) + hsum_f32(mins[t]);
+}
+
+template <class T>
+void run(const Q8MatmulArgs& a) {
+  for (std::int64_t r = a.row_begin; r < a.row_end; ++r) {
+    std::int64_t t = 0;
+    for (; t + 4 <= a.n_tokens; t += 4) tile<T, 4>(a, r, t);
+    for (; t < a.n_tokens; ++t) tile<T, 1>(a, r, t);
+  }
+}
+
+}  // namespace
+
+void matmul_q2_k(const Q8MatmulArgs& a) { run<Q2K>(a); }
+void matmul_q3_k(const Q8MatmulArgs& a) { run<Q3K>(a); }
+void matmul_iq4_xs(const Q8MatmulArgs& a) { run<IQ4XS>(a); }
+
+}  // namespace whale::avx2

@@ -1,0 +1,257 @@
+// q8_matmul_test.cpp — the integer matmul path (kernels/q8_matmul.h):
+//  * the AVX2 activation quantizer gives the reference quantizer's values exactly;
+//  * every ISA's kernel equals the scalar reference bit for bit, for every type, on odd shapes,
+//    token counts and thread counts (the contract fixes the order of every f32 operation);
+//  * the reference itself equals, within f32 rounding, Σ dequant(w)·dequant(x) in double, with
+//    dequantize_row as the independent definition of each layout;
+//  * against the unquantized activations the error stays within the Q8 activation bound
+//    Σ_b (d_x(b)/2) · Σ_{i in b} |w_i| (docs/kernels.md).
+#include "kernels/q8_matmul.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kernels/matmul.h"
+#include "quant/dequantize.h"
+
+namespace whale {
+namespace {
+
+constexpr double kU = 0x1p-24;  // f32 unit roundoff
+
+std::vector<float> gaussian(std::int64_t n, std::mt19937_64& rng, float outlier_rate) {
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<float> v(static_cast<std::size_t>(n));
+  for (auto& e : v) e = normal(rng) * (u(rng) < outlier_rate ? 30.0f : 1.0f);
+  return v;
+}
+
+struct Weights {
+  std::vector<std::byte> bytes;
+  WeightView view;
+};
+
+// Quantized Gaussian weights (seed odd) or random bytes with every code pattern and finite
+// f16 scales (seed even): the kernels must agree on any block, not only on quantizer output.
+Weights make_weights(DType t, std::int64_t rows, std::int64_t cols, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Weights w;
+  const std::size_t rb = *row_bytes(t, cols);
+  w.bytes.resize(rb * static_cast<std::size_t>(rows));
+  if (seed % 2 == 1) {
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const auto row = gaussian(cols, rng, 0.01f);
+      quantize_row(t, row.data(), w.bytes.data() + r * rb, cols);
+    }
+  } else {
+    for (auto& b : w.bytes) b = static_cast<std::byte>(rng() & 0xFF);
+    // Overwrite every f16 field with a finite value (exponent 2^-14 .. 2^1, any sign), so no
+    // product overflows and no NaN hides a difference.
+    const auto traits = dtype_traits(t);
+    std::vector<std::size_t> f16_offsets;
+    switch (t) {
+      case DType::kQ2_K: f16_offsets = {80, 82}; break;
+      case DType::kQ3_K: f16_offsets = {108}; break;
+      case DType::kQ4_K: case DType::kQ5_K: f16_offsets = {0, 2}; break;
+      case DType::kQ6_K: f16_offsets = {208}; break;
+      case DType::kQ4_1: case DType::kQ5_1: f16_offsets = {0, 2}; break;
+      default: f16_offsets = {0}; break;  // Q8_0, Q4_0, Q5_0, IQ4_NL, IQ4_XS: d first
+    }
+    for (std::size_t off = 0; off + traits.block_bytes <= w.bytes.size(); off += traits.block_bytes)
+      for (std::size_t f : f16_offsets) {
+        const auto h = static_cast<std::uint16_t>((rng() & 0x83FF) | ((1 + rng() % 16) << 10));
+        std::memcpy(w.bytes.data() + off + f, &h, 2);
+      }
+  }
+  w.view.dtype = t;
+  w.view.rows = rows;
+  w.view.cols = cols;
+  w.view.row_bytes = rb;
+  w.view.data = w.bytes.data();
+  return w;
+}
+
+// --- activation quantizer ---------------------------------------------------------------------
+
+TEST(Q8Acts, FastQuantizerEqualsReference) {
+  std::mt19937_64 rng(7);
+  for (DType type : {DType::kQ8_0, DType::kQ8_K}) {
+    const std::int64_t cols = 4 * 256;
+    for (int trial = 0; trial < 20; ++trial) {
+      std::vector<float> x = gaussian(cols, rng, 0.02f);
+      if (trial % 4 == 1) {
+        // Exact ties for the rounding: values k/2 with a block max of 127 make x / d = k/2.
+        for (std::int64_t i = 0; i < cols; ++i)
+          x[static_cast<std::size_t>(i)] = static_cast<float>(static_cast<int>(rng() % 255) - 127) / 2.0f;
+        for (std::int64_t b = 0; b < cols; b += 32) x[static_cast<std::size_t>(b)] = 127.0f;
+      }
+      if (trial % 4 == 2)  // zero blocks, and ties of the largest magnitude with both signs
+        for (std::int64_t i = 0; i < 256; ++i) x[static_cast<std::size_t>(i)] = 0.0f;
+      if (trial % 4 == 3) {
+        x[300] = -5.0f;
+        x[301] = 5.0f;
+      }
+      std::vector<std::int8_t> q_ref(cols), q_fast(cols);
+      std::vector<float> d_ref(cols / 32), d_fast(cols / 32);
+      std::vector<std::int16_t> s_ref(cols / 16), s_fast(cols / 16);
+      quantize_act_row_ref(type, x.data(), cols, q_ref.data(), d_ref.data(), s_ref.data());
+      quantize_act_row_kernel()(type, x.data(), cols, q_fast.data(), d_fast.data(), s_fast.data());
+      const std::int64_t nb = cols / (type == DType::kQ8_K ? 256 : 32);
+      ASSERT_EQ(q_ref, q_fast) << dtype_name(type) << " trial " << trial;
+      for (std::int64_t b = 0; b < nb; ++b)
+        ASSERT_EQ(std::memcmp(&d_ref[b], &d_fast[b], 4), 0)
+            << dtype_name(type) << " trial " << trial << " block " << b << ": " << d_ref[b]
+            << " vs " << d_fast[b];
+      ASSERT_EQ(s_ref, s_fast) << dtype_name(type) << " trial " << trial;
+    }
+  }
+}
+
+// --- kernels against each other ----------------------------------------------------------------
+
+std::vector<float> run(const Weights& w, const std::vector<float>& x, std::int64_t tokens,
+                       int threads, const Q8MatmulKernels& k) {
+  ThreadPool pool(threads);
+  std::vector<float> y(static_cast<std::size_t>(tokens * w.view.rows), -1.0f);
+  q8_matmul(w.view, Span2D<const float>(x.data(), tokens, w.view.cols),
+            Span2D<float>(y.data(), tokens, w.view.rows), pool, k);
+  return y;
+}
+
+TEST(Q8Matmul, EveryIsaEqualsReferenceBitForBit) {
+  const Q8MatmulKernels* fast = q8_matmul_avx2();
+  if (fast == nullptr) GTEST_SKIP() << "no AVX2+FMA+F16C on this CPU";
+  std::uint64_t seed = 1;
+  for (const Q8TypeInfo& info : q8_types()) {
+    const std::int64_t block = dtype_traits(info.weight).block_elems;
+    for (std::int64_t n_blocks : {1, 3, 7})
+      for (std::int64_t rows : {1, 3, 5, 17})
+        for (std::int64_t tokens : {1, 2, 5, 9}) {
+          ++seed;
+          const Weights w = make_weights(info.weight, rows, block * n_blocks, seed);
+          std::mt19937_64 rng(seed * 31);
+          const auto x = gaussian(tokens * w.view.cols, rng, 0.02f);
+          const auto ref = run(w, x, tokens, 1, q8_matmul_ref());
+          for (int threads : {1, 2, 3}) {
+            const auto got = run(w, x, tokens, threads, *fast);
+            for (std::size_t i = 0; i < ref.size(); ++i)
+              ASSERT_EQ(std::memcmp(&ref[i], &got[i], 4), 0)
+                  << dtype_name(info.weight) << " seed " << seed << " rows " << rows << " cols "
+                  << w.view.cols << " tokens " << tokens << " threads " << threads << " token "
+                  << i / static_cast<std::size_t>(rows) << " row " << i % static_cast<std::size_t>(rows)
+                  << ": ref " << ref[i] << " got " << got[i];
+          }
+        }
+  }
+}
+
+// --- the reference against the dequantized product --------------------------------------------
+
+// Σ dequant(w)_i · dequant(x)_i in double, and Σ |parts| · |x_i| for the bound, where the parts
+// of w_i are d·sc·q and dmin·m (rounding in the kernel scales with those, not with |w_i|).
+TEST(Q8Matmul, ReferenceMatchesDequantizedProduct) {
+  std::uint64_t seed = 1000;
+  for (const Q8TypeInfo& info : q8_types()) {
+    const std::int64_t block = dtype_traits(info.weight).block_elems;
+    const std::int64_t cols = block * 5, rows = 3, tokens = 2;
+    for (int rep = 0; rep < 4; ++rep) {
+      ++seed;
+      const Weights w = make_weights(info.weight, rows, cols, seed);
+      std::mt19937_64 rng(seed);
+      const auto x = gaussian(tokens * cols, rng, 0.02f);
+      const auto y = run(w, x, tokens, 2, q8_matmul_ref());
+      // The activations as the kernels see them, dequantized by the reference dequantizer.
+      std::vector<std::byte> xq(*row_bytes(info.act, cols));
+      std::vector<float> xd(static_cast<std::size_t>(cols)), wd(xd.size());
+      for (std::int64_t t = 0; t < tokens; ++t) {
+        quantize_row(info.act, x.data() + t * cols, xq.data(), cols);
+        dequantize_row(info.act, xq.data(), xd.data(), cols);
+        for (std::int64_t r = 0; r < rows; ++r) {
+          const std::byte* row = w.bytes.data() + r * w.view.row_bytes;
+          dequantize_row(info.weight, row, wd.data(), cols);
+          double expect = 0, scale = 0;
+          for (std::int64_t b = 0; b < cols / block; ++b) {
+            IntBlock ib;
+            info.unpack(row + b * dtype_traits(info.weight).block_bytes, ib);
+            for (std::int64_t i = 0; i < block; ++i) {
+              const std::size_t k = static_cast<std::size_t>(b * block + i);
+              expect += static_cast<double>(wd[k]) * xd[k];
+              const double parts = std::fabs(static_cast<double>(ib.d) * ib.sc[i / 16] * ib.q[i]) +
+                                   (ib.has_min ? std::fabs(static_cast<double>(ib.dmin) * ib.m[i / 16]) : 0.0);
+              scale += parts * std::fabs(xd[k]);
+            }
+          }
+          // Dequantization rounds each weight up to 3 times (d·sc, ·q, -dmin·m) and each
+          // activation once; the kernel rounds d_w·d_x, the lane conversion, one fma per block
+          // and the final sums: a few u per term plus one per block.
+          const double bound = (8.0 + static_cast<double>(cols / block)) * kU * scale + 1e-30;
+          const double got = y[static_cast<std::size_t>(t * rows + r)];
+          ASSERT_LE(std::fabs(got - expect), bound)
+              << dtype_name(info.weight) << " seed " << seed << " token " << t << " row " << r
+              << ": expected " << expect << " got " << got << " bound " << bound;
+        }
+      }
+    }
+  }
+}
+
+// --- accuracy against unquantized activations ---------------------------------------------------
+
+// Rounding x to the Q8 grid moves each x_i by at most d_x(b)/2, so
+// |y_q8 - y_exact| ≤ Σ_b (d_x(b)/2) Σ_{i in b} |w_i|, plus f32 rounding of both products.
+TEST(Q8Matmul, ActivationQuantizationErrorWithinBound) {
+  std::uint64_t seed = 5000;
+  ThreadPool pool(2);
+  for (const Q8TypeInfo& info : q8_types()) {
+    const std::int64_t block = dtype_traits(info.weight).block_elems;
+    const std::int64_t cols = block * 4, rows = 7, tokens = 3;
+    ++seed;
+    const Weights w = make_weights(info.weight, rows, cols, seed | 1);  // quantized data
+    std::mt19937_64 rng(seed);
+    const auto x = gaussian(tokens * cols, rng, 0.02f);
+    std::vector<float> fast(static_cast<std::size_t>(tokens * rows)), exact(fast.size());
+    matmul(w.view, Span2D<const float>(x.data(), tokens, cols), Span2D<float>(fast.data(), tokens, rows),
+           pool, MatmulNumerics::kQ8Activations);
+    matmul(w.view, Span2D<const float>(x.data(), tokens, cols), Span2D<float>(exact.data(), tokens, rows),
+           pool, MatmulNumerics::kExact);
+    std::vector<float> wd(static_cast<std::size_t>(cols));
+    std::vector<std::byte> xq(*row_bytes(info.act, cols));
+    std::vector<float> xdq(static_cast<std::size_t>(cols));
+    const std::int64_t act_block = info.act == DType::kQ8_K ? 256 : 32;
+    for (std::int64_t t = 0; t < tokens; ++t) {
+      quantize_row(info.act, x.data() + t * cols, xq.data(), cols);
+      dequantize_row(info.act, xq.data(), xdq.data(), cols);
+      for (std::int64_t r = 0; r < rows; ++r) {
+        dequantize_row(info.weight, w.bytes.data() + r * w.view.row_bytes, wd.data(), cols);
+        double bound = 0, abs_sum = 0;
+        for (std::int64_t b = 0; b < cols / act_block; ++b) {
+          // d_x(b) from the block's quantized values: the largest |x| maps to 127.
+          double amax = 0, wsum = 0;
+          for (std::int64_t i = b * act_block; i < (b + 1) * act_block; ++i) {
+            amax = std::max(amax, std::fabs(static_cast<double>(x[static_cast<std::size_t>(t * cols + i)])));
+            wsum += std::fabs(static_cast<double>(wd[static_cast<std::size_t>(i)]));
+            abs_sum += std::fabs(static_cast<double>(wd[static_cast<std::size_t>(i)]) * x[static_cast<std::size_t>(t * cols + i)]);
+          }
+          // |x - q·d'| ≤ d/2 + |q|·|d - d'| where d' is the stored scale: Q8_0 rounds d to f16
+          // (relative 2^-11) after choosing q, Q8_K keeps it in f32.
+          const double step_err = info.act == DType::kQ8_0 ? 0.5 + 127.0 * 0x1p-11 : 0.5 + 127.0 * 0x1p-23;
+          bound += (amax / 127.0) * step_err * wsum;
+        }
+        bound = bound * (1.0 + 1e-3) + 64 * kU * abs_sum * static_cast<double>(cols / block) + 1e-30;
+        const std::size_t k = static_cast<std::size_t>(t * rows + r);
+        ASSERT_LE(std::fabs(static_cast<double>(fast[k]) - exact[k]), bound)
+            << dtype_name(info.weight) << " token " << t << " row " << r << ": q8 " << fast[k]
+            << " exact " << exact[k];
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace whale
