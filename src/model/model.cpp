@@ -31,6 +31,12 @@ std::uint64_t KvCache::block_bytes() const {
 
 std::uint64_t KvCache::bytes() const { return blocks_.size() * block_bytes(); }
 
+std::uint64_t KvCache::unshared_bytes() const {
+  std::uint64_t n = 0;
+  for (const auto& b : blocks_) n += b.use_count() == 1 ? block_bytes() : 0;
+  return n;
+}
+
 void KvCache::append_shared(std::shared_ptr<KvBlock> block) {
   WHALE_CHECK(n_tokens == n_blocks() * kKvBlockTokens && n_tokens + kKvBlockTokens <= capacity,
               "shared block appended to a cache that does not end at a block boundary");

@@ -78,6 +78,7 @@ class KvCache {
   void append_shared(std::shared_ptr<KvBlock> block);              // a full block, shared
   void append_copy(const KvBlock& block, std::int64_t n_positions);  // its first n positions, copied
   std::uint64_t block_bytes() const;
+  std::uint64_t unshared_bytes() const;  // bytes of the blocks only this cache holds
 
  private:
   KvBlock& block_of(std::int64_t pos) { return *blocks_[static_cast<std::size_t>(pos / kKvBlockTokens)]; }

@@ -283,8 +283,10 @@ void EngineImpl::publish(std::int64_t sampled, Clock::time_point step_start) {
   for (const auto& [t, n] : recent_) tokens += n;
   const double span = recent_.empty() ? 0.0 : std::chrono::duration<double>(now - recent_.front().first).count();
   std::uint64_t kv = 0;
-  for (const auto& s : active_) kv += s->cache().bytes();
-  if (prefix_) kv += prefix_->idle_bytes();
+  // Each block once: shared blocks are always in the prefix cache (blocks in use are never
+  // evicted), so sequences add only the blocks they alone hold.
+  for (const auto& s : active_) kv += prefix_ ? s->cache().unshared_bytes() : s->cache().bytes();
+  if (prefix_) kv += prefix_->bytes();
   std::lock_guard lock(mu_);
   stats_.requests_active = static_cast<std::int64_t>(active_.size());
   stats_.prompt_tokens_total = prompt_total_;

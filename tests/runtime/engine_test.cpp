@@ -345,6 +345,37 @@ TEST(Engine, ShutdownEndsActiveAndQueuedRequests) {
   EXPECT_FALSE(engine->submit(r, late.sink()).ok());
 }
 
+// A long prompt is prefilled in prefill_chunk pieces between decode steps: a running request
+// keeps getting a token every step while the newcomer's 100-token prompt takes 25 steps (with
+// one 1000-token chunk instead, this fails: the difference is 1).
+TEST(Engine, LongPromptsArePrefilledInChunksBetweenDecodes) {
+  EngineOptions o;
+  o.parallel = 2;
+  o.prefill_chunk = 4;
+  o.prefix_cache_tokens = -1;
+  auto engine = load_engine(test::tiny_model("qwen2-tiny"), o);
+  ASSERT_TRUE(engine);
+  EngineRequest a = sampled_request({3, 4, 5}, 1, 120);
+  for (std::int32_t e = 0; e < 300; ++e)
+    if (engine->tokenizer().is_special(e)) a.sampling.logit_bias[e] = -INFINITY;
+  std::atomic<int> a_events{0}, a_events_at_b_first{-1};
+  Collector ca, cb;
+  EventSink inner_a = ca.sink();
+  ASSERT_TRUE(engine->submit(a, [&](const EngineEvent& e) { ++a_events; return inner_a(e); }).ok());
+  ASSERT_TRUE(ca.wait_for_events(1, 30));
+  EngineRequest b = sampled_request(prompt_ids(100, 300, 9), 2, 2);
+  EventSink inner_b = cb.sink();
+  const int a_before = a_events.load();
+  ASSERT_TRUE(engine->submit(b, [&](const EngineEvent& e) {
+                int expected = -1;
+                a_events_at_b_first.compare_exchange_strong(expected, a_events.load());
+                return inner_b(e);
+              }).ok());
+  cb.wait();
+  ca.wait();
+  EXPECT_GE(a_events_at_b_first.load() - a_before, 100 / 4 - 1);
+}
+
 // Several client threads submit, cancel at random moments and drop connections (sinks that
 // return false), with a queue limit in play: every accepted request gets exactly one final
 // event, refused ones none, and the engine ends idle. Run under ASan + UBSan in CI.

@@ -166,6 +166,10 @@ TEST(PrefixCacheEngine, ARepeatedPromptSkipsItsCachedBlocks) {
   wait_idle(**engine);
   EXPECT_EQ((*engine)->stats().cached_prompt_tokens_total, kKvBlockTokens);
   EXPECT_EQ((*engine)->stats().prompt_tokens_total, 200);
+  // Idle: the KV memory is the one cached block (prompt + answer = 110 tokens, one full block).
+  auto model = load_model(o.model_path, {});
+  ASSERT_TRUE(model.ok());
+  EXPECT_EQ((*engine)->stats().kv_cache_bytes, (*model)->new_cache(1).block_bytes());
 }
 
 // DeepSeek (MLA latent cache), context 64 = one block: the first request fills it, the second
