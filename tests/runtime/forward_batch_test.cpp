@@ -84,7 +84,13 @@ Produced run_batched(Model& m, const std::vector<Seq>& seqs, std::int64_t vocab,
   return out;
 }
 
-void check_model(const std::filesystem::path& path) {
+// `compare_whole_prefill`: also compare with each sequence prefilled whole. A whole prefill
+// uses MLA's expanded form where the batch decodes with the absorbed one; with block-quantized
+// weights the default integer matmul quantizes the two forms' different intermediates to 8 bits,
+// so they differ by the Q8 activation error (bounded and checked by compare_logits.py
+// --q8-activations), and a router score that close can flip an expert. Batching itself is
+// checked against the same chunking run one sequence at a time, for every file.
+void check_model(const std::filesystem::path& path, bool compare_whole_prefill) {
   SCOPED_TRACE(path.string());
   LoadOptions lo;
   lo.n_threads = 2;
@@ -108,6 +114,7 @@ void check_model(const std::filesystem::path& path) {
     EXPECT_LE(worst, 1e-5f * scale) << "logits row " << k;
   }
 
+  if (!compare_whole_prefill) return;
   // Each sequence prefilled whole, alone: every position's logits.
   std::vector<std::vector<float>> whole;
   for (const Seq& s : seqs) {
@@ -134,8 +141,9 @@ class ForwardBatch : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ForwardBatch, MatchesOneSequenceForward) {
   const std::string model = GetParam();
-  check_model(test::tiny_model(model, "f32"));
-  check_model(test::tiny_model(model, "q8_0"));
+  const bool mla = model.rfind("deepseek", 0) == 0;
+  check_model(test::tiny_model(model, "f32"), true);
+  check_model(test::tiny_model(model, "q8_0"), !mla);
 }
 
 INSTANTIATE_TEST_SUITE_P(TinyModels, ForwardBatch,
