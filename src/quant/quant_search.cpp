@@ -19,8 +19,6 @@ double sq(double v) { return v * v; }
 
 }  // namespace
 
-int round_int(float v) { return static_cast<int>(std::nearbyint(v)); }
-
 float signed_absmax(std::span<const float> x) {
   float amax = 0.0f, max = 0.0f;
   for (float v : x) {

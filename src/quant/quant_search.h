@@ -2,6 +2,7 @@
 // of integer levels; the shared core of the K-quant and IQ4 reference quantizers.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <span>
 
@@ -23,6 +24,16 @@ struct ScaleAndMin {
 };
 ScaleAndMin fit_scale_min(std::span<const float> x, int nmax, std::span<int> q);
 
+// The same two searches for all sub-blocks of one super-block at once: x holds n_sub
+// consecutive sub-blocks of sub_len elements (n_sub x sub_len = 256: 16 x 16 or 8 x 32), q gets
+// the levels in the same order and out[j] / scales[j] sub-block j's result. Bit-identical to
+// calling the one-sub-block functions per sub-block (every sum keeps its order); faster because
+// the sub-blocks' sums are independent chains the CPU and the vectoriser overlap.
+void fit_scale_min_blocks(const float* x, int n_sub, int sub_len, int nmax, int* q,
+                          ScaleAndMin* out);
+void fit_symmetric_blocks(const float* x, int n_sub, int sub_len, int nmax, int* q,
+                          float* scales);
+
 // x ≈ scale * levels[q] with q an index into the ascending `levels` (non-uniform grids such
 // as IQ4_NL's); returns the scale and writes the indices to q.
 float fit_nonuniform(std::span<const float> x, std::span<const std::int8_t> levels,
@@ -31,8 +42,15 @@ float fit_nonuniform(std::span<const float> x, std::span<const std::int8_t> leve
 // Index of the level nearest to v (levels ascending).
 int nearest_level(float v, std::span<const std::int8_t> levels);
 
-// Round half to even, as ggml's reference quantizers round.
-int round_int(float v);
+// Round half to even, as ggml's reference quantizers round. Inline: it runs for every element
+// of every trial of the searches. Below 2^22 in magnitude, adding and subtracting 1.5 * 2^23
+// rounds to an integer in the default rounding mode (the sum lies in [2^23, 2^24), where floats
+// are exactly the integers) — what nearbyint does, without the library call; larger values,
+// infinities and NaN take nearbyint itself.
+inline int round_int(float v) {
+  if (std::fabs(v) < 0x1p22f) return static_cast<int>((v + 0x1.8p23f) - 0x1.8p23f);
+  return static_cast<int>(std::nearbyint(v));
+}
 
 // The element with the largest magnitude, sign kept (the first on ties).
 float signed_absmax(std::span<const float> x);
