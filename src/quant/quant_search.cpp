@@ -30,119 +30,228 @@ float signed_absmax(std::span<const float> x) {
   return max;
 }
 
-float fit_symmetric(std::span<const float> x, int nmax, std::span<int> q) {
-  WHALE_CHECK(q.size() == x.size());
-  const float max = signed_absmax(x);
-  if (std::fabs(max) <= kTinyAbs) {
-    std::fill(q.begin(), q.end(), 0);
-    return 0.0f;
-  }
-  const auto assign = [&](float iscale, std::span<int> out) {
-    for (std::size_t i = 0; i < x.size(); ++i)
-      out[i] = std::clamp(round_int(iscale * x[i]), -nmax, nmax - 1);
-  };
-  // Least-squares scale for fixed levels; the error reduction is sumlx^2 / suml2.
-  const auto score = [&](std::span<const int> l, double& scale) {
-    double sumlx = 0, suml2 = 0;
-    for (std::size_t i = 0; i < x.size(); ++i) {
-      sumlx += static_cast<double>(x[i]) * l[i];
-      suml2 += sq(l[i]);
+// The batched searches below keep every sub-block's search exactly as described in
+// quant_search.h, but hold the super-block transposed, [element i][sub-block b], so that each
+// step of the search runs over all B sub-blocks at once: the sums over i stay sequential per
+// sub-block (bit-identical to the one-sub-block search), while the B independent chains fill
+// the vector lanes and the pipeline. Sums of integer levels are exact in any order, so they are
+// taken in int.
+namespace {
+
+constexpr float kRoundMagic = 0x1.8p23f;  // see round_int
+
+// Levels for one trial: out[i][b] = clamp(round(v[i][b]), lo, hi), v computed by `value`.
+// Returns false when some |v| >= 2^22 (or NaN), where the fast rounding does not apply; the
+// caller then redoes the trial with round_int.
+template <int N, int B, class Value>
+bool assign_fast(int lo, int hi, Value value, int (&out)[N][B]) {
+  int bad = 0;
+  for (int i = 0; i < N; ++i)
+    for (int b = 0; b < B; ++b) {
+      const float v = value(i, b);
+      bad |= !(std::fabs(v) < 0x1p22f);
+      float r = (v + kRoundMagic) - kRoundMagic;
+      r = std::min(std::max(r, static_cast<float>(lo)), static_cast<float>(hi));
+      out[i][b] = static_cast<int>(r);
     }
-    scale = suml2 > 0 ? sumlx / suml2 : 0.0;
-    return suml2 > 0 ? sumlx * sumlx / suml2 : 0.0;
-  };
-  int trial_buf[256];
-  WHALE_CHECK(x.size() <= 256);
-  const std::span<int> trial(trial_buf, x.size());
-  double best = -1, best_scale = 0;
-  for (int step = -kSteps; step <= kSteps; ++step) {
-    assign(-(static_cast<float>(nmax) + 0.1f * static_cast<float>(step)) / max, trial);
-    double scale = 0;
-    const double s = score(trial, scale);
-    if (s > best) {
-      best = s;
-      best_scale = scale;
-      std::copy(trial.begin(), trial.end(), q.begin());
-    }
-  }
-  for (int it = 0; it < kRefineIters && best_scale != 0; ++it) {
-    assign(static_cast<float>(1.0 / best_scale), trial);
-    double scale = 0;
-    const double s = score(trial, scale);
-    if (s <= best) break;
-    best = s;
-    best_scale = scale;
-    std::copy(trial.begin(), trial.end(), q.begin());
-  }
-  return static_cast<float>(best_scale);
+  return bad == 0;
 }
 
-ScaleAndMin fit_scale_min(std::span<const float> x, int nmax, std::span<int> q) {
-  WHALE_CHECK(q.size() == x.size() && x.size() <= 256);
-  float lo = 0.0f, hi = -std::numeric_limits<float>::max();
-  for (float v : x) {
-    lo = std::min(lo, v);
-    hi = std::max(hi, v);
+template <int N, int B, class Value>
+void assign(int lo, int hi, Value value, int (&out)[N][B]) {
+  if (assign_fast<N, B>(lo, hi, value, out)) return;
+  for (int i = 0; i < N; ++i)
+    for (int b = 0; b < B; ++b) out[i][b] = std::clamp(round_int(value(i, b)), lo, hi);
+}
+
+// Copies lane b of trial into q (q row-major [B][N]) for the lanes where take[b].
+template <int N, int B>
+void take_lanes(const int (&trial)[N][B], const bool (&take)[B], int* q) {
+  for (int b = 0; b < B; ++b)
+    if (take[b])
+      for (int i = 0; i < N; ++i) q[b * N + i] = trial[i][b];
+}
+
+template <int N, int B>
+void fit_symmetric_batch(const float* x, int nmax, int* q, float* scales) {
+  float xf[N][B];   // x transposed, f32 (the levels are assigned in f32)
+  double xd[N][B];  // x transposed, f64 (the sums are taken in f64)
+  float max[B];
+  bool live[B];  // not an all-zero sub-block
+  for (int b = 0; b < B; ++b) {
+    for (int i = 0; i < N; ++i) {
+      xf[i][b] = x[b * N + i];
+      xd[i][b] = x[b * N + i];
+    }
+    max[b] = signed_absmax({x + b * N, static_cast<std::size_t>(N)});
+    live[b] = std::fabs(max[b]) > kTinyAbs;
+    if (!live[b]) std::fill(q + b * N, q + b * N + N, 0);
   }
-  if (hi - lo <= kTinyAbs) {
-    std::fill(q.begin(), q.end(), 0);
-    return {0.0f, -lo};
-  }
-  const double n = static_cast<double>(x.size());
-  // Least squares for x ≈ a * q + c with c <= 0; returns the squared error.
-  const auto solve = [&](std::span<const int> l, double& a, double& c) {
-    double sq_ = 0, sq2 = 0, sx = 0, sxq = 0;
-    for (std::size_t i = 0; i < x.size(); ++i) {
-      sq_ += l[i];
-      sq2 += sq(l[i]);
-      sx += x[i];
-      sxq += static_cast<double>(x[i]) * l[i];
+  int trial[N][B];
+  float iscale[B];
+  double best[B], best_scale[B], s[B], scale[B];
+  bool take[B];
+  // Least-squares scale for fixed levels; the error reduction is sumlx^2 / suml2.
+  const auto score = [&] {
+    double sumlx[B] = {};
+    int suml2[B] = {};
+    for (int i = 0; i < N; ++i)
+      for (int b = 0; b < B; ++b) {
+        sumlx[b] += xd[i][b] * trial[i][b];
+        suml2[b] += trial[i][b] * trial[i][b];
+      }
+    for (int b = 0; b < B; ++b) {
+      const double l2 = suml2[b];
+      scale[b] = l2 > 0 ? sumlx[b] / l2 : 0.0;
+      s[b] = l2 > 0 ? sumlx[b] * sumlx[b] / l2 : 0.0;
     }
-    const double det = n * sq2 - sq_ * sq_;
-    if (det > 0) {
-      a = (n * sxq - sq_ * sx) / det;
-      c = (sq2 * sx - sq_ * sxq) / det;
-    } else {
-      a = 0;
-      c = sx / n;
-    }
-    if (c > 0 || a < 0) {  // the format cannot represent a positive offset or negative scale
-      c = std::min(c, 0.0);
-      a = sq2 > 0 ? std::max(0.0, (sxq - c * sq_) / sq2) : 0.0;
-    }
-    double err = 0;
-    for (std::size_t i = 0; i < x.size(); ++i) err += sq(a * l[i] + c - x[i]);
-    return err;
   };
-  const auto assign = [&](double iscale, double offset, std::span<int> out) {
-    for (std::size_t i = 0; i < x.size(); ++i)
-      out[i] = std::clamp(round_int(static_cast<float>(iscale * (x[i] - offset))), 0, nmax);
-  };
-  int trial_buf[256];
-  const std::span<int> trial(trial_buf, x.size());
-  double best = std::numeric_limits<double>::infinity(), best_a = 0, best_c = lo;
+  const auto levels = [&](int i, int b) { return iscale[b] * xf[i][b]; };
+  for (int b = 0; b < B; ++b) best[b] = -1, best_scale[b] = 0;
   for (int step = -kSteps; step <= kSteps; ++step) {
-    assign((nmax + 0.1 * step) / (static_cast<double>(hi) - lo), lo, trial);
-    double a = 0, c = 0;
-    const double err = solve(trial, a, c);
-    if (err < best) {
-      best = err;
-      best_a = a;
-      best_c = c;
-      std::copy(trial.begin(), trial.end(), q.begin());
+    for (int b = 0; b < B; ++b)
+      iscale[b] = live[b] ? -(static_cast<float>(nmax) + 0.1f * static_cast<float>(step)) / max[b]
+                          : 0.0f;
+    assign<N, B>(-nmax, nmax - 1, levels, trial);
+    score();
+    for (int b = 0; b < B; ++b) {
+      take[b] = live[b] && s[b] > best[b];
+      if (take[b]) best[b] = s[b], best_scale[b] = scale[b];
     }
+    take_lanes<N, B>(trial, take, q);
   }
-  for (int it = 0; it < kRefineIters && best_a > 0; ++it) {
-    assign(1.0 / best_a, best_c, trial);
-    double a = 0, c = 0;
-    const double err = solve(trial, a, c);
-    if (err >= best) break;
-    best = err;
-    best_a = a;
-    best_c = c;
-    std::copy(trial.begin(), trial.end(), q.begin());
+  bool active[B];
+  for (int b = 0; b < B; ++b) active[b] = live[b];
+  for (int it = 0; it < kRefineIters; ++it) {
+    bool any = false;
+    for (int b = 0; b < B; ++b) {
+      active[b] = active[b] && best_scale[b] != 0;
+      iscale[b] = active[b] ? static_cast<float>(1.0 / best_scale[b]) : 0.0f;
+      any = any || active[b];
+    }
+    if (!any) break;
+    assign<N, B>(-nmax, nmax - 1, levels, trial);
+    score();
+    for (int b = 0; b < B; ++b) {
+      take[b] = active[b] && s[b] > best[b];
+      active[b] = take[b];  // a trial that does not improve ends that sub-block's refinement
+      if (take[b]) best[b] = s[b], best_scale[b] = scale[b];
+    }
+    take_lanes<N, B>(trial, take, q);
   }
-  return {static_cast<float>(best_a), static_cast<float>(-best_c)};
+  for (int b = 0; b < B; ++b) scales[b] = live[b] ? static_cast<float>(best_scale[b]) : 0.0f;
+}
+
+template <int N, int B>
+void fit_scale_min_batch(const float* x, int nmax, int* q, ScaleAndMin* out) {
+  double xd[N][B];  // x transposed
+  float lo[B], hi[B];
+  double sx[B] = {};  // invariant over the trials; summed in element order
+  bool live[B];       // not a constant sub-block
+  for (int b = 0; b < B; ++b) {
+    lo[b] = 0.0f, hi[b] = -std::numeric_limits<float>::max();
+    for (int i = 0; i < N; ++i) {
+      const float v = x[b * N + i];
+      xd[i][b] = v;
+      lo[b] = std::min(lo[b], v);
+      hi[b] = std::max(hi[b], v);
+      sx[b] += v;
+    }
+    live[b] = !(hi[b] - lo[b] <= kTinyAbs);
+    if (!live[b]) std::fill(q + b * N, q + b * N + N, 0);
+  }
+  const double n = N;
+  int trial[N][B];
+  double iscale[B], offset[B], err[B], a[B], c[B];
+  // Least squares for x ≈ a * q + c with c <= 0; err gets the squared error.
+  const auto solve = [&] {
+    double sxq[B] = {};
+    int sq_[B] = {}, sq2[B] = {};
+    for (int i = 0; i < N; ++i)
+      for (int b = 0; b < B; ++b) {
+        sq_[b] += trial[i][b];
+        sq2[b] += trial[i][b] * trial[i][b];
+        sxq[b] += xd[i][b] * trial[i][b];
+      }
+    for (int b = 0; b < B; ++b) {
+      const double s1 = sq_[b], s2 = sq2[b];
+      const double det = n * s2 - s1 * s1;
+      if (det > 0) {
+        a[b] = (n * sxq[b] - s1 * sx[b]) / det;
+        c[b] = (s2 * sx[b] - s1 * sxq[b]) / det;
+      } else {
+        a[b] = 0;
+        c[b] = sx[b] / n;
+      }
+      if (c[b] > 0 || a[b] < 0) {  // the format cannot represent a positive offset or negative scale
+        c[b] = std::min(c[b], 0.0);
+        a[b] = s2 > 0 ? std::max(0.0, (sxq[b] - c[b] * s1) / s2) : 0.0;
+      }
+    }
+    double e[B] = {};
+    for (int i = 0; i < N; ++i)
+      for (int b = 0; b < B; ++b) e[b] += sq(a[b] * trial[i][b] + c[b] - xd[i][b]);
+    std::copy(e, e + B, err);
+  };
+  const auto levels = [&](int i, int b) {
+    return static_cast<float>(iscale[b] * (xd[i][b] - offset[b]));
+  };
+  double best[B], best_a[B], best_c[B];
+  bool take[B];
+  for (int b = 0; b < B; ++b)
+    best[b] = std::numeric_limits<double>::infinity(), best_a[b] = 0, best_c[b] = lo[b];
+  for (int step = -kSteps; step <= kSteps; ++step) {
+    for (int b = 0; b < B; ++b) {
+      iscale[b] = live[b] ? (nmax + 0.1 * step) / (static_cast<double>(hi[b]) - lo[b]) : 0.0;
+      offset[b] = lo[b];
+    }
+    assign<N, B>(0, nmax, levels, trial);
+    solve();
+    for (int b = 0; b < B; ++b) {
+      take[b] = live[b] && err[b] < best[b];
+      if (take[b]) best[b] = err[b], best_a[b] = a[b], best_c[b] = c[b];
+    }
+    take_lanes<N, B>(trial, take, q);
+  }
+  bool active[B];
+  for (int b = 0; b < B; ++b) active[b] = live[b];
+  for (int it = 0; it < kRefineIters; ++it) {
+    bool any = false;
+    for (int b = 0; b < B; ++b) {
+      active[b] = active[b] && best_a[b] > 0;
+      iscale[b] = active[b] ? 1.0 / best_a[b] : 0.0;
+      offset[b] = active[b] ? best_c[b] : 0.0;
+      any = any || active[b];
+    }
+    if (!any) break;
+    assign<N, B>(0, nmax, levels, trial);
+    solve();
+    for (int b = 0; b < B; ++b) {
+      take[b] = active[b] && err[b] < best[b];
+      active[b] = take[b];  // a trial that does not improve ends that sub-block's refinement
+      if (take[b]) best[b] = err[b], best_a[b] = a[b], best_c[b] = c[b];
+    }
+    take_lanes<N, B>(trial, take, q);
+  }
+  for (int b = 0; b < B; ++b)
+    out[b] = live[b] ? ScaleAndMin{static_cast<float>(best_a[b]), static_cast<float>(-best_c[b])}
+                     : ScaleAndMin{0.0f, -lo[b]};
+}
+
+}  // namespace
+
+void fit_symmetric_blocks(const float* x, int n_sub, int sub_len, int nmax, int* q,
+                          float* scales) {
+  if (n_sub == 16 && sub_len == 16) return fit_symmetric_batch<16, 16>(x, nmax, q, scales);
+  if (n_sub == 8 && sub_len == 32) return fit_symmetric_batch<32, 8>(x, nmax, q, scales);
+  WHALE_CHECK(false && "fit_symmetric_blocks: unsupported sub-block shape");
+}
+
+void fit_scale_min_blocks(const float* x, int n_sub, int sub_len, int nmax, int* q,
+                          ScaleAndMin* out) {
+  if (n_sub == 16 && sub_len == 16) return fit_scale_min_batch<16, 16>(x, nmax, q, out);
+  if (n_sub == 8 && sub_len == 32) return fit_scale_min_batch<32, 8>(x, nmax, q, out);
+  WHALE_CHECK(false && "fit_scale_min_blocks: unsupported sub-block shape");
 }
 
 int nearest_level(float v, std::span<const std::int8_t> levels) {

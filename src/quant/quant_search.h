@@ -11,28 +11,27 @@ namespace whale::quant_ref {
 // Magnitudes at or below this quantize to an all-zero block (avoids 1/0 scales).
 inline constexpr float kTinyAbs = 1e-30f;
 
-// x ≈ scale * q with integer q in [-nmax, nmax - 1]. Tries scales that map the signed absolute
-// maximum near -nmax, solves least squares for each level assignment and refines; returns the
-// best scale (possibly negative) and writes the levels to q.
-float fit_symmetric(std::span<const float> x, int nmax, std::span<int> q);
+// Both searches fit every sub-block of one K-quant super-block at once: x holds n_sub
+// consecutive sub-blocks of sub_len elements (16 x 16 or 8 x 32 = 256), q gets each element's
+// level in the same order, and scales[j] / out[j] sub-block j's fit. Each sub-block's search is
+// independent of the others; they run side by side only for speed (quant_search.cpp).
 
-// x ≈ scale * q - min with integer q in [0, nmax], scale >= 0 and min >= 0 (ggml's "min" is
-// subtracted, so the representable range always includes 0).
+// Symmetric: x ≈ scale * q with integer q in [-nmax, nmax - 1]. Tries inverse scales that map
+// the signed absolute maximum near -nmax (19 steps of 0.1 level), solves least squares for each
+// level assignment, keeps the best and refines it up to 4 times; the scale may be negative.
+// All-tiny sub-blocks (|x| <= kTinyAbs) get scale 0 and levels 0.
+void fit_symmetric_blocks(const float* x, int n_sub, int sub_len, int nmax, int* q,
+                          float* scales);
+
+// With a min: x ≈ scale * q - min with integer q in [0, nmax], scale >= 0 and min >= 0 (ggml's
+// "min" is subtracted, so the representable range always includes 0). The same 19-step grid
+// over the range [min(x, 0), max(x)] and refinement, minimising the squared error.
 struct ScaleAndMin {
   float scale = 0.0f;
   float min = 0.0f;
 };
-ScaleAndMin fit_scale_min(std::span<const float> x, int nmax, std::span<int> q);
-
-// The same two searches for all sub-blocks of one super-block at once: x holds n_sub
-// consecutive sub-blocks of sub_len elements (n_sub x sub_len = 256: 16 x 16 or 8 x 32), q gets
-// the levels in the same order and out[j] / scales[j] sub-block j's result. Bit-identical to
-// calling the one-sub-block functions per sub-block (every sum keeps its order); faster because
-// the sub-blocks' sums are independent chains the CPU and the vectoriser overlap.
 void fit_scale_min_blocks(const float* x, int n_sub, int sub_len, int nmax, int* q,
                           ScaleAndMin* out);
-void fit_symmetric_blocks(const float* x, int n_sub, int sub_len, int nmax, int* q,
-                          float* scales);
 
 // x ≈ scale * levels[q] with q an index into the ascending `levels` (non-uniform grids such
 // as IQ4_NL's); returns the scale and writes the indices to q.
