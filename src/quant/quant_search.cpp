@@ -255,6 +255,19 @@ void fit_scale_min_blocks(const float* x, int n_sub, int sub_len, int nmax, int*
 }
 
 int nearest_level(float v, std::span<const std::int8_t> levels) {
+  // Below 2^20 in magnitude the nearest level is one of the two that bracket v: any other level
+  // is at least 1 further away, far more than the rounding of |v - level| (ulp <= 2^-3), so the
+  // scan below would pick the same index (ties go to the lower one there too). It runs for every
+  // element of every trial scale of the IQ4 searches, so count instead of scanning.
+  if (std::fabs(v) < 0x1p20f) {
+    std::size_t above = 0;  // levels below v; levels[above] is the first >= v
+    for (std::int8_t level : levels) above += static_cast<float>(level) < v;
+    if (above == 0) return 0;
+    if (above == levels.size()) return static_cast<int>(above - 1);
+    const float d_lo = std::fabs(v - static_cast<float>(levels[above - 1]));
+    const float d_hi = std::fabs(v - static_cast<float>(levels[above]));
+    return static_cast<int>(d_hi < d_lo ? above : above - 1);
+  }
   int best = 0;
   float best_dist = std::numeric_limits<float>::infinity();
   for (std::size_t i = 0; i < levels.size(); ++i) {

@@ -38,7 +38,7 @@ void fit_scale_min_blocks(const float* x, int n_sub, int sub_len, int nmax, int*
 float fit_nonuniform(std::span<const float> x, std::span<const std::int8_t> levels,
                      std::span<int> q);
 
-// Index of the level nearest to v (levels ascending).
+// Index of the level nearest to v, the lower one on ties (levels: strictly ascending integers).
 int nearest_level(float v, std::span<const std::int8_t> levels);
 
 // Round half to even, as ggml's reference quantizers round. Inline: it runs for every element
