@@ -60,18 +60,21 @@ TOL_VS_F32 = {
 
 K256_MODEL = "deepseek-v3-k256-tiny"
 # deepseek-v3-k256-tiny: (TYPE, --pure, the one type every matrix must have (pure) or the base
-# type of the mixture) -> bound on the relative RMS vs F32, twice the value measured (seed 1234).
+# type of the mixture) -> bound on the relative RMS vs F32: 1.5x the value measured (seed 1234;
+# quantization and the model are deterministic), not 2x as above, so that Q2_K's bound stays
+# below the ~1.4 of unrelated logits. Measured: Q2_K 0.661 / 0.607 (pure / mixture), Q3_K 0.455
+# / 0.373, Q4_K 0.265 / 0.241, Q5_K 0.131 / 0.124, Q6_K 0.043, IQ4_XS 0.254.
 K256_RUNS = {
-    ("Q2_K", True, "Q2_K"): 0.85,
-    ("Q3_K_M", True, "Q3_K"): 0.85,
-    ("Q4_K_M", True, "Q4_K"): 0.5,
-    ("Q5_K_M", True, "Q5_K"): 0.35,
-    ("Q6_K", True, "Q6_K"): 0.12,
-    ("IQ4_XS", True, "IQ4_XS"): 0.85,
-    ("Q2_K", False, "Q2_K"): 0.85,
-    ("Q3_K_M", False, "Q3_K"): 0.85,
-    ("Q4_K_M", False, "Q4_K"): 0.5,
-    ("Q5_K_M", False, "Q5_K"): 0.35,
+    ("Q2_K", True, "Q2_K"): 1.0,
+    ("Q3_K_M", True, "Q3_K"): 0.7,
+    ("Q4_K_M", True, "Q4_K"): 0.4,
+    ("Q5_K_M", True, "Q5_K"): 0.2,
+    ("Q6_K", True, "Q6_K"): 0.065,
+    ("IQ4_XS", True, "IQ4_XS"): 0.4,
+    ("Q2_K", False, "Q2_K"): 0.95,
+    ("Q3_K_M", False, "Q3_K"): 0.6,
+    ("Q4_K_M", False, "Q4_K"): 0.37,
+    ("Q5_K_M", False, "Q5_K"): 0.19,
 }
 
 GGML_TYPE_NAMES = {0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0",
