@@ -44,7 +44,7 @@ constexpr float kRoundMagic = 0x1.8p23f;  // see round_int
 // Returns false when some |v| >= 2^22 (or NaN), where the fast rounding does not apply; the
 // caller then redoes the trial with round_int.
 template <int N, int B, class Value>
-bool assign_fast(int lo, int hi, Value value, int (&out)[N][B]) {
+[[gnu::always_inline]] inline bool assign_fast(int lo, int hi, Value value, int (&out)[N][B]) {
   int bad = 0;
   for (int i = 0; i < N; ++i)
     for (int b = 0; b < B; ++b) {
@@ -58,7 +58,7 @@ bool assign_fast(int lo, int hi, Value value, int (&out)[N][B]) {
 }
 
 template <int N, int B, class Value>
-void assign(int lo, int hi, Value value, int (&out)[N][B]) {
+[[gnu::always_inline]] inline void assign(int lo, int hi, Value value, int (&out)[N][B]) {
   if (assign_fast<N, B>(lo, hi, value, out)) return;
   for (int i = 0; i < N; ++i)
     for (int b = 0; b < B; ++b) out[i][b] = std::clamp(round_int(value(i, b)), lo, hi);
@@ -66,14 +66,16 @@ void assign(int lo, int hi, Value value, int (&out)[N][B]) {
 
 // Copies lane b of trial into q (q row-major [B][N]) for the lanes where take[b].
 template <int N, int B>
-void take_lanes(const int (&trial)[N][B], const bool (&take)[B], int* q) {
+[[gnu::always_inline]] inline void take_lanes(const int (&trial)[N][B], const bool (&take)[B],
+                                              int* q) {
   for (int b = 0; b < B; ++b)
     if (take[b])
       for (int i = 0; i < N; ++i) q[b * N + i] = trial[i][b];
 }
 
 template <int N, int B>
-void fit_symmetric_batch(const float* x, int nmax, int* q, float* scales) {
+[[gnu::always_inline]] inline void fit_symmetric_batch(const float* x, int nmax, int* q,
+                                                       float* scales) {
   float xf[N][B];   // x transposed, f32 (the levels are assigned in f32)
   double xd[N][B];  // x transposed, f64 (the sums are taken in f64)
   float max[B];
@@ -110,8 +112,8 @@ void fit_symmetric_batch(const float* x, int nmax, int* q, float* scales) {
   for (int b = 0; b < B; ++b) best[b] = -1, best_scale[b] = 0;
   for (int step = -kSteps; step <= kSteps; ++step) {
     for (int b = 0; b < B; ++b)
-      iscale[b] = live[b] ? -(static_cast<float>(nmax) + 0.1f * static_cast<float>(step)) / max[b]
-                          : 0.0f;
+      iscale[b] =
+          live[b] ? -(static_cast<float>(nmax) + 0.1f * static_cast<float>(step)) / max[b] : 0.0f;
     assign<N, B>(-nmax, nmax - 1, levels, trial);
     score();
     for (int b = 0; b < B; ++b) {
@@ -143,7 +145,8 @@ void fit_symmetric_batch(const float* x, int nmax, int* q, float* scales) {
 }
 
 template <int N, int B>
-void fit_scale_min_batch(const float* x, int nmax, int* q, ScaleAndMin* out) {
+[[gnu::always_inline]] inline void fit_scale_min_batch(const float* x, int nmax, int* q,
+                                                       ScaleAndMin* out) {
   double xd[N][B];  // x transposed
   float lo[B], hi[B];
   double sx[B] = {};  // invariant over the trials; summed in element order
@@ -183,7 +186,8 @@ void fit_scale_min_batch(const float* x, int nmax, int* q, ScaleAndMin* out) {
         a[b] = 0;
         c[b] = sx[b] / n;
       }
-      if (c[b] > 0 || a[b] < 0) {  // the format cannot represent a positive offset or negative scale
+      if (c[b] > 0 ||
+          a[b] < 0) {  // the format cannot represent a positive offset or negative scale
         c[b] = std::min(c[b], 0.0);
         a[b] = s2 > 0 ? std::max(0.0, (sxq[b] - c[b] * s1) / s2) : 0.0;
       }
@@ -238,20 +242,71 @@ void fit_scale_min_batch(const float* x, int nmax, int* q, ScaleAndMin* out) {
                      : ScaleAndMin{0.0f, -lo[b]};
 }
 
-}  // namespace
-
-void fit_symmetric_blocks(const float* x, int n_sub, int sub_len, int nmax, int* q,
-                          float* scales) {
+// One body per shape, stamped out once for the portable target and once for AVX2. The batch
+// templates are always inlined, so each copy is compiled for its caller's target. Only the
+// vector width differs: no FMA (it would round differently), and the same IEEE operations in
+// the same order, so both give the same bits (QuantSearch.Avx2EqualsPortable).
+template <class T>
+[[gnu::always_inline]] inline void symmetric_shapes(const float* x, int n_sub, int sub_len,
+                                                    int nmax, int* q, T* scales) {
   if (n_sub == 16 && sub_len == 16) return fit_symmetric_batch<16, 16>(x, nmax, q, scales);
   if (n_sub == 8 && sub_len == 32) return fit_symmetric_batch<32, 8>(x, nmax, q, scales);
-  WHALE_CHECK(false && "fit_symmetric_blocks: unsupported sub-block shape");
+  WHALE_CHECK(false, "fit_symmetric_blocks: unsupported sub-block shape");
+}
+
+template <class T>
+[[gnu::always_inline]] inline void scale_min_shapes(const float* x, int n_sub, int sub_len,
+                                                    int nmax, int* q, T* out) {
+  if (n_sub == 16 && sub_len == 16) return fit_scale_min_batch<16, 16>(x, nmax, q, out);
+  if (n_sub == 8 && sub_len == 32) return fit_scale_min_batch<32, 8>(x, nmax, q, out);
+  WHALE_CHECK(false, "fit_scale_min_blocks: unsupported sub-block shape");
+}
+
+#if defined(__x86_64__)
+[[gnu::target("avx2")]] void fit_symmetric_avx2(const float* x, int n_sub, int sub_len, int nmax,
+                                                int* q, float* scales) {
+  symmetric_shapes(x, n_sub, sub_len, nmax, q, scales);
+}
+
+[[gnu::target("avx2")]] void fit_scale_min_avx2(const float* x, int n_sub, int sub_len, int nmax,
+                                                int* q, ScaleAndMin* out) {
+  scale_min_shapes(x, n_sub, sub_len, nmax, q, out);
+}
+
+bool have_avx2() {
+  static const bool avx2 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  return avx2;
+}
+#else
+bool have_avx2() { return false; }
+void fit_symmetric_avx2(const float*, int, int, int, int*, float*) {}
+void fit_scale_min_avx2(const float*, int, int, int, int*, ScaleAndMin*) {}
+#endif
+
+}  // namespace
+
+void fit_symmetric_blocks_portable(const float* x, int n_sub, int sub_len, int nmax, int* q,
+                                   float* scales) {
+  symmetric_shapes(x, n_sub, sub_len, nmax, q, scales);
+}
+
+void fit_scale_min_blocks_portable(const float* x, int n_sub, int sub_len, int nmax, int* q,
+                                   ScaleAndMin* out) {
+  scale_min_shapes(x, n_sub, sub_len, nmax, q, out);
+}
+
+void fit_symmetric_blocks(const float* x, int n_sub, int sub_len, int nmax, int* q, float* scales) {
+  if (have_avx2()) return fit_symmetric_avx2(x, n_sub, sub_len, nmax, q, scales);
+  fit_symmetric_blocks_portable(x, n_sub, sub_len, nmax, q, scales);
 }
 
 void fit_scale_min_blocks(const float* x, int n_sub, int sub_len, int nmax, int* q,
                           ScaleAndMin* out) {
-  if (n_sub == 16 && sub_len == 16) return fit_scale_min_batch<16, 16>(x, nmax, q, out);
-  if (n_sub == 8 && sub_len == 32) return fit_scale_min_batch<32, 8>(x, nmax, q, out);
-  WHALE_CHECK(false && "fit_scale_min_blocks: unsupported sub-block shape");
+  if (have_avx2()) return fit_scale_min_avx2(x, n_sub, sub_len, nmax, q, out);
+  fit_scale_min_blocks_portable(x, n_sub, sub_len, nmax, q, out);
 }
 
 int nearest_level(float v, std::span<const std::int8_t> levels) {

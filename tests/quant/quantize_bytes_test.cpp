@@ -12,6 +12,7 @@
 //   build/ci/tests/quant/quant_bytes_test   (both on one line, from the source root)
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -20,10 +21,12 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "quant/dequantize.h"
 #include "quant/dtype.h"
+#include "quant/quant_search.h"
 
 namespace whale {
 namespace {
@@ -46,21 +49,41 @@ struct SplitMix {
 
 // Inputs that reach every branch of the searches: smooth, heavy-tailed, outliers, one-signed,
 // degenerate (zero / constant / tiny) and mixed sub-blocks.
-enum class Input { kBell, kHeavy, kOutliers, kPositive, kNegative, kZeros, kConstant, kTiny,
-                   kMixedBlocks, kHuge };
+enum class Input {
+  kBell,
+  kHeavy,
+  kOutliers,
+  kPositive,
+  kNegative,
+  kZeros,
+  kConstant,
+  kTiny,
+  kMixedBlocks,
+  kHuge
+};
 
 const char* input_name(Input in) {
   switch (in) {
-    case Input::kBell: return "bell";
-    case Input::kHeavy: return "heavy";
-    case Input::kOutliers: return "outliers";
-    case Input::kPositive: return "positive";
-    case Input::kNegative: return "negative";
-    case Input::kZeros: return "zeros";
-    case Input::kConstant: return "constant";
-    case Input::kTiny: return "tiny";
-    case Input::kMixedBlocks: return "mixed_blocks";
-    case Input::kHuge: return "huge";
+    case Input::kBell:
+      return "bell";
+    case Input::kHeavy:
+      return "heavy";
+    case Input::kOutliers:
+      return "outliers";
+    case Input::kPositive:
+      return "positive";
+    case Input::kNegative:
+      return "negative";
+    case Input::kZeros:
+      return "zeros";
+    case Input::kConstant:
+      return "constant";
+    case Input::kTiny:
+      return "tiny";
+    case Input::kMixedBlocks:
+      return "mixed_blocks";
+    case Input::kHuge:
+      return "huge";
   }
   return "?";
 }
@@ -74,20 +97,38 @@ std::vector<float> make_input(Input in, std::uint64_t seed) {
     const float u = rng.uniform();
     float v = 0.0f;
     switch (in) {
-      case Input::kBell: v = bell; break;
-      case Input::kHeavy: v = bell / (0.05f + u); break;  // ratio: tails like 1/x^2
-      case Input::kOutliers: v = u < 0.01f ? 40.0f * bell : bell; break;
-      case Input::kPositive: v = std::fabs(bell) + 0.25f; break;
-      case Input::kNegative: v = -std::fabs(bell) * 3.0f; break;
-      case Input::kZeros: v = 0.0f; break;
-      case Input::kConstant: v = 0.75f; break;
-      case Input::kTiny: v = bell * 1e-31f; break;  // at and below kTinyAbs
+      case Input::kBell:
+        v = bell;
+        break;
+      case Input::kHeavy:
+        v = bell / (0.05f + u);
+        break;  // ratio: tails like 1/x^2
+      case Input::kOutliers:
+        v = u < 0.01f ? 40.0f * bell : bell;
+        break;
+      case Input::kPositive:
+        v = std::fabs(bell) + 0.25f;
+        break;
+      case Input::kNegative:
+        v = -std::fabs(bell) * 3.0f;
+        break;
+      case Input::kZeros:
+        v = 0.0f;
+        break;
+      case Input::kConstant:
+        v = 0.75f;
+        break;
+      case Input::kTiny:
+        v = bell * 1e-31f;
+        break;  // at and below kTinyAbs
       case Input::kMixedBlocks: {
         const std::int64_t sub = i / 16;  // vary per 16-element sub-block
         v = sub % 5 == 0 ? 0.0f : sub % 5 == 1 ? 1e-3f * bell : sub % 5 == 2 ? -0.5f : bell;
         break;
       }
-      case Input::kHuge: v = bell * 3e4f; break;  // scales near f16's range
+      case Input::kHuge:
+        v = bell * 3e4f;
+        break;  // scales near f16's range
     }
     x[static_cast<std::size_t>(i)] = v;
   }
@@ -106,10 +147,9 @@ std::uint64_t fnv1a(const std::vector<std::byte>& bytes) {
 // "TYPE input" -> checksum, for every quantizable block type and input.
 std::map<std::string, std::uint64_t> compute_all() {
   std::map<std::string, std::uint64_t> out;
-  const Input inputs[] = {Input::kBell,     Input::kHeavy,       Input::kOutliers,
-                          Input::kPositive, Input::kNegative,    Input::kZeros,
-                          Input::kConstant, Input::kTiny,        Input::kMixedBlocks,
-                          Input::kHuge};
+  const Input inputs[] = {Input::kBell,        Input::kHeavy, Input::kOutliers, Input::kPositive,
+                          Input::kNegative,    Input::kZeros, Input::kConstant, Input::kTiny,
+                          Input::kMixedBlocks, Input::kHuge};
   for (std::size_t t = 0; t < dtype_count(); ++t) {
     const DTypeTraits& tr = dtype_at(t);
     if (!tr.is_quantized || !has_quantize(tr.dtype)) continue;
@@ -155,6 +195,54 @@ TEST(QuantizeBytes, MatchRecordedChecksums) {
     ASSERT_NE(it, recorded.end()) << key << " has no recorded checksum";
     EXPECT_EQ(it->second, sum) << key << ": quantize_row bytes changed";
   }
+}
+
+// The searches run an AVX2 copy where the CPU has it (quant_search.cpp); the checksums above
+// then cover that copy only. The portable copy must give the same bits: compare them here on
+// every input of the checksum test, per sub-block shape and level count the quantizers use.
+// (On a CPU without AVX2 both calls run the portable copy.)
+TEST(QuantSearch, Avx2EqualsPortable) {
+  const Input inputs[] = {Input::kBell,        Input::kHeavy, Input::kOutliers, Input::kPositive,
+                          Input::kNegative,    Input::kZeros, Input::kConstant, Input::kTiny,
+                          Input::kMixedBlocks, Input::kHuge};
+  const std::pair<int, int> shapes[] = {{16, 16}, {8, 32}};  // n_sub x sub_len
+  int compared = 0;
+  for (std::size_t k = 0; k < std::size(inputs); ++k) {
+    const std::vector<float> x = make_input(inputs[k], 2000 + k);
+    for (std::int64_t off = 0; off < kElems; off += 256) {
+      const float* sb = x.data() + off;
+      for (const auto& [n_sub, sub_len] : shapes) {
+        for (int nmax : {3, 15, 31}) {  // Q2_K, Q4_K, Q5_K
+          std::vector<int> qa(256), qb(256);
+          std::vector<quant_ref::ScaleAndMin> a(static_cast<std::size_t>(n_sub)), b(a);
+          quant_ref::fit_scale_min_blocks(sb, n_sub, sub_len, nmax, qa.data(), a.data());
+          quant_ref::fit_scale_min_blocks_portable(sb, n_sub, sub_len, nmax, qb.data(), b.data());
+          ASSERT_EQ(qa, qb) << input_name(inputs[k]) << " offset " << off << " nmax " << nmax;
+          for (int j = 0; j < n_sub; ++j) {
+            const auto sj = static_cast<std::size_t>(j);
+            ASSERT_EQ(std::bit_cast<std::uint32_t>(a[sj].scale),
+                      std::bit_cast<std::uint32_t>(b[sj].scale));
+            ASSERT_EQ(std::bit_cast<std::uint32_t>(a[sj].min),
+                      std::bit_cast<std::uint32_t>(b[sj].min));
+          }
+          ++compared;
+        }
+        for (int nmax : {4, 32}) {  // Q3_K, Q6_K
+          std::vector<int> qa(256), qb(256);
+          std::vector<float> a(static_cast<std::size_t>(n_sub)), b(a);
+          quant_ref::fit_symmetric_blocks(sb, n_sub, sub_len, nmax, qa.data(), a.data());
+          quant_ref::fit_symmetric_blocks_portable(sb, n_sub, sub_len, nmax, qb.data(), b.data());
+          ASSERT_EQ(qa, qb) << input_name(inputs[k]) << " offset " << off << " nmax " << nmax;
+          for (int j = 0; j < n_sub; ++j) {
+            const auto sj = static_cast<std::size_t>(j);
+            ASSERT_EQ(std::bit_cast<std::uint32_t>(a[sj]), std::bit_cast<std::uint32_t>(b[sj]));
+          }
+          ++compared;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(compared, 10 * 16 * 2 * 5);
 }
 
 }  // namespace
