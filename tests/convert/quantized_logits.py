@@ -30,6 +30,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -153,7 +154,6 @@ def logits_job(job):
     """Worker: checks 1 and 2 for one quantized file; -> (job, error list, summary line,
     relative RMS vs F32 or None)."""
     model, mdir, ty, pure, q, label, bound = job
-    tmp = os.path.dirname(q)
     base = os.path.splitext(q)[0]
     is_deepseek = model.startswith("deepseek")
     tokens = json.load(open(os.path.join(mdir, "tokens.json")))["tokens"]
@@ -167,7 +167,7 @@ def logits_job(job):
                "-o", got_npy, "-t", "1"]
         if is_deepseek:
             cmd += ["--experts-out", got_exp]
-        r = __import__("subprocess").run(cmd, capture_output=True, text=True, env=WHALE_ENV)
+        r = subprocess.run(cmd, capture_output=True, text=True, env=WHALE_ENV)
         if r.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr}")
     except RuntimeError as e:
