@@ -335,41 +335,120 @@ int nearest_level(float v, std::span<const std::int8_t> levels) {
   return best;
 }
 
-float fit_nonuniform(std::span<const float> x, std::span<const std::int8_t> levels,
-                     std::span<int> q) {
-  WHALE_CHECK(q.size() == x.size() && x.size() <= 256);
-  const float max = signed_absmax(x);
-  if (std::fabs(max) <= kTinyAbs) {
-    std::fill(q.begin(), q.end(), nearest_level(0.0f, levels));
-    return 0.0f;
+namespace {
+
+// fit_nonuniform_blocks for B sub-blocks of 32, side by side as the searches above.
+template <int B>
+[[gnu::always_inline]] inline void fit_nonuniform_batch(const float* x,
+                                                        std::span<const std::int8_t> levels,
+                                                        float* scales) {
+  constexpr int N = 32;
+  constexpr int kLevels = 16;
+  float lv[kLevels];
+  for (int k = 0; k < kLevels; ++k) lv[k] = levels[static_cast<std::size_t>(k)];
+  float xf[N][B];
+  float max[B];
+  bool live[B];
+  for (int b = 0; b < B; ++b) {
+    for (int i = 0; i < N; ++i) xf[i][b] = x[b * N + i];
+    max[b] = signed_absmax({x + b * N, static_cast<std::size_t>(N)});
+    live[b] = std::fabs(max[b]) > kTinyAbs;
   }
   // Map the signed absmax onto the widest level (the first, most negative one) and nearby.
-  const float widest = static_cast<float>(levels.front());
-  int trial_buf[256];
-  const std::span<int> trial(trial_buf, x.size());
-  double best = -1, best_scale = 0;
-  const auto try_scale = [&](float iscale) {
-    double sumqx = 0, sumq2 = 0;
-    for (std::size_t i = 0; i < x.size(); ++i) {
-      trial[i] = nearest_level(iscale * x[i], levels);
-      const double v = levels[static_cast<std::size_t>(trial[i])];
-      sumqx += v * x[i];
-      sumq2 += v * v;
+  const float widest = lv[0];
+  float iscale[B];
+  double best[B], best_scale[B], s[B], scale[B];
+  // Scores every lane's level assignment at iscale: nearest_level per element (its bracketing
+  // fast path, inline; a trial with some |v| >= 2^20 is redone with nearest_level itself).
+  const auto try_scales = [&] {
+    double sumqx[B] = {};
+    int sumq2[B] = {};
+    int bad = 0;
+    for (int i = 0; i < N; ++i)
+      for (int b = 0; b < B; ++b) {
+        const float v = iscale[b] * xf[i][b];
+        bad |= !(std::fabs(v) < 0x1p20f);
+        int n_below = 0;  // levels < v; the nearest is lv[n_below - 1] or lv[n_below]
+        for (int k = 0; k < kLevels; ++k) n_below += lv[k] < v;
+        const int lo = std::max(n_below - 1, 0), hi = std::min(n_below, kLevels - 1);
+        const int idx = std::fabs(v - lv[hi]) < std::fabs(v - lv[lo]) ? hi : lo;
+        const int level = levels[static_cast<std::size_t>(idx)];
+        sumqx[b] += static_cast<double>(level) * xf[i][b];
+        sumq2[b] += level * level;
+      }
+    if (bad) {
+      for (int b = 0; b < B; ++b) sumqx[b] = 0, sumq2[b] = 0;
+      for (int i = 0; i < N; ++i)
+        for (int b = 0; b < B; ++b) {
+          const int level =
+              levels[static_cast<std::size_t>(nearest_level(iscale[b] * xf[i][b], levels))];
+          sumqx[b] += static_cast<double>(level) * xf[i][b];
+          sumq2[b] += level * level;
+        }
     }
-    const double s = sumq2 > 0 ? sumqx * sumqx / sumq2 : 0.0;
-    if (s > best) {
-      best = s;
-      best_scale = sumq2 > 0 ? sumqx / sumq2 : 0.0;
-      std::copy(trial.begin(), trial.end(), q.begin());
-      return true;
+    for (int b = 0; b < B; ++b) {
+      const double q2 = sumq2[b];
+      s[b] = q2 > 0 ? sumqx[b] * sumqx[b] / q2 : 0.0;
+      scale[b] = q2 > 0 ? sumqx[b] / q2 : 0.0;
     }
-    return false;
   };
-  for (int step = -2 * kSteps; step <= 2 * kSteps; ++step)
-    try_scale((widest + static_cast<float>(step)) / max);
-  for (int it = 0; it < kRefineIters && best_scale != 0; ++it)
-    if (!try_scale(static_cast<float>(1.0 / best_scale))) break;
-  return static_cast<float>(best_scale);
+  for (int b = 0; b < B; ++b) best[b] = -1, best_scale[b] = 0;
+  for (int step = -2 * kSteps; step <= 2 * kSteps; ++step) {
+    for (int b = 0; b < B; ++b)
+      iscale[b] = live[b] ? (widest + static_cast<float>(step)) / max[b] : 0.0f;
+    try_scales();
+    for (int b = 0; b < B; ++b)
+      if (live[b] && s[b] > best[b]) best[b] = s[b], best_scale[b] = scale[b];
+  }
+  bool active[B];
+  for (int b = 0; b < B; ++b) active[b] = live[b];
+  for (int it = 0; it < kRefineIters; ++it) {
+    bool any = false;
+    for (int b = 0; b < B; ++b) {
+      active[b] = active[b] && best_scale[b] != 0;
+      iscale[b] = active[b] ? static_cast<float>(1.0 / best_scale[b]) : 0.0f;
+      any = any || active[b];
+    }
+    if (!any) break;
+    try_scales();
+    for (int b = 0; b < B; ++b) {
+      active[b] = active[b] && s[b] > best[b];  // no improvement ends that sub-block's refinement
+      if (active[b]) best[b] = s[b], best_scale[b] = scale[b];
+    }
+  }
+  for (int b = 0; b < B; ++b) scales[b] = live[b] ? static_cast<float>(best_scale[b]) : 0.0f;
+}
+
+[[gnu::always_inline]] inline void nonuniform_shapes(const float* x, int n_sub,
+                                                     std::span<const std::int8_t> levels,
+                                                     float* scales) {
+  WHALE_CHECK(levels.size() == 16, "fit_nonuniform_blocks: 16 levels expected");
+  if (n_sub == 8) return fit_nonuniform_batch<8>(x, levels, scales);
+  WHALE_CHECK(n_sub == 1, "fit_nonuniform_blocks: 1 or 8 sub-blocks");
+  fit_nonuniform_batch<1>(x, levels, scales);
+}
+
+#if defined(__x86_64__)
+[[gnu::target("avx2")]] void fit_nonuniform_avx2(const float* x, int n_sub,
+                                                 std::span<const std::int8_t> levels,
+                                                 float* scales) {
+  nonuniform_shapes(x, n_sub, levels, scales);
+}
+#else
+void fit_nonuniform_avx2(const float*, int, std::span<const std::int8_t>, float*) {}
+#endif
+
+}  // namespace
+
+void fit_nonuniform_blocks_portable(const float* x, int n_sub, std::span<const std::int8_t> levels,
+                                    float* scales) {
+  nonuniform_shapes(x, n_sub, levels, scales);
+}
+
+void fit_nonuniform_blocks(const float* x, int n_sub, std::span<const std::int8_t> levels,
+                           float* scales) {
+  if (have_avx2()) return fit_nonuniform_avx2(x, n_sub, levels, scales);
+  fit_nonuniform_blocks_portable(x, n_sub, levels, scales);
 }
 
 }  // namespace whale::quant_ref

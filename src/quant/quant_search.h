@@ -40,10 +40,15 @@ void fit_symmetric_blocks_portable(const float* x, int n_sub, int sub_len, int n
 void fit_scale_min_blocks_portable(const float* x, int n_sub, int sub_len, int nmax, int* q,
                                    ScaleAndMin* out);
 
-// x ≈ scale * levels[q] with q an index into the ascending `levels` (non-uniform grids such
-// as IQ4_NL's); returns the scale and writes the indices to q.
-float fit_nonuniform(std::span<const float> x, std::span<const std::int8_t> levels,
-                     std::span<int> q);
+// x ≈ scale * levels[q] with q an index into the 16 strictly ascending integer `levels`
+// (non-uniform grids such as IQ4_NL's), for n_sub (1 or 8) consecutive sub-blocks of 32: tries
+// inverse scales that map the signed absmax onto the widest level and 18 levels either side,
+// scores each assignment by least squares, refines up to 4 times; scales[j] gets sub-block j's
+// scale (0 for an all-tiny sub-block). Runs an AVX2 copy where the CPU has it, like the above.
+void fit_nonuniform_blocks(const float* x, int n_sub, std::span<const std::int8_t> levels,
+                           float* scales);
+void fit_nonuniform_blocks_portable(const float* x, int n_sub, std::span<const std::int8_t> levels,
+                                    float* scales);
 
 // Index of the level nearest to v, the lower one on ties (levels: strictly ascending integers).
 int nearest_level(float v, std::span<const std::int8_t> levels);

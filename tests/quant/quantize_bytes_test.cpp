@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "quant/blocks.h"
 #include "quant/dequantize.h"
 #include "quant/dtype.h"
 #include "quant/quant_search.h"
@@ -242,7 +243,24 @@ TEST(QuantSearch, Avx2EqualsPortable) {
       }
     }
   }
-  EXPECT_EQ(compared, 10 * 16 * 2 * 5);
+  // IQ4_XS / IQ4_NL: 8 sub-blocks of 32 at once, and one.
+  for (std::size_t k = 0; k < std::size(inputs); ++k) {
+    const std::vector<float> x = make_input(inputs[k], 3000 + k);
+    for (std::int64_t off = 0; off < kElems; off += 256) {
+      for (int n_sub : {8, 1}) {
+        std::vector<float> a(8), b(8);
+        quant_ref::fit_nonuniform_blocks(x.data() + off, n_sub, kIq4nlValues, a.data());
+        quant_ref::fit_nonuniform_blocks_portable(x.data() + off, n_sub, kIq4nlValues, b.data());
+        for (int j = 0; j < n_sub; ++j) {
+          const auto sj = static_cast<std::size_t>(j);
+          ASSERT_EQ(std::bit_cast<std::uint32_t>(a[sj]), std::bit_cast<std::uint32_t>(b[sj]))
+              << input_name(inputs[k]) << " offset " << off << " sub-block " << j;
+        }
+        ++compared;
+      }
+    }
+  }
+  EXPECT_EQ(compared, 10 * 16 * 2 * 5 + 10 * 16 * 2);
 }
 
 }  // namespace
