@@ -51,23 +51,27 @@ void dequantize_iq4_xs(const std::byte* src, float* dst, std::int64_t n_blocks) 
 }
 
 void quantize_iq4_nl(const float* src, std::byte* dst, std::int64_t n_blocks) {
-  for (std::int64_t b = 0; b < n_blocks; ++b, src += kQK) {
-    std::array<int, kQK> q{};
-    BlockIQ4_NL blk{};
-    blk.d = f32_to_f16(fit_nonuniform({src, kQK}, kIq4nlValues, q));
-    const float d = f16_to_f32(blk.d);
-    for (int j = 0; j < kQK / 2; ++j)
-      blk.qs[j] = static_cast<std::uint8_t>(iq4_code(src[j], d) | (iq4_code(src[j + 16], d) << 4));
-    store_block(blk, dst, b);
+  std::array<float, 8> scales{};
+  for (std::int64_t b = 0; b < n_blocks;) {
+    // The scale searches run 8 blocks side by side (quant_search.h); the tail one at a time.
+    const int group = n_blocks - b >= 8 ? 8 : 1;
+    fit_nonuniform_blocks(src, group, kIq4nlValues, scales.data());
+    for (int g = 0; g < group; ++g, ++b, src += kQK) {
+      BlockIQ4_NL blk{};
+      blk.d = f32_to_f16(scales[static_cast<std::size_t>(g)]);
+      const float d = f16_to_f32(blk.d);
+      for (int j = 0; j < kQK / 2; ++j)
+        blk.qs[j] =
+            static_cast<std::uint8_t>(iq4_code(src[j], d) | (iq4_code(src[j + 16], d) << 4));
+      store_block(blk, dst, b);
+    }
   }
 }
 
 void quantize_iq4_xs(const float* src, std::byte* dst, std::int64_t n_blocks) {
   for (std::int64_t b = 0; b < n_blocks; ++b, src += kQK_K) {
-    std::array<int, 32> q{};
     std::array<float, 8> scales{};
-    for (int ib = 0; ib < 8; ++ib)
-      scales[ib] = fit_nonuniform({src + 32 * ib, 32}, kIq4nlValues, q);
+    fit_nonuniform_blocks(src, 8, kIq4nlValues, scales.data());
     const float max_scale = signed_absmax(scales);
     BlockIQ4_XS blk{};
     blk.d = f32_to_f16(std::fabs(max_scale) > kTinyAbs ? max_scale / -32.0f : 0.0f);

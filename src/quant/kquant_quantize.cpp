@@ -65,9 +65,9 @@ void quantize_k4_family(const float* src, std::byte* dst, std::int64_t n_blocks)
   for (std::int64_t b = 0; b < n_blocks; ++b, src += kQK_K) {
     std::array<int, kQK_K> q{};
     std::array<ScaleAndMin, 8> sm{};
+    fit_scale_min_blocks(src, 8, 32, kNmax, q.data(), sm.data());
     float max_scale = 0.0f, max_min = 0.0f;
     for (int j = 0; j < 8; ++j) {
-      sm[j] = fit_scale_min({src + 32 * j, 32}, kNmax, {q.data() + 32 * j, 32});
       max_scale = std::max(max_scale, sm[j].scale);
       max_min = std::max(max_min, sm[j].min);
     }
@@ -99,9 +99,9 @@ void quantize_q2_k(const float* src, std::byte* dst, std::int64_t n_blocks) {
   for (std::int64_t b = 0; b < n_blocks; ++b, src += kQK_K) {
     std::array<int, kQK_K> q{};
     std::array<ScaleAndMin, 16> sm{};
+    fit_scale_min_blocks(src, 16, 16, 3, q.data(), sm.data());
     float max_scale = 0.0f, max_min = 0.0f;
     for (int j = 0; j < 16; ++j) {
-      sm[j] = fit_scale_min({src + 16 * j, 16}, 3, {q.data() + 16 * j, 16});
       max_scale = std::max(max_scale, sm[j].scale);
       max_min = std::max(max_min, sm[j].min);
     }
@@ -125,8 +125,7 @@ void quantize_q3_k(const float* src, std::byte* dst, std::int64_t n_blocks) {
   for (std::int64_t b = 0; b < n_blocks; ++b, src += kQK_K) {
     std::array<int, kQK_K> q{};
     std::array<float, 16> scales{};
-    for (int j = 0; j < 16; ++j)
-      scales[j] = fit_symmetric({src + 16 * j, 16}, 4, {q.data() + 16 * j, 16});
+    fit_symmetric_blocks(src, 16, 16, 4, q.data(), scales.data());
     const float max_scale = signed_absmax(scales);
     BlockQ3_K blk{};
     // The signed largest scale maps to code -32, so the sign of d absorbs its sign.
@@ -164,8 +163,7 @@ void quantize_q6_k(const float* src, std::byte* dst, std::int64_t n_blocks) {
   for (std::int64_t b = 0; b < n_blocks; ++b, src += kQK_K) {
     std::array<int, kQK_K> q{};
     std::array<float, 16> scales{};
-    for (int j = 0; j < 16; ++j)
-      scales[j] = fit_symmetric({src + 16 * j, 16}, 32, {q.data() + 16 * j, 16});
+    fit_symmetric_blocks(src, 16, 16, 32, q.data(), scales.data());
     const float max_scale = signed_absmax(scales);
     BlockQ6_K blk{};
     blk.d = f32_to_f16(std::fabs(max_scale) > kTinyAbs ? max_scale / -128.0f : 0.0f);

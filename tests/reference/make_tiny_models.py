@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from ref_load import config_from_hf, load_model  # noqa: E402
 from ref_model import forward  # noqa: E402
-from tiny_configs import MODELS, generation_config  # noqa: E402
+from tiny_configs import MODELS, QUANT_ONLY_MODELS, generation_config  # noqa: E402
 from tiny_weights import condition_routing, init_weights, llama3_freq_divisors  # noqa: E402
 from tiny_writers import write_gguf_model, write_hf  # noqa: E402
 
@@ -38,8 +38,10 @@ def experts_json(name, tokens, trace, margins=None):
     }
 
 
-def file_variants(name, arch):
+def file_variants(name, arch, quant_only=False):
     """(stem, relative path) of every stored form of the model."""
+    if quant_only:
+        return [(f"{name}-f32", f"{name}-f32.gguf")]
     v = [("hf", "hf"), ("hf-bf16", "hf-bf16")]
     if arch == "deepseek2":
         v.append(("hf-fp8", "hf-fp8"))
@@ -53,7 +55,8 @@ def file_variants(name, arch):
 
 def make_model(name, out_root, seed, log):
     t0 = time.time()
-    factory, arch = MODELS[name]
+    quant_only = name in QUANT_ONLY_MODELS
+    factory, arch = QUANT_ONLY_MODELS[name] if quant_only else MODELS[name]
     hf = factory()
     cfg = config_from_hf(hf)
     rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
@@ -66,16 +69,20 @@ def make_model(name, out_root, seed, log):
     d = os.path.join(out_root, name)
     os.makedirs(d, exist_ok=True)
     gen = generation_config(hf)
-    write_hf(os.path.join(d, "hf"), hf, gen, w, "f32")
-    write_hf(os.path.join(d, "hf-bf16"), hf, gen, w, "bf16")
-    if arch == "deepseek2":
-        write_hf(os.path.join(d, "hf-fp8"), hf, gen, w, "fp8")
-    for ftype in ("f32", "f16", "q8_0"):
-        write_gguf_model(os.path.join(d, f"{name}-{ftype}.gguf"), name, arch, hf, cfg, w, ftype)
-    if arch == "deepseek2":
-        write_gguf_model(os.path.join(d, f"{name}-f32-kvb.gguf"), name, arch, hf, cfg, w, "f32", "kvb")
-        write_gguf_model(os.path.join(d, f"{name}-f32-kvb-2d.gguf"), name, arch, hf, cfg, w, "f32",
-                         "kvb-2d")
+    if quant_only:
+        write_gguf_model(os.path.join(d, f"{name}-f32.gguf"), name, arch, hf, cfg, w, "f32")
+    else:
+        write_hf(os.path.join(d, "hf"), hf, gen, w, "f32")
+        write_hf(os.path.join(d, "hf-bf16"), hf, gen, w, "bf16")
+        if arch == "deepseek2":
+            write_hf(os.path.join(d, "hf-fp8"), hf, gen, w, "fp8")
+        for ftype in ("f32", "f16", "q8_0"):
+            write_gguf_model(os.path.join(d, f"{name}-{ftype}.gguf"), name, arch, hf, cfg, w, ftype)
+        if arch == "deepseek2":
+            write_gguf_model(os.path.join(d, f"{name}-f32-kvb.gguf"), name, arch, hf, cfg, w, "f32",
+                             "kvb")
+            write_gguf_model(os.path.join(d, f"{name}-f32-kvb-2d.gguf"), name, arch, hf, cfg, w,
+                             "f32", "kvb-2d")
     with open(os.path.join(d, "tokens.json"), "w") as f:
         json.dump({"tokens": [int(t) for t in tokens]}, f)
         f.write("\n")
@@ -84,7 +91,7 @@ def make_model(name, out_root, seed, log):
     os.makedirs(os.path.join(d, "logits"), exist_ok=True)
     if arch == "deepseek2":
         os.makedirs(os.path.join(d, "experts"), exist_ok=True)
-    for stem, rel in file_variants(name, arch):
+    for stem, rel in file_variants(name, arch, quant_only):
         vcfg, vw = load_model(os.path.join(d, rel))
         trace = {}
         logits = forward(vcfg, vw, tokens, trace=trace)
@@ -92,7 +99,7 @@ def make_model(name, out_root, seed, log):
         if trace:
             with open(os.path.join(d, "experts", stem + ".json"), "w") as f:
                 json.dump(experts_json(name, tokens, trace), f)
-            if stem == "hf":
+            if stem == ("hf" if not quant_only else f"{name}-f32"):
                 with open(os.path.join(d, "experts.json"), "w") as f:
                     json.dump(experts_json(name, tokens, trace), f)
     log(f"{name}: {time.time() - t0:.1f} s, routing margins {margins}")
@@ -102,13 +109,13 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--models", default=",".join(list(MODELS) + list(QUANT_ONLY_MODELS)))
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     log = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
     for name in args.models.split(","):
-        if name not in MODELS:
-            ap.error(f"unknown model {name} (have {', '.join(MODELS)})")
+        if name not in MODELS and name not in QUANT_ONLY_MODELS:
+            ap.error(f"unknown model {name} (have {', '.join(list(MODELS) + list(QUANT_ONLY_MODELS))})")
         make_model(name, args.out, args.seed, log)
     return 0
 

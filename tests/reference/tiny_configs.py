@@ -174,6 +174,31 @@ def llama3_tiny():
     }
 
 
+def deepseek_v3_k256_tiny():
+    """A V3-shaped model (MLA with q_lora, sigmoid + bias routing in groups, shared expert, 3-D
+    expert tensors) whose every matrix row is 256 wide, the K-quant super-block, so `whale
+    quantize` really uses Q2_K..Q6_K and IQ4_XS on it. As small as that allows: one dense and
+    one MoE layer, no MTP layer, 8 routed experts."""
+    c = deepseek_v3_tiny()
+    c.update({
+        "hidden_size": 256,               # token_embd, q_a, kv_a_mqa, gate/up, output rows
+        "intermediate_size": 256,         # dense ffn_down rows
+        "moe_intermediate_size": 256,     # ffn_down_exps / ffn_down_shexp rows
+        "num_hidden_layers": 2,
+        "q_lora_rank": 256,               # attn_q_b rows
+        "kv_lora_rank": 256,              # attn_kv_b rows
+        "num_attention_heads": 4,
+        "num_key_value_heads": 4,
+        "v_head_dim": 64,                 # attn_output rows: 4 heads x 64
+        "n_routed_experts": 8,
+        "num_experts_per_tok": 2,
+        "n_group": 4,
+        "topk_group": 2,
+        "num_nextn_predict_layers": 0,
+    })
+    return c
+
+
 # name -> (config factory, GGUF architecture)
 MODELS = {
     "deepseek-v3-tiny": (deepseek_v3_tiny, "deepseek2"),
@@ -181,6 +206,12 @@ MODELS = {
     "deepseek-v2-group-tiny": (deepseek_v2_group_tiny, "deepseek2"),
     "qwen2-tiny": (qwen2_tiny, "qwen2"),
     "llama3-tiny": (llama3_tiny, "llama"),
+}
+
+# Models written only as an F32 GGUF with its reference logits (no HF folders, no other stored
+# forms): they exist for `whale quantize` tests and would only add CI time to the rest.
+QUANT_ONLY_MODELS = {
+    "deepseek-v3-k256-tiny": (deepseek_v3_k256_tiny, "deepseek2"),
 }
 
 
