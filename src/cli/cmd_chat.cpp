@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/session.h"
+#include "cli/terminal_output.h"
 #include "util/text_file.h"
 
 namespace whale::cli {
@@ -122,28 +123,13 @@ int run_chat(const ChatOptions& o) {
       history.pop_back();
       continue;
     }
-    bool dim = false;
+    ReplyPrinter printer(tty, !o.hide_thinking, true);
     GenerationCallbacks cb;
-    cb.on_thinking = [&](std::string_view s) {
-      if (o.hide_thinking) return;
-      if (tty && !dim) {
-        fmt::print("\033[2m");
-        dim = true;
-      }
-      fmt::print("{}", s);
-      std::fflush(stdout);
-    };
-    cb.on_answer = [&](std::string_view s) {
-      if (dim) {
-        fmt::print("\033[0m");
-        dim = false;
-      }
-      fmt::print("{}", s);
-      std::fflush(stdout);
-    };
+    cb.on_thinking = [&](std::string_view s) { printer.thinking(s); };
+    cb.on_answer = [&](std::string_view s) { printer.answer(s); };
     cb.cancelled = [] { return g_interrupted.load(); };
     auto r = session->generate(*prompt, cb);
-    if (dim) fmt::print("\033[0m");
+    printer.end();
     if (!r.ok()) {
       fmt::print(stderr, "\nerror: {}\n", r.error().what());
       history.pop_back();

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/session.h"
+#include "cli/terminal_output.h"
 #include "util/text_file.h"
 
 namespace whale::cli {
@@ -50,28 +51,12 @@ int run_run(const RunOptions& o) {
   const bool tty = isatty(STDOUT_FILENO) != 0;
   const bool show_thinking = !o.hide_thinking && !o.json;
   const bool show_answer = !o.thinking_only && !o.json;
-  bool in_dim = false;
+  ReplyPrinter printer(tty, show_thinking, show_answer);
   GenerationCallbacks cb;
-  cb.on_thinking = [&](std::string_view s) {
-    if (!show_thinking) return;
-    if (tty && !in_dim) {
-      fmt::print("\033[2m");
-      in_dim = true;
-    }
-    fmt::print("{}", s);
-    std::fflush(stdout);
-  };
-  cb.on_answer = [&](std::string_view s) {
-    if (in_dim) {
-      fmt::print("\033[0m");
-      in_dim = false;
-    }
-    if (!show_answer) return;
-    fmt::print("{}", s);
-    std::fflush(stdout);
-  };
+  cb.on_thinking = [&](std::string_view s) { printer.thinking(s); };
+  cb.on_answer = [&](std::string_view s) { printer.answer(s); };
   auto result = session->generate(*prompt, cb);
-  if (in_dim) fmt::print("\033[0m");
+  printer.end();
   if (!result.ok()) return fail(result.error());
   const GenerationResult& r = *result;
   if (o.json) {

@@ -12,6 +12,7 @@
 #include "util/aligned_buffer.h"
 #include "util/progress.h"
 #include "util/status.h"
+#include "util/terminal_text.h"
 #include "util/thread_pool.h"
 
 namespace whale {
@@ -243,3 +244,11 @@ TEST(ProgressBar, SilentWhenStderrIsNotATerminal) {
 
 }  // namespace
 }  // namespace whale
+
+TEST(TerminalText, ControlBytesBecomeCaretNotationAndTextStays) {
+  EXPECT_EQ(whale::terminal_safe("a\x1b[2Jb"), "a^[[2Jb");  // "clear screen" shown, not run
+  EXPECT_EQ(whale::terminal_safe("x\ry\bz\x7f"), "x^My^Hz^?");
+  EXPECT_EQ(whale::terminal_safe(std::string_view("\0", 1)), "^@");
+  EXPECT_EQ(whale::terminal_safe("line\n\ttab"), "line\n\ttab");
+  EXPECT_EQ(whale::terminal_safe("387 + 456 = 843 — \xe2\x9c\x93"), "387 + 456 = 843 — \xe2\x9c\x93");
+}
