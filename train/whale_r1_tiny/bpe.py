@@ -171,12 +171,25 @@ class Tokenizer:
                 out += bytes(inv[c] for c in t)
         return out.decode("utf-8", errors="replace")
 
+    # The shipped id order differs from the training order: the BPE vocabulary first, then the
+    # six added tokens (as DeepSeek lays out <think>, which exists only as an added token).
+    # Hugging Face `tokenizers` 0.13 silently ignores a non-special added token whose text is
+    # also in the BPE vocabulary, so <think> must not be there. export.py permutes the embedding
+    # and output rows accordingly; shipped id = ship[training id].
+    def shipped_tokens(self):
+        n = len(SPECIALS)
+        return self.tokens[n:] + self.tokens[:n]
+
+    def ship(self, train_id):
+        n, total = len(SPECIALS), len(self.tokens)
+        return train_id - n if train_id >= n else total - n + train_id
+
     def tokenizer_json(self):
-        """Hugging Face tokenizer.json, laid out as DeepSeek-V3's."""
+        """Hugging Face tokenizer.json (shipped ids), laid out as DeepSeek-V3's."""
         def split(pattern):
             return {"type": "Split", "pattern": {"Regex": pattern}, "behavior": "Isolated",
                     "invert": False}
-        added = [{"id": i, "content": s, "single_word": False, "lstrip": False, "rstrip": False,
+        added = [{"id": self.ship(i), "content": s, "single_word": False, "lstrip": False, "rstrip": False,
                   "normalized": s not in CONTROL, "special": s in CONTROL}
                  for i, s in enumerate(SPECIALS)]
         return {
@@ -196,13 +209,14 @@ class Tokenizer:
                                         {"Sequence": {"id": "A", "type_id": 0}},
                                         {"SpecialToken": {"id": BOS, "type_id": 1}},
                                         {"Sequence": {"id": "B", "type_id": 1}}],
-                               "special_tokens": {BOS: {"id": BOS, "ids": [0], "tokens": [BOS]}}},
+                               "special_tokens": {BOS: {"id": BOS, "ids": [self.ship(0)], "tokens": [BOS]}}},
             "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
                         "use_regex": True},
             "model": {"type": "BPE", "dropout": None, "unk_token": None,
                       "continuing_subword_prefix": None, "end_of_word_suffix": None,
                       "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
-                      "vocab": {t: i for i, t in enumerate(self.tokens)},
+                      "vocab": {t: i for i, t in enumerate(self.shipped_tokens())
+                                if t not in SPECIALS},
                       "merges": [f"{a} {b}" for a, b in self.merges]},
         }
 
