@@ -1,7 +1,8 @@
 """export.py — step 4: the trained model as a Hugging Face folder and a GGUF, plus the files the
 engine checks read.
 
-  /usr/bin/python3 export.py RUN_DIR OUT_DIR      (OUT_DIR = models/whale-r1-tiny)
+  /usr/bin/python3 export.py RUN_DIR OUT_DIR [CHECKPOINT]   (OUT_DIR = models/whale-r1-tiny,
+                                                            CHECKPOINT grpo.pt by default)
 
 Writes, with the project's own writers (tests/reference/tiny_writers.py, name_map.py):
   OUT_DIR/hf/{config.json, model.safetensors, tokenizer.json, tokenizer_config.json,
@@ -194,7 +195,7 @@ def main():
     run, out = sys.argv[1], sys.argv[2]
     deterministic(0)
     tok = load_tokenizer(run)
-    model = load_model(run, CHECKPOINT, tok)
+    model = load_model(run, sys.argv[3] if len(sys.argv) > 3 else CHECKPOINT, tok)
     with open(CHAT_TEMPLATE_FILE) as f:
         template = f.read()
     bos, eos = tok.ship(tok.id[bpe.BOS]), tok.ship(tok.id[bpe.EOS])
