@@ -22,7 +22,7 @@ fi
 py=/usr/bin/python3
 cd "$here"
 SFT_STEPS="${SFT_STEPS:-1300}"
-GRPO_STEPS="${GRPO_STEPS:-60}"
+GRPO_STEPS="${GRPO_STEPS:-40}"
 $py prepare.py "$run"
 $py sft.py "$run" "$SFT_STEPS"
 $py evaluate.py "$run" sft.pt sft
