@@ -16,8 +16,9 @@ fs::file_time_type newest_input(const fs::path& root) {
                         "data/conversations.json"})
     newest = std::max(newest, fs::last_write_time(root / f));
   // The bundled model's vocabulary is one of the references' inputs too.
+  const fs::path tiny = root / ".." / ".." / "models" / "whale-r1-tiny" / "hf";
   for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
-    newest = std::max(newest, fs::last_write_time(root / ".." / ".." / "models" / "whale-r1-tiny" / "hf" / f));
+    newest = std::max(newest, fs::last_write_time(tiny / f));
   for (const auto& e : fs::directory_iterator(root / "data" / "templates"))
     newest = std::max(newest, fs::last_write_time(e.path()));
   return newest;
