@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# demo.sh BUILD_DIR — the README's main job: make the default model if needed, describe it,
-# and ask it a sample question with `whale run`.
+# demo.sh BUILD_DIR — the README's main job: describe the bundled default model, whale-r1-tiny
+# (a miniature DeepSeek-V3 trained here by SFT + GRPO on arithmetic, see
+# models/whale-r1-tiny/README.md), and ask it a sample question with `whale run`.
 set -euo pipefail
 build="$1"
 cd "$(dirname "$0")/.."
 whale="$build/src/cli/whale"
-model=models/demo/whale-demo-random.gguf
+model=models/whale-r1-tiny/whale-r1-tiny.gguf
 if [ ! -f "$model" ]; then
-  mkdir -p models/demo
-  "$build/tools/whale-make-demo-model" "$model"
+  echo "demo: $model is missing (it is part of the repository; retrain with train/whale_r1_tiny/run_all.sh)" >&2
+  exit 1
 fi
 echo "== whale info $model"
 "$whale" info "$model"
 echo
-echo "== whale run -m $model -p 'What is 387 + 456?'"
-echo "   (RANDOM-WEIGHT DEMO: the engine runs end to end, but this model was never trained,"
-echo "    so its 'thinking' and 'answer' are random bytes. Point -m at a real R1 GGUF or HF folder.)"
-"$whale" run -m "$model" -p "What is 387 + 456?" -n 48 --seed 1
+# Greedy (--temp 0): the model's own best answer. Without it whale samples at R1's recommended
+# temperature 0.6, and then a wrong digit now and then.
+echo "== whale run -m $model -p 'What is 387 + 456?' --temp 0"
+"$whale" run -m "$model" -p "What is 387 + 456?" --temp 0

@@ -54,6 +54,11 @@ function loadVocab(name) {
               chat_template: v.cfg.chat_template };
     return q;
   }
+  if (name === 'whale_r1_tiny') {  // the bundled model's own vocabulary (trained in this repo)
+    const dir = path.join(here, '..', '..', 'models', 'whale-r1-tiny', 'hf');
+    return { tok: readJson(path.join(dir, 'tokenizer.json')),
+             cfg: readJson(path.join(dir, 'tokenizer_config.json')) };
+  }
   return { tok: readJson(path.join(pkgDir(name), 'tokenizer.json')),
            cfg: readJson(path.join(pkgDir(name), 'tokenizer_config.json')) };
 }
@@ -135,7 +140,8 @@ async function encodeAll(name, v, texts) {
 
 const texts = corpusTexts();
 const vocabs = {};
-for (const name of ['deepseek_v3', 'deepseek_r1', 'qwen3', 'deepseek_r1_qwen', 'llama3_1']) {
+for (const name of ['deepseek_v3', 'deepseek_r1', 'qwen3', 'deepseek_r1_qwen', 'llama3_1',
+                    'whale_r1_tiny']) {
   const v = loadVocab(name);
   vocabs[name] = v;
   fs.mkdirSync(path.join(outDir, name), { recursive: true });
@@ -152,6 +158,7 @@ const templates = [
   { name: 'qwen3', source: vocabs.qwen3.cfg.chat_template, cfg: vocabs.qwen3.cfg },
   { name: 'deepseek_r1_qwen', source: vocabs.deepseek_r1_qwen.cfg.chat_template, cfg: vocabs.deepseek_r1_qwen.cfg },
   { name: 'llama3', source: vocabs.llama3_1.cfg.chat_template, cfg: vocabs.llama3_1.cfg },
+  { name: 'whale_r1_tiny', source: vocabs.whale_r1_tiny.cfg.chat_template, cfg: vocabs.whale_r1_tiny.cfg },
   { name: 'qwen2_5', file: 'qwen2_5.jinja', cfg: vocabs.qwen3.cfg },
   { name: 'llama3_1', file: 'llama3_1.jinja', cfg: vocabs.llama3_1.cfg },
 ];

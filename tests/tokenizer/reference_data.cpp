@@ -15,6 +15,10 @@ fs::file_time_type newest_input(const fs::path& root) {
   for (const char* f : {"reference.mjs", "package-lock.json", "data/corpus.json",
                         "data/conversations.json"})
     newest = std::max(newest, fs::last_write_time(root / f));
+  // The bundled model's vocabulary is one of the references' inputs too.
+  const fs::path tiny = root / ".." / ".." / "models" / "whale-r1-tiny" / "hf";
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
+    newest = std::max(newest, fs::last_write_time(tiny / f));
   for (const auto& e : fs::directory_iterator(root / "data" / "templates"))
     newest = std::max(newest, fs::last_write_time(e.path()));
   return newest;

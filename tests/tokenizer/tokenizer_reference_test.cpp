@@ -100,7 +100,7 @@ TEST_P(TokenizerReference, DecodeAndStreamMatchReference) {
 
 INSTANTIATE_TEST_SUITE_P(Vocabularies, TokenizerReference,
                          ::testing::Values("deepseek_v3", "deepseek_r1", "qwen3",
-                                           "deepseek_r1_qwen", "llama3_1"));
+                                           "deepseek_r1_qwen", "llama3_1", "whale_r1_tiny"));
 
 }  // namespace
 }  // namespace whale
