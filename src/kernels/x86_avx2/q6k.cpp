@@ -10,29 +10,34 @@ namespace {
 constexpr int kWeightBytes = 210;
 constexpr int kActBytes = 292;
 
+// The 6-bit levels (0..63) of one half super-block (128 weights) as four vectors of 32:
+// quarter k takes the low nibbles of ql0 / ql1 (k = 0, 1) or their high nibbles (k = 2, 3),
+// and bits 2k, 2k+1 of qh as its top two bits.
+inline void unpack_half(const std::uint8_t* w, int half, __m256i q[4]) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i m2 = _mm256_set1_epi8(0x03);
+  const __m256i ql0 = load256(w + 64 * half);
+  const __m256i ql1 = load256(w + 64 * half + 32);
+  const __m256i qh = load256(w + 128 + 32 * half);
+  q[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+  q[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+  q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+  q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+}
+
 // Σ_j sc_j Σ_{i in j} (q_i - 32) x_i as 8 int32 partial sums. The 6-bit q (0..63) is the
 // unsigned maddubs operand; subtracting maddubs(32, x) removes the offset in int16, exactly
 // (|Σ pair| ≤ 2 · 63 · 128 and 2 · 32 · 128, difference ≤ 2 · 32 · 128).
 inline __m256i block_sums(const std::uint8_t* w, const std::uint8_t* x) {
   const std::int8_t* sc = reinterpret_cast<const std::int8_t*>(w + 192);
-  const __m256i m4 = _mm256_set1_epi8(0x0F);
-  const __m256i m2 = _mm256_set1_epi8(0x03);
   const __m256i k32 = _mm256_set1_epi8(32);
   __m256i acc = _mm256_setzero_si256();
   for (int half = 0; half < 2; ++half) {
-    const __m256i ql0 = load256(w + 64 * half);
-    const __m256i ql1 = load256(w + 64 * half + 32);
-    const __m256i qh = load256(w + 128 + 32 * half);
-    // Quarter k: low nibbles of ql0 / ql1 (k = 0, 1), high nibbles (k = 2, 3); qh bits 2k.
-    const __m256i q[4] = {
-        _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4)),
-        _mm256_or_si256(_mm256_and_si256(ql1, m4),
-                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4)),
-        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
-                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4)),
-        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
-                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4)),
-    };
+    __m256i q[4];
+    unpack_half(w, half, q);
     for (int k = 0; k < 4; ++k) {
       const __m256i xk = load256(x + 4 + 128 * half + 32 * k);
       const __m256i pairs =
@@ -57,8 +62,6 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
   __m256 acc[TT];
 #pragma GCC unroll 4
   for (int t = 0; t < TT; ++t) acc[t] = _mm256_setzero_ps();
-  const __m256i m4 = _mm256_set1_epi8(0x0F);
-  const __m256i m2 = _mm256_set1_epi8(0x03);
   const __m256i k32 = _mm256_set1_epi8(32);
   for (std::int64_t b = 0; b < nb; ++b) {
     const std::uint8_t* w = row + b * kWeightBytes;
@@ -68,18 +71,8 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
     for (int t = 0; t < TT; ++t) lanes[t] = _mm256_setzero_si256();
 #pragma GCC unroll 2
     for (int half = 0; half < 2; ++half) {
-      const __m256i ql0 = load256(w + 64 * half);
-      const __m256i ql1 = load256(w + 64 * half + 32);
-      const __m256i qh = load256(w + 128 + 32 * half);
-      const __m256i q[4] = {
-          _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4)),
-          _mm256_or_si256(_mm256_and_si256(ql1, m4),
-                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
-                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
-                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4)),
-      };
+      __m256i q[4];
+      unpack_half(w, half, q);
 #pragma GCC unroll 4
       for (int k = 0; k < 4; ++k) {
         const __m256i qs = _mm256_sub_epi8(q[k], k32);
