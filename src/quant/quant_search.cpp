@@ -73,6 +73,34 @@ template <int N, int B>
       for (int i = 0; i < N; ++i) q[b * N + i] = trial[i][b];
 }
 
+// The refinement both scale searches end with: every sub-block that is still improving retries
+// with the reciprocal of its best scale; a trial that does not improve ends that sub-block's
+// refinement. `trial()` fills s[] and scale[] for the current iscale[]; `improved(mask)` is
+// called after best/best_scale took the improved lanes.
+template <int B, class Trial, class Improved>
+[[gnu::always_inline]] inline void refine_scales(const bool (&live)[B], double (&best)[B],
+                                                 double (&best_scale)[B], float (&iscale)[B],
+                                                 const double (&s)[B], const double (&scale)[B],
+                                                 Trial trial, Improved improved) {
+  bool active[B];
+  for (int b = 0; b < B; ++b) active[b] = live[b];
+  for (int it = 0; it < kRefineIters; ++it) {
+    bool any = false;
+    for (int b = 0; b < B; ++b) {
+      active[b] = active[b] && best_scale[b] != 0;
+      iscale[b] = active[b] ? static_cast<float>(1.0 / best_scale[b]) : 0.0f;
+      any = any || active[b];
+    }
+    if (!any) break;
+    trial();
+    for (int b = 0; b < B; ++b) {
+      active[b] = active[b] && s[b] > best[b];
+      if (active[b]) best[b] = s[b], best_scale[b] = scale[b];
+    }
+    improved(active);
+  }
+}
+
 template <int N, int B>
 [[gnu::always_inline]] inline void fit_symmetric_batch(const float* x, int nmax, int* q,
                                                        float* scales) {
@@ -122,25 +150,13 @@ template <int N, int B>
     }
     take_lanes<N, B>(trial, take, q);
   }
-  bool active[B];
-  for (int b = 0; b < B; ++b) active[b] = live[b];
-  for (int it = 0; it < kRefineIters; ++it) {
-    bool any = false;
-    for (int b = 0; b < B; ++b) {
-      active[b] = active[b] && best_scale[b] != 0;
-      iscale[b] = active[b] ? static_cast<float>(1.0 / best_scale[b]) : 0.0f;
-      any = any || active[b];
-    }
-    if (!any) break;
-    assign<N, B>(-nmax, nmax - 1, levels, trial);
-    score();
-    for (int b = 0; b < B; ++b) {
-      take[b] = active[b] && s[b] > best[b];
-      active[b] = take[b];  // a trial that does not improve ends that sub-block's refinement
-      if (take[b]) best[b] = s[b], best_scale[b] = scale[b];
-    }
-    take_lanes<N, B>(trial, take, q);
-  }
+  refine_scales<B>(
+      live, best, best_scale, iscale, s, scale,
+      [&] {
+        assign<N, B>(-nmax, nmax - 1, levels, trial);
+        score();
+      },
+      [&](const bool (&improved)[B]) { take_lanes<N, B>(trial, improved, q); });
   for (int b = 0; b < B; ++b) scales[b] = live[b] ? static_cast<float>(best_scale[b]) : 0.0f;
 }
 
@@ -400,22 +416,7 @@ template <int B>
     for (int b = 0; b < B; ++b)
       if (live[b] && s[b] > best[b]) best[b] = s[b], best_scale[b] = scale[b];
   }
-  bool active[B];
-  for (int b = 0; b < B; ++b) active[b] = live[b];
-  for (int it = 0; it < kRefineIters; ++it) {
-    bool any = false;
-    for (int b = 0; b < B; ++b) {
-      active[b] = active[b] && best_scale[b] != 0;
-      iscale[b] = active[b] ? static_cast<float>(1.0 / best_scale[b]) : 0.0f;
-      any = any || active[b];
-    }
-    if (!any) break;
-    try_scales();
-    for (int b = 0; b < B; ++b) {
-      active[b] = active[b] && s[b] > best[b];  // no improvement ends that sub-block's refinement
-      if (active[b]) best[b] = s[b], best_scale[b] = scale[b];
-    }
-  }
+  refine_scales<B>(live, best, best_scale, iscale, s, scale, try_scales, [](const bool (&)[B]) {});
   for (int b = 0; b < B; ++b) scales[b] = live[b] ? static_cast<float>(best_scale[b]) : 0.0f;
 }
 
