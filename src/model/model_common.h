@@ -6,6 +6,7 @@
 #include <span>
 #include <vector>
 
+#include "kernels/ops.h"
 #include "model/config.h"
 #include "model/model.h"
 #include "util/aligned_buffer.h"
@@ -64,5 +65,35 @@ class StepScratch {
   }
   AlignedBuffer<float> hidden_, normed_, branch_, gathered_;
 };
+
+// The pre-norm residual decoder both architectures run (DeepSeek's Transformer.forward with its
+// Block.forward; the Qwen2/Llama decoder layer): x = embed(tokens); per layer
+// x += attention(attn_norm(x)) and x += ffn(ffn_norm(x)); then the head on the rows asked for.
+// `scratch.rows` must already be laid out for `steps`; each Layer has attn_norm and ffn_norm;
+// attention(l, layer, normed, out) and ffn(l, layer, normed, out) write their branch into out.
+template <class Layer, class Attention, class Ffn>
+void run_decoder(const HeadWeights& head, const ModelConfig& c, const std::vector<Layer>& layers,
+                 std::span<const SeqStep> steps, StepScratch& scratch, ThreadPool& pool,
+                 const ForwardOptions& options, Span2D<float> logits, Attention attention, Ffn ffn) {
+  const BatchRows& rows = scratch.rows;
+  const std::int64_t N = rows.n_rows();
+  Span2D<float> x = scratch.hidden(N, c.hidden_size);        // [N, hidden] residual stream
+  Span2D<float> normed = scratch.normed(N, c.hidden_size);
+  Span2D<float> branch = scratch.branch(N, c.hidden_size);
+  embed_tokens(head, rows.tokens, x);
+  const auto eps = static_cast<float>(c.rms_norm_eps);
+  for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const Layer& layer = layers[static_cast<std::size_t>(l)];
+    rmsnorm(x, layer.attn_norm, eps, normed);
+    attention(l, layer, Span2D<const float>(normed), branch);
+    add_inplace(x, branch);
+    rmsnorm(x, layer.ffn_norm, eps, normed);
+    ffn(l, layer, Span2D<const float>(normed), branch);
+    add_inplace(x, branch);
+    if (options.on_layer) options.on_layer(l, x);
+  }
+  for (const SeqStep& s : steps) s.cache->n_tokens += static_cast<std::int64_t>(s.tokens.size());
+  compute_logits_rows(head, c, x, rows, scratch.gathered(N, c.hidden_size), normed, logits, pool);
+}
 
 }  // namespace whale

@@ -165,7 +165,6 @@ class DeepSeekModel final : public Model {
     const ModelConfig& c = config_;
     BatchRows& rows = scratch_.rows;
     rows.layout(steps);
-    const std::int64_t N = rows.n_rows();
     // kAuto: the absorbed form over the latent cache for a sequence's single decode token, the
     // expanded form for its prompt chunks.
     segments_.clear();
@@ -175,28 +174,19 @@ class DeepSeekModel final : public Model {
                             (options.mla_path == MlaPath::kAuto && T == 1);
       segments_.push_back({rows.first_row[i], T, steps[i].cache, absorbed});
     }
-    Span2D<float> x = scratch_.hidden(N, c.hidden_size);
-    Span2D<float> normed = scratch_.normed(N, c.hidden_size);
-    Span2D<float> branch = scratch_.branch(N, c.hidden_size);
-    embed_tokens(head_, rows.tokens, x);
-    const auto eps = static_cast<float>(c.rms_norm_eps);
-    for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
-      const DeepSeekLayer& layer = layers_[static_cast<std::size_t>(l)];
-      rmsnorm(x, layer.attn_norm, eps, normed);
-      mla_forward(layer.attn, c, rope_, normed, l, segments_, mla_scratch_, pool_, branch);
-      add_inplace(x, branch);
-      rmsnorm(x, layer.ffn_norm, eps, normed);
-      if (layer.is_moe)
-        moe_forward(layer.moe, routing_, normed, branch, ffn_scratch_, pool_,
-                    options.on_experts ? &chosen_ : nullptr);
-      else
-        mlp_forward(layer.mlp, normed, branch, ffn_scratch_, pool_);
-      if (layer.is_moe && options.on_experts) options.on_experts(l, chosen_);
-      add_inplace(x, branch);
-      if (options.on_layer) options.on_layer(l, x);
-    }
-    for (const SeqStep& s : steps) s.cache->n_tokens += static_cast<std::int64_t>(s.tokens.size());
-    compute_logits_rows(head_, c, x, rows, scratch_.gathered(N, c.hidden_size), normed, logits, pool_);
+    run_decoder(head_, c, layers_, steps, scratch_, pool_, options, logits,
+                [&](std::int64_t l, const DeepSeekLayer& layer, Span2D<const float> normed, Span2D<float> out) {
+                  mla_forward(layer.attn, c, rope_, normed, l, segments_, mla_scratch_, pool_, out);
+                },
+                [&](std::int64_t l, const DeepSeekLayer& layer, Span2D<const float> normed, Span2D<float> out) {
+                  if (!layer.is_moe) {
+                    mlp_forward(layer.mlp, normed, out, ffn_scratch_, pool_);
+                    return;
+                  }
+                  moe_forward(layer.moe, routing_, normed, out, ffn_scratch_, pool_,
+                              options.on_experts ? &chosen_ : nullptr);
+                  if (options.on_experts) options.on_experts(l, chosen_);
+                });
     return {};
   }
 

@@ -85,27 +85,15 @@ class DenseModel final : public Model {
   Result<void> forward_batch(std::span<const SeqStep> steps, Span2D<float> logits,
                              const ForwardOptions& options) override {
     WHALE_TRY_VOID(prepare_batch(config_, steps, logits));
-    const ModelConfig& c = config_;
     BatchRows& rows = scratch_.rows;
     rows.layout(steps);
-    const std::int64_t N = rows.n_rows();
-    Span2D<float> x = scratch_.hidden(N, c.hidden_size);
-    Span2D<float> normed = scratch_.normed(N, c.hidden_size);
-    Span2D<float> branch = scratch_.branch(N, c.hidden_size);
-    embed_tokens(head_, rows.tokens, x);
-    const auto eps = static_cast<float>(c.rms_norm_eps);
-    for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
-      const DenseLayer& layer = layers_[static_cast<std::size_t>(l)];
-      rmsnorm(x, layer.attn_norm, eps, normed);
-      attention(layer.attn, normed, l, steps, rows, branch);
-      add_inplace(x, branch);
-      rmsnorm(x, layer.ffn_norm, eps, normed);
-      mlp_forward(layer.mlp, normed, branch, ffn_scratch_, pool_);
-      add_inplace(x, branch);
-      if (options.on_layer) options.on_layer(l, x);
-    }
-    for (const SeqStep& s : steps) s.cache->n_tokens += static_cast<std::int64_t>(s.tokens.size());
-    compute_logits_rows(head_, c, x, rows, scratch_.gathered(N, c.hidden_size), normed, logits, pool_);
+    run_decoder(head_, config_, layers_, steps, scratch_, pool_, options, logits,
+                [&](std::int64_t l, const DenseLayer& layer, Span2D<const float> normed, Span2D<float> out) {
+                  attention(layer.attn, normed, l, steps, rows, out);
+                },
+                [&](std::int64_t, const DenseLayer& layer, Span2D<const float> normed, Span2D<float> out) {
+                  mlp_forward(layer.mlp, normed, out, ffn_scratch_, pool_);
+                });
     return {};
   }
 
