@@ -194,33 +194,33 @@ void quantize_q5_1(const float* src, std::byte* dst, std::int64_t n_blocks) {
   }
 }
 
-// Q8_0 / Q8_1: d = max|x| / 127, q = round(x / d) with halves away from zero.
+// Q8_0 / Q8_1: d = max|x| / 127, q = round(x / d) with halves away from zero. Fills d and qs of
+// either block and returns d as computed (Q8_1's sum is scaled by it, not by its f16 copy).
+template <class Block>
+float fill_q8(const float* src, Block& blk) {
+  float amax = 0.0f;
+  for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(src[j]));
+  const float d = amax / 127.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  blk.d = f32_to_f16(d);
+  for (int j = 0; j < kQK; ++j) blk.qs[j] = static_cast<std::int8_t>(std::lround(src[j] * id));
+  return d;
+}
+
 void quantize_q8_0(const float* src, std::byte* dst, std::int64_t n_blocks) {
   for (std::int64_t b = 0; b < n_blocks; ++b, src += kQK) {
-    float amax = 0.0f;
-    for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(src[j]));
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
     BlockQ8_0 blk{};
-    blk.d = f32_to_f16(d);
-    for (int j = 0; j < kQK; ++j) blk.qs[j] = static_cast<std::int8_t>(std::lround(src[j] * id));
+    fill_q8(src, blk);
     store_block(blk, dst, b);
   }
 }
 
 void quantize_q8_1(const float* src, std::byte* dst, std::int64_t n_blocks) {
   for (std::int64_t b = 0; b < n_blocks; ++b, src += kQK) {
-    float amax = 0.0f;
-    for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(src[j]));
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
     BlockQ8_1 blk{};
-    blk.d = f32_to_f16(d);
+    const float d = fill_q8(src, blk);
     int sum = 0;
-    for (int j = 0; j < kQK; ++j) {
-      blk.qs[j] = static_cast<std::int8_t>(std::lround(src[j] * id));
-      sum += blk.qs[j];
-    }
+    for (int j = 0; j < kQK; ++j) sum += blk.qs[j];
     blk.s = f32_to_f16(static_cast<float>(sum) * d);
     store_block(blk, dst, b);
   }
