@@ -66,6 +66,17 @@ class StepScratch {
   AlignedBuffer<float> hidden_, normed_, branch_, gathered_;
 };
 
+// Binds layers 0..n-1 with bind(l, layer) -> Result<void>; a failure says which layer.
+template <class Layer, class Bind>
+Result<std::vector<Layer>> bind_layers(std::int64_t n, Bind bind) {
+  std::vector<Layer> layers(static_cast<std::size_t>(n));
+  for (std::int64_t l = 0; l < n; ++l) {
+    Result<void> bound = bind(l, layers[static_cast<std::size_t>(l)]);
+    if (!bound.ok()) return std::move(bound).error().context("layer {}", l);
+  }
+  return layers;
+}
+
 // The pre-norm residual decoder both architectures run (DeepSeek's Transformer.forward with its
 // Block.forward; the Qwen2/Llama decoder layer): x = embed(tokens); per layer
 // x += attention(attn_norm(x)) and x += ffn(ffn_norm(x)); then the head on the rows asked for.

@@ -11,6 +11,9 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <system_error>
+
+#include <unistd.h>
 
 #include "format/gguf.h"
 
@@ -44,14 +47,20 @@ std::string run(const std::string& cmd, int& status) {
 class ShapeModel : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::path(env_or("WHALE_TEST_TMP", "/tmp")) / "shape_bench_test";
+    dir_ = fs::path(env_or("WHALE_TEST_TMP", WHALE_TEST_TMP_DIR)) / "shape_bench_test";
     fs::create_directories(dir_);
-    model_ = dir_ / "qwen-1layer.gguf";
+    // CTest runs each case as its own process, in parallel: one file per process, or one case
+    // reads the file while another rewrites it.
+    model_ = dir_ / ("qwen-1layer-" + std::to_string(getpid()) + ".gguf");
     int status = 0;
     const std::string cmd = std::string(WHALE_MAKE_SHAPE_MODEL) + " r1-distill-qwen-1.5b " + model_.string() +
                             " --type q8_0 --layers 1 --tiny-vocab " + std::to_string(kVocab) + " -t 2";
     run(cmd, status);
     ASSERT_EQ(status, 0) << cmd;
+  }
+  static void TearDownTestSuite() {
+    std::error_code ignored;
+    fs::remove(model_, ignored);
   }
   static inline fs::path dir_;
   static inline fs::path model_;

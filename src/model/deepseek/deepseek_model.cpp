@@ -132,31 +132,32 @@ class DeepSeekModel final : public Model {
     rope_ = make_rope_table(c, c.qk_rope_head_dim, RopeStyle::kInterleaved);
     routing_ = RoutingParams::from_config(c);
     const ModelFormat f = store_.files().format;
-    for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
-      DeepSeekLayer layer;
-      auto bound = [&]() -> Result<void> {
-        WHALE_TRY(layer.attn_norm, store_.vector(tensor_name(f, Role::kAttnNorm, l), c.hidden_size));
-        WHALE_TRY(layer.ffn_norm, store_.vector(tensor_name(f, Role::kFfnNorm, l), c.hidden_size));
-        WHALE_TRY_VOID(bind_attention(store_, c, l, layer.attn));
-        layer.is_moe = c.is_moe_layer(l);
-        if (layer.is_moe) {
-          WHALE_TRY_VOID(bind_moe(store_, c, l, layer.moe));
-        } else {
-          WHALE_TRY(layer.mlp, bind_mlp(store_, Role::kFfnGate, Role::kFfnUp, Role::kFfnDown, l,
-                                        c.hidden_size, c.intermediate_size));
-        }
-        return {};
-      }();
-      if (!bound.ok()) return std::move(bound).error().context("layer {}", l);
-      layers_.push_back(std::move(layer));
-    }
+    auto bound = bind_layers<DeepSeekLayer>(
+        c.num_hidden_layers, [&](std::int64_t l, DeepSeekLayer& layer) -> Result<void> {
+          WHALE_TRY(layer.attn_norm,
+                    store_.vector(tensor_name(f, Role::kAttnNorm, l), c.hidden_size));
+          WHALE_TRY(layer.ffn_norm,
+                    store_.vector(tensor_name(f, Role::kFfnNorm, l), c.hidden_size));
+          WHALE_TRY_VOID(bind_attention(store_, c, l, layer.attn));
+          layer.is_moe = c.is_moe_layer(l);
+          if (layer.is_moe) {
+            WHALE_TRY_VOID(bind_moe(store_, c, l, layer.moe));
+          } else {
+            WHALE_TRY(layer.mlp, bind_mlp(store_, Role::kFfnGate, Role::kFfnUp, Role::kFfnDown, l,
+                                          c.hidden_size, c.intermediate_size));
+          }
+          return {};
+        });
+    if (!bound.ok()) return std::move(bound).error();
+    layers_ = std::move(bound).value();
     return {};
   }
 
   const ModelConfig& config() const override { return config_; }
 
   KvCache new_cache(std::int64_t capacity) const override {
-    return KvCache(config_.num_hidden_layers, capacity, config_.kv_lora_rank + config_.qk_rope_head_dim, 0);
+    return KvCache(config_.num_hidden_layers, capacity,
+                   config_.kv_lora_rank + config_.qk_rope_head_dim, 0);
   }
 
   Result<void> forward_batch(std::span<const SeqStep> steps, Span2D<float> logits,

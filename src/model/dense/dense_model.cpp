@@ -50,28 +50,26 @@ class DenseModel final : public Model {
     }
     const std::int64_t dim = c.hidden_size, hd = c.head_dim, H = c.num_attention_heads,
                        KV = c.num_key_value_heads;
-    for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
-      DenseLayer layer;
-      auto name = [&](Role r) { return tensor_name(f, r, l); };
-      auto bound = [&]() -> Result<void> {
-        WHALE_TRY(layer.attn_norm, store_.vector(name(Role::kAttnNorm), dim));
-        WHALE_TRY(layer.ffn_norm, store_.vector(name(Role::kFfnNorm), dim));
-        WHALE_TRY(layer.attn.wq, store_.matrix(name(Role::kAttnQ), H * hd, dim));
-        WHALE_TRY(layer.attn.wk, store_.matrix(name(Role::kAttnK), KV * hd, dim));
-        WHALE_TRY(layer.attn.wv, store_.matrix(name(Role::kAttnV), KV * hd, dim));
-        WHALE_TRY(layer.attn.wo, store_.matrix(name(Role::kAttnOutput), dim, H * hd));
-        if (c.attention_bias) {
-          WHALE_TRY(layer.attn.bq, store_.vector(name(Role::kAttnQBias), H * hd));
-          WHALE_TRY(layer.attn.bk, store_.vector(name(Role::kAttnKBias), KV * hd));
-          WHALE_TRY(layer.attn.bv, store_.vector(name(Role::kAttnVBias), KV * hd));
-        }
-        WHALE_TRY(layer.mlp, bind_mlp(store_, Role::kFfnGate, Role::kFfnUp, Role::kFfnDown, l, dim,
-                                      c.intermediate_size));
-        return {};
-      }();
-      if (!bound.ok()) return std::move(bound).error().context("layer {}", l);
-      layers_.push_back(std::move(layer));
-    }
+    auto bound = bind_layers<DenseLayer>(
+        c.num_hidden_layers, [&](std::int64_t l, DenseLayer& layer) -> Result<void> {
+          auto name = [&](Role r) { return tensor_name(f, r, l); };
+          WHALE_TRY(layer.attn_norm, store_.vector(name(Role::kAttnNorm), dim));
+          WHALE_TRY(layer.ffn_norm, store_.vector(name(Role::kFfnNorm), dim));
+          WHALE_TRY(layer.attn.wq, store_.matrix(name(Role::kAttnQ), H * hd, dim));
+          WHALE_TRY(layer.attn.wk, store_.matrix(name(Role::kAttnK), KV * hd, dim));
+          WHALE_TRY(layer.attn.wv, store_.matrix(name(Role::kAttnV), KV * hd, dim));
+          WHALE_TRY(layer.attn.wo, store_.matrix(name(Role::kAttnOutput), dim, H * hd));
+          if (c.attention_bias) {
+            WHALE_TRY(layer.attn.bq, store_.vector(name(Role::kAttnQBias), H * hd));
+            WHALE_TRY(layer.attn.bk, store_.vector(name(Role::kAttnKBias), KV * hd));
+            WHALE_TRY(layer.attn.bv, store_.vector(name(Role::kAttnVBias), KV * hd));
+          }
+          WHALE_TRY(layer.mlp, bind_mlp(store_, Role::kFfnGate, Role::kFfnUp, Role::kFfnDown, l,
+                                        dim, c.intermediate_size));
+          return {};
+        });
+    if (!bound.ok()) return std::move(bound).error();
+    layers_ = std::move(bound).value();
     return {};
   }
 
