@@ -102,8 +102,9 @@ class ChatTest(unittest.TestCase):
         cmd = f"{WHALE} chat -m {MODEL} --seed 1 -n 100000 --ctx 8192 --ignore-eos"
         subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "200", "-y", "50", cmd], check=True)
         try:
+            # -J joins wrapped lines: " [stopped]" printed at the right edge would be split.
             def screen():
-                return subprocess.run(["tmux", "capture-pane", "-p", "-t", session, "-S", "-"],
+                return subprocess.run(["tmux", "capture-pane", "-p", "-J", "-t", session, "-S", "-"],
                                       capture_output=True, text=True).stdout
 
             def wait_for(pred, seconds=60):
