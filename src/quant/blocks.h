@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -112,6 +113,34 @@ struct BlockIQ4_XS {
   std::array<std::uint8_t, kQK_K / 2> qs;
 };
 
+// IQ2_XXS: 8 sub-blocks of 32, each 4 groups of 8 described by two little-endian u32 in qs:
+// the first holds 4 codebook indices (a byte per group), the second 4 x 7 sign bits (group l at
+// bit 7l, see iq2_sign_byte) and the sub-block's 4-bit scale ls in bits 28-31;
+// x = d * (0.5 + ls) * 0.25 * grid[index][j] * sign.
+struct BlockIQ2_XXS {
+  std::uint16_t d;
+  std::array<std::uint16_t, kQK_K / 8> qs;
+};
+// IQ1_S: 8 sub-blocks of 32, each 4 groups of 8 indexing the 2048-entry codebook with 11 bits:
+// the low 8 in qs[4 * ib + l], the high 3 in bits 3l..3l+2 of qh[ib]; qh[ib] bits 12-14 hold the
+// sub-block's scale ls and bit 15 the sign of its shift: x = d * (2 ls + 1) * (grid + delta),
+// delta = -1/8 when bit 15 is set, +1/8 otherwise.
+struct BlockIQ1_S {
+  std::uint16_t d;
+  std::array<std::uint8_t, kQK_K / 8> qs;
+  std::array<std::uint16_t, kQK_K / 32> qh;
+};
+// IQ1_M: as IQ1_S but each 16 elements have their own 3-bit scale and each 8 their own shift
+// sign, and there is no d field: sub-block ib's two scales are bits 6(ib%2)..+2 and +3..+5 of
+// the little-endian u16 scales[ib / 2]; the top nibbles of the four u16 form d's f16 bits
+// (u16 k's nibble is bits 4k..4k+3). qh[2 ib + l / 2] holds, for group l, the index's high 3
+// bits at bit 4(l % 2) and the shift sign at bit 4(l % 2) + 3.
+struct BlockIQ1_M {
+  std::array<std::uint8_t, kQK_K / 8> qs;
+  std::array<std::uint8_t, kQK_K / 16> qh;
+  std::array<std::uint8_t, kQK_K / 32> scales;
+};
+
 // The 16 non-uniform levels shared by IQ4_NL and IQ4_XS (part of the format definition).
 inline constexpr std::array<std::int8_t, 16> kIq4nlValues = {
     -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
@@ -130,6 +159,9 @@ static_assert(sizeof(BlockQ6_K) == 210);
 static_assert(sizeof(BlockQ8_K) == 292);
 static_assert(sizeof(BlockIQ4_NL) == 18);
 static_assert(sizeof(BlockIQ4_XS) == 136);
+static_assert(sizeof(BlockIQ2_XXS) == 66);
+static_assert(sizeof(BlockIQ1_S) == 50);
+static_assert(sizeof(BlockIQ1_M) == 56);
 
 // Copies block `index` out of (possibly unaligned) file bytes.
 template <class Block>
@@ -164,6 +196,29 @@ inline int q3k_scale(const std::array<std::uint8_t, 12>& s, int j) {
   const int low = (j < 8) ? (s[j] & 0xF) : (s[j - 8] >> 4);
   const int high = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
   return low | (high << 4);
+}
+
+// IQ2_XXS stores 7 sign bits per group of 8; the eighth makes the number of negative signs
+// even. Bit j set: coordinate j is negative.
+constexpr std::uint8_t iq2_sign_byte(unsigned seven_bits) {
+  return static_cast<std::uint8_t>((seven_bits & 127u) | ((std::popcount(seven_bits & 127u) & 1u) << 7));
+}
+
+// Coordinate j of a codebook entry as an integer.
+inline int grid_coord(std::uint64_t entry, int j) {
+  return static_cast<std::int8_t>(static_cast<std::uint8_t>((entry >> (8 * j)) & 0xFF));
+}
+
+// The f16 bits of an IQ1_M block's d, gathered from the top nibbles of its four scale words.
+inline std::uint16_t iq1m_d_bits(const std::array<std::uint8_t, kQK_K / 32>& s) {
+  std::uint16_t bits = 0;
+  for (int k = 0; k < 4; ++k) bits = static_cast<std::uint16_t>(bits | ((s[2 * k + 1] >> 4) << (4 * k)));
+  return bits;
+}
+// The 3-bit scale of 16-element half h (0..15) of an IQ1_M block.
+inline int iq1m_scale(const std::array<std::uint8_t, kQK_K / 32>& s, int h) {
+  const int word = s[2 * (h / 4)] | (s[2 * (h / 4) + 1] << 8);
+  return (word >> (3 * (h % 4))) & 7;
 }
 
 }  // namespace whale

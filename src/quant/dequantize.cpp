@@ -16,8 +16,8 @@ struct BlockCodec {
   quant_ref::QuantizeFn quantize = nullptr;
 };
 
-// Reference codecs of the block types. IQ2_XXS, IQ1_S and IQ1_M are absent on purpose: their
-// codebook grids are not implemented (see iq_ref.cpp), so models using them fail at load.
+// Reference codecs of the block types. Types absent here (IQ2_XS, IQ3_S, TQ1_0, ...) are refused
+// at load, naming the tensor and the type.
 BlockCodec block_codec(DType t) {
   namespace r = quant_ref;
   switch (t) {
@@ -49,6 +49,12 @@ BlockCodec block_codec(DType t) {
       return {r::dequantize_iq4_nl, r::quantize_iq4_nl};
     case DType::kIQ4_XS:
       return {r::dequantize_iq4_xs, r::quantize_iq4_xs};
+    case DType::kIQ2_XXS:
+      return {r::dequantize_iq2_xxs, r::quantize_iq2_xxs};
+    case DType::kIQ1_S:
+      return {r::dequantize_iq1_s, r::quantize_iq1_s};
+    case DType::kIQ1_M:
+      return {r::dequantize_iq1_m, r::quantize_iq1_m};
     default:
       return {};
   }

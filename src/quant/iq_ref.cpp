@@ -1,7 +1,5 @@
 // iq_ref.cpp — scalar reference (de)quantizers for the non-uniform 4-bit IQ types (IQ4_NL,
-// IQ4_XS). The lattice types IQ2_XXS, IQ1_S and IQ1_M need ggml's trained codebook grids,
-// which cannot be derived from first principles, so they are not supported here (see
-// has_dequantize).
+// IQ4_XS). The codebook types IQ2_XXS, IQ1_S and IQ1_M are in iq_lattice_ref.cpp.
 #include <algorithm>
 #include <array>
 #include <cmath>

@@ -44,4 +44,12 @@ void dequantize_iq4_xs(const std::byte* src, float* dst, std::int64_t n_blocks);
 void quantize_iq4_nl(const float* src, std::byte* dst, std::int64_t n_blocks);
 void quantize_iq4_xs(const float* src, std::byte* dst, std::int64_t n_blocks);
 
+// iq_lattice_ref.cpp
+void dequantize_iq2_xxs(const std::byte* src, float* dst, std::int64_t n_blocks);
+void dequantize_iq1_s(const std::byte* src, float* dst, std::int64_t n_blocks);
+void dequantize_iq1_m(const std::byte* src, float* dst, std::int64_t n_blocks);
+void quantize_iq2_xxs(const float* src, std::byte* dst, std::int64_t n_blocks);
+void quantize_iq1_s(const float* src, std::byte* dst, std::int64_t n_blocks);
+void quantize_iq1_m(const float* src, std::byte* dst, std::int64_t n_blocks);
+
 }  // namespace whale::quant_ref

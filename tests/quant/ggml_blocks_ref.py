@@ -9,6 +9,8 @@ bit for bit.
 Usage: ggml_blocks_ref.py dequant TYPE IN_BYTES OUT_F32
   reads whole blocks of TYPE from IN_BYTES and writes little-endian float32 values to OUT_F32.
 """
+import json
+import os
 import sys
 
 import numpy as np
@@ -232,6 +234,90 @@ def iq4_xs(raw):
     return out
 
 
+_CODEBOOKS = {}
+
+
+def codebook(name):
+    """The IQ2_XXS ('iq2xxs', 256 x 8 magnitudes) or IQ1_S/IQ1_M ('iq1s', 2048 x 8 values in
+    {-1, 0, 1}) codebook, as lists of coordinates in data/iq_codebooks.json."""
+    if not _CODEBOOKS:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'iq_codebooks.json')
+        with open(path) as f:
+            _CODEBOOKS.update({k: np.array(v, dtype=np.int32) for k, v in json.load(f).items()})
+    return _CODEBOOKS[name]
+
+
+def u16_words(cols):
+    return np.ascontiguousarray(cols).view('<u2').astype(np.uint32)
+
+
+def bit_count(v, nbits):
+    return sum((v >> k) & 1 for k in range(nbits))
+
+
+def iq2_xxs(raw):
+    """d f16; per sub-block of 32 two u32: 4 codebook indices (a byte each), then 4 x 7 sign
+    bits and a 4-bit scale ls in bits 28-31. The 8th sign of a group makes its count of
+    negative signs even. x = d * (0.5 + ls) * 0.25 * magnitude * sign."""
+    b = blocks(raw, 66)
+    d = f16(b[:, 0:2])
+    words = np.ascontiguousarray(b[:, 2:66]).view('<u4').astype(np.uint64)  # [nb, 16]
+    grid = codebook('iq2xxs')
+    out = np.empty((b.shape[0], 8, 4, 8), dtype=F32)
+    for ib in range(8):
+        idx, aux = words[:, 2 * ib], words[:, 2 * ib + 1]
+        db = d * (F32(0.5) + (aux >> 28).astype(F32)) * F32(0.25)
+        for l in range(4):
+            mag = grid[((idx >> (8 * l)) & 0xFF).astype(np.int64)].astype(F32)
+            seven = (aux >> (7 * l)) & 127
+            signs = seven | ((bit_count(seven, 7) & 1) << 7)
+            neg = (signs[:, None] >> np.arange(8, dtype=np.uint64)[None, :]) & 1
+            out[:, ib, l, :] = (db[:, None] * mag) * np.where(neg == 1, F32(-1), F32(1))
+    return out
+
+
+def iq1_values(idx, delta_negative):
+    return codebook('iq1s')[idx.astype(np.int64)].astype(F32) + np.where(delta_negative, F32(-0.125), F32(0.125))[:, None]
+
+
+def iq1_s(raw):
+    """d f16, qs[32], u16 qh[8]: group l of sub-block ib indexes the 2048-entry codebook with
+    qs[4 ib + l] | 3 bits of qh[ib] at 3l << 8; qh bits 12-14 = ls, bit 15 = negative shift.
+    x = d * (2 ls + 1) * (value +- 1/8)."""
+    b = blocks(raw, 50)
+    d = f16(b[:, 0:2])
+    qs = b[:, 2:34].astype(np.uint32)
+    qh = u16_words(b[:, 34:50])
+    out = np.empty((b.shape[0], 8, 4, 8), dtype=F32)
+    for ib in range(8):
+        h = qh[:, ib]
+        dl = d * (2 * ((h >> 12) & 7) + 1).astype(F32)
+        for l in range(4):
+            idx = qs[:, 4 * ib + l] | (((h >> (3 * l)) & 7) << 8)
+            out[:, ib, l, :] = dl[:, None] * iq1_values(idx, (h & 0x8000) != 0)
+    return out
+
+
+def iq1_m(raw):
+    """qs[32], qh[16], 4 u16 scale words: 3-bit scale per 16 elements (word h // 4, bits
+    3 (h % 4)), d's f16 bits in the words' top nibbles (word k -> bits 4k..4k+3); group g's
+    nibble of qh[g // 2] (low for even g) = 3 index bits + negative-shift bit."""
+    b = blocks(raw, 56)
+    qs = b[:, 0:32].astype(np.uint32)
+    qh = b[:, 32:48].astype(np.uint32)
+    sc = u16_words(b[:, 48:56])
+    d_bits = sum(((sc[:, k] >> 12) & 0xF) << (4 * k) for k in range(4)).astype(np.uint16)
+    d = d_bits.view(np.float16).astype(F32)
+    out = np.empty((b.shape[0], 32, 8), dtype=F32)
+    for g in range(32):
+        half = g // 2
+        s = (sc[:, half // 4] >> (3 * (half % 4))) & 7
+        dl = d * (2 * s + 1).astype(F32)
+        nib = (qh[:, g // 2] >> (4 * (g % 2))) & 0xF
+        out[:, g, :] = dl[:, None] * iq1_values(qs[:, g] | ((nib & 7) << 8), (nib & 8) != 0)
+    return out
+
+
 def f16_plain(raw):
     return raw.view('<f2').astype(F32)
 
@@ -244,7 +330,7 @@ DEQUANT = {
     'F32': lambda raw: raw.view('<f4').astype(F32), 'F16': f16_plain, 'BF16': bf16_plain,
     'Q4_0': q4_0, 'Q4_1': q4_1, 'Q5_0': q5_0, 'Q5_1': q5_1, 'Q8_0': q8_0, 'Q8_1': q8_1,
     'Q2_K': q2_k, 'Q3_K': q3_k, 'Q4_K': q4_k, 'Q5_K': q5_k, 'Q6_K': q6_k, 'Q8_K': q8_k,
-    'IQ4_NL': iq4_nl, 'IQ4_XS': iq4_xs,
+    'IQ4_NL': iq4_nl, 'IQ4_XS': iq4_xs, 'IQ2_XXS': iq2_xxs, 'IQ1_S': iq1_s, 'IQ1_M': iq1_m,
 }
 
 

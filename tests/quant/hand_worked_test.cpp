@@ -257,6 +257,68 @@ TEST(HandWorked, IQ4_XS) {
   EXPECT_EQ(y[32], 1016.0f);  // sub-block 1 code 0: 0.25*-32 * -127
 }
 
+// Codebook entries used below, from the formats' published tables (coordinate j = byte j of
+// the little-endian u64): IQ2_XXS entry 0 = 0x0808080808080808 (all 8), entry 1 =
+// 0x080808080808082b ({43, 8, 8, 8, 8, 8, 8, 8}), entry 255 = 0x2b2b2b1908081908
+// ({8, 25, 8, 8, 25, 43, 43, 43}); IQ1_S entry 0 = all -1, entry 1 = 0xffffffffffffff01
+// ({1, -1, ..., -1}), entry 2047 = 0x0101010101010101 (all 1).
+TEST(HandWorked, IQ2_XXS) {
+  // d = 1 @0; sub-block 0: index bytes @2 (groups 0..3: 1, 0, 255, 0), sign/scale u32 @6 =
+  // 0x30000083: ls = 3 -> db = 1 * (0.5 + 3) * 0.25 = 0.875; group 0 signs 0b0000011 (two
+  // negatives, even: 8th sign +); group 1 signs 0b0000001 (one negative: 8th sign -).
+  const auto y = Block(DType::kIQ2_XXS)
+                     .u16(0, kOne)
+                     .u8(2, 1)
+                     .u8(4, 255)
+                     .u16(6, 0x0083)
+                     .u16(8, 0x3000)
+                     .dequantize();
+  EXPECT_EQ(y[0], -37.625f);  // 0.875 * 43, negative
+  EXPECT_EQ(y[1], -7.0f);     // 0.875 * 8, negative
+  EXPECT_EQ(y[2], 7.0f);
+  EXPECT_EQ(y[7], 7.0f);      // even count already: implied sign +
+  EXPECT_EQ(y[8], -7.0f);     // group 1, element 0 negative
+  EXPECT_EQ(y[9], 7.0f);
+  EXPECT_EQ(y[15], -7.0f);    // implied 8th sign makes the count even
+  EXPECT_EQ(y[16], 7.0f);     // entry 255: 0.875 * {8, 25, 8, 8, 25, 43, 43, 43}
+  EXPECT_EQ(y[17], 21.875f);
+  EXPECT_EQ(y[23], 37.625f);
+  EXPECT_EQ(y[32], 1.0f);     // sub-block 1 all zero: ls 0 -> 0.125 * 8
+}
+
+TEST(HandWorked, IQ1_S) {
+  // d = 0.5 @0, qs[32] @2, u16 qh[8] @34. Sub-block 0: qh = 0xA038: shift bit 15 set (-1/8),
+  // ls = 2 (bits 12-14) -> dl = 0.5 * 5 = 2.5, group 1's high index bits 7 (bits 3-5) with
+  // qs[1] = 0xFF -> entry 2047; group 0 entry 0; group 2 entry 1 (qs[2] = 1).
+  const auto y = Block(DType::kIQ1_S).u16(0, kHalf).u8(2 + 1, 0xFF).u8(2 + 2, 1).u16(34, 0xA038).dequantize();
+  EXPECT_EQ(y[0], -2.8125f);   // 2.5 * (-1 - 0.125)
+  EXPECT_EQ(y[7], -2.8125f);
+  EXPECT_EQ(y[8], 2.1875f);    // 2.5 * (1 - 0.125)
+  EXPECT_EQ(y[16], 2.1875f);   // entry 1, coordinate 0 = 1
+  EXPECT_EQ(y[17], -2.8125f);  // coordinate 1 = -1
+  EXPECT_EQ(y[32], -0.4375f);  // sub-block 1: qh 0 -> dl 0.5, +1/8, entry 0: 0.5 * -0.875
+}
+
+TEST(HandWorked, IQ1_M) {
+  // qs[32] @0, qh[16] @32, scale words @48. d = 2 (f16 0x4000: nibbles 0, 0, 0, 4 -> the top
+  // nibble of word 3, byte 55 = 0x40). Word 0 = 0x0019: half 0 scale 1 (bits 0-2) -> dl =
+  // 2 * 3 = 6, half 1 scale 3 (bits 3-5) -> dl = 14; other halves scale 0 -> dl = 2.
+  // qh[0] = 0x78: group 0 nibble 8 (index high 0, shift -1/8), group 1 nibble 7 (high 7, +1/8)
+  // with qs[1] = 0xFF -> entry 2047; group 2 (qh[1] low nibble 0): qs[2] = 1 -> entry 1, +1/8.
+  const auto y = Block(DType::kIQ1_M)
+                     .u8(1, 0xFF)
+                     .u8(2, 1)
+                     .u8(32, 0x78)
+                     .u8(48, 0x19)
+                     .u8(55, 0x40)
+                     .dequantize();
+  EXPECT_EQ(y[0], -6.75f);    // 6 * (-1 - 0.125)
+  EXPECT_EQ(y[8], 6.75f);     // 6 * (1 + 0.125): elements 8-15 are still half 0
+  EXPECT_EQ(y[16], 15.75f);   // half 1: 14 * (1 + 0.125)
+  EXPECT_EQ(y[17], -12.25f);  // 14 * (-1 + 0.125)
+  EXPECT_EQ(y[32], -1.75f);   // half 2: 2 * (-1 + 0.125)
+}
+
 TEST(HandWorked, PlainFloats) {
   EXPECT_EQ(Block(DType::kF16).u16(0, 0xC000).dequantize()[0], -2.0f);
   EXPECT_EQ(Block(DType::kF16).u16(0, 0x0001).dequantize()[0], 0x1p-24f);  // min subnormal

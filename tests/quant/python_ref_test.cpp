@@ -32,7 +32,8 @@ const PyCase kPyCases[] = {
     {DType::kQ2_K, {80, 82}, {}}, {DType::kQ3_K, {108}, {}},  {DType::kQ4_K, {0, 2}, {}},
     {DType::kQ5_K, {0, 2}, {}},   {DType::kQ6_K, {208}, {}},  {DType::kQ8_K, {}, {0}},
     {DType::kIQ4_NL, {0}, {}},    {DType::kIQ4_XS, {0}, {}},  {DType::kF16, {0}, {}},
-    {DType::kBF16, {}, {}},       {DType::kF32, {}, {0}},
+    {DType::kBF16, {}, {}},       {DType::kF32, {}, {0}},       {DType::kIQ2_XXS, {0}, {}},
+    {DType::kIQ1_S, {0}, {}},     {DType::kIQ1_M, {}, {}},  // IQ1_M's d: make_finite_iq1_m
 };
 
 // Makes an f16 finite by clearing one exponent bit when the exponent is all ones; every other
@@ -49,6 +50,14 @@ void make_moderate_f32(std::byte* p, std::mt19937_64& rng) {
   const std::uint32_t exp = 127 - 20 + static_cast<std::uint32_t>(rng() % 41);
   const std::uint32_t bits = (static_cast<std::uint32_t>(rng()) & 0x807FFFFFu) | (exp << 23);
   std::memcpy(p, &bits, 4);
+}
+
+// IQ1_M keeps d's f16 bits in the top nibbles of its 4 scale words (bytes 48..55); exponent
+// bits 12-14 are bits 4-6 of byte 55, and bit 14 cleared makes an all-ones exponent finite.
+void make_finite_iq1_m(std::byte* blk) {
+  const unsigned hi = static_cast<unsigned>(blk[55]) >> 4, lo = static_cast<unsigned>(blk[53]) >> 4;
+  const bool all_ones = (hi & 7u) == 7u && (lo & 0xCu) == 0xCu;  // exponent bits 10-14
+  if (all_ones) blk[55] &= static_cast<std::byte>(~0x40u);
 }
 
 void make_finite_bf16(std::byte* p) {
@@ -71,6 +80,7 @@ std::vector<std::byte> random_blocks(const PyCase& c, std::int64_t n_blocks, std
     for (std::size_t off : c.f16_offsets) make_finite_f16(blk + off);
     for (std::size_t off : c.f32_offsets) make_moderate_f32(blk + off, rng);
     if (c.dtype == DType::kBF16) make_finite_bf16(blk);
+    if (c.dtype == DType::kIQ1_M) make_finite_iq1_m(blk);
   }
   return bytes;
 }

@@ -35,6 +35,10 @@ struct RoundTripCase {
 //   Q5_0   0.0426  0.0651  0.0839      Q6_K   0.0172 0.0252 0.0331
 //   Q5_1   0.0378  0.0484  0.0533      Q8_K   0.0069 0.0180 0.0280
 //   IQ4_NL 0.0743  0.0986  0.1092      IQ4_XS 0.0750 0.0999 0.1110
+//   IQ2_XXS 0.3274 0.4267 0.6161     IQ1_S  0.4450 0.5348 0.5334     IQ1_M 0.4119 0.4579 0.4093
+//   (the codebook types, 2.06 / 1.56 / 1.75 bits per weight: Shannon's bound for Gaussian data,
+//   2^-R, is 0.24 / 0.34 / 0.30; IQ2_XXS's outliers cost most because its 4-bit sub-block
+//   scale and 3 magnitude levels cannot hold one large weight and its 31 small neighbours)
 //   F16    0.00021 (unit roundoff 2^-11, RMS of a relative error uniform in +-u is u/sqrt(3))
 //   BF16   0.0017  (unit roundoff 2^-8)
 const RoundTripCase kCases[] = {
@@ -46,6 +50,8 @@ const RoundTripCase kCases[] = {
     {DType::kQ6_K, 0.021, 0.030, 0.040},   {DType::kQ8_K, 0.0083, 0.022, 0.034},
     {DType::kIQ4_NL, 0.089, 0.12, 0.13},   {DType::kIQ4_XS, 0.090, 0.12, 0.134},
     {DType::kF16, 0.0003, 0.0003, 0.0003}, {DType::kBF16, 0.0023, 0.0023, 0.0023},
+    {DType::kIQ2_XXS, 0.39, 0.51, 0.74},   {DType::kIQ1_S, 0.53, 0.64, 0.64},
+    {DType::kIQ1_M, 0.49, 0.55, 0.49},
 };
 
 constexpr std::int64_t kElems = 65536;
