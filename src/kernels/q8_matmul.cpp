@@ -41,6 +41,9 @@ Q8MatmulKernels make_avx2() {
       case DType::kQ5_0: k.by_type[i] = &avx2::matmul_q5_0; break;
       case DType::kQ5_1: k.by_type[i] = &avx2::matmul_q5_1; break;
       case DType::kIQ4_NL: k.by_type[i] = &avx2::matmul_iq4_nl; break;
+      case DType::kIQ2_XXS: k.by_type[i] = &avx2::matmul_iq2_xxs; break;
+      case DType::kIQ1_S: k.by_type[i] = &avx2::matmul_iq1_s; break;
+      case DType::kIQ1_M: k.by_type[i] = &avx2::matmul_iq1_m; break;
       default:  // a type without an AVX2 kernel yet: the scalar reference
         k.by_type[i] = q8_matmul_ref().by_type[i];
     }

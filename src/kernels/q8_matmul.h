@@ -35,16 +35,18 @@ struct Q8TypeInfo {
   DType act;  // kQ8_0 or kQ8_K
   UnpackBlockFn unpack;
 };
-// nullptr when `t` has no integer path (float types, IQ2/IQ1, FP8).
+// nullptr when `t` has no integer path (float types, FP8, types without a dequantizer).
 const Q8TypeInfo* q8_type_info(DType t);
+
+inline constexpr std::size_t kQ8TypeCount = 15;
 
 struct Q8MatmulKernels {
   std::string_view isa_name;
   // Indexed by position in q8_types(); nullptr where this ISA has no kernel.
-  std::array<Q8MatmulFn, 12> by_type{};
+  std::array<Q8MatmulFn, kQ8TypeCount> by_type{};
 };
 // Every type with an integer path, in the order of Q8MatmulKernels::by_type.
-const std::array<Q8TypeInfo, 12>& q8_types();
+const std::array<Q8TypeInfo, kQ8TypeCount>& q8_types();
 
 const Q8MatmulKernels& q8_matmul_ref();
 const Q8MatmulKernels* q8_matmul_avx2();  // nullptr without AVX2+FMA+F16C

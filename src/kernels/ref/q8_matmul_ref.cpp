@@ -4,6 +4,7 @@
 
 #include "kernels/q8_matmul.h"
 #include "quant/blocks.h"
+#include "quant/iq_codebooks.h"
 #include "util/float_convert.h"
 
 namespace whale {
@@ -181,7 +182,57 @@ void unpack_iq4_xs(const std::byte* p, IntBlock& o) {
   no_mins(o);
 }
 
-constexpr std::array<Q8TypeInfo, 12> kTypes = {{
+// Codebook types: x = d · (2 ls + 1) / 8 · q with q an integer (IQ2_XXS: ±{8, 25, 43}; IQ1_S and
+// IQ1_M: 8 · {-1, 0, 1} ± 1, the ±1/8 shift scaled by 8), so block scale d / 8, integer scale
+// 2 ls + 1. d / 8 and every product are exact in f32, so these equal the dequantizers' values.
+void unpack_iq2_xxs(const std::byte* p, IntBlock& o) {
+  const auto b = load_block<BlockIQ2_XXS>(p, 0);
+  for (int ib = 0; ib < 8; ++ib) {
+    const std::uint32_t idx = b.qs[4 * ib] | (static_cast<std::uint32_t>(b.qs[4 * ib + 1]) << 16);
+    const std::uint32_t signs = b.qs[4 * ib + 2] | (static_cast<std::uint32_t>(b.qs[4 * ib + 3]) << 16);
+    o.sc[2 * ib] = o.sc[2 * ib + 1] = static_cast<std::int16_t>(2 * (signs >> 28) + 1);
+    for (int l = 0; l < 4; ++l) {
+      const std::uint64_t entry = kIq2xxsGrid[(idx >> (8 * l)) & 0xFF];
+      const std::uint8_t s = iq2_sign_byte(signs >> (7 * l));
+      for (int j = 0; j < 8; ++j)
+        o.q[32 * ib + 8 * l + j] = static_cast<std::int8_t>(((s >> j) & 1) ? -grid_coord(entry, j) : grid_coord(entry, j));
+    }
+  }
+  o.d = f16_to_f32(b.d) * 0.125f;
+  no_mins(o);
+}
+
+std::int8_t shifted_iq1(std::uint64_t entry, int j, bool negative_shift) {
+  return static_cast<std::int8_t>(8 * grid_coord(entry, j) + (negative_shift ? -1 : 1));
+}
+
+void unpack_iq1_s(const std::byte* p, IntBlock& o) {
+  const auto b = load_block<BlockIQ1_S>(p, 0);
+  for (int ib = 0; ib < 8; ++ib) {
+    const unsigned qh = b.qh[static_cast<std::size_t>(ib)];
+    o.sc[2 * ib] = o.sc[2 * ib + 1] = static_cast<std::int16_t>(2 * ((qh >> 12) & 7) + 1);
+    for (int l = 0; l < 4; ++l) {
+      const std::uint64_t entry = kIq1sGrid[b.qs[static_cast<std::size_t>(4 * ib + l)] | (((qh >> (3 * l)) & 7) << 8)];
+      for (int j = 0; j < 8; ++j) o.q[32 * ib + 8 * l + j] = shifted_iq1(entry, j, qh & 0x8000);
+    }
+  }
+  o.d = f16_to_f32(b.d) * 0.125f;
+  no_mins(o);
+}
+
+void unpack_iq1_m(const std::byte* p, IntBlock& o) {
+  const auto b = load_block<BlockIQ1_M>(p, 0);
+  for (int h = 0; h < 16; ++h) o.sc[h] = static_cast<std::int16_t>(2 * iq1m_scale(b.scales, h) + 1);
+  for (int g = 0; g < 32; ++g) {
+    const unsigned h = b.qh[static_cast<std::size_t>(g / 2)] >> (4 * (g % 2));
+    const std::uint64_t entry = kIq1sGrid[b.qs[static_cast<std::size_t>(g)] | ((h & 7) << 8)];
+    for (int j = 0; j < 8; ++j) o.q[8 * g + j] = shifted_iq1(entry, j, h & 8);
+  }
+  o.d = f16_to_f32(iq1m_d_bits(b.scales)) * 0.125f;
+  no_mins(o);
+}
+
+constexpr std::array<Q8TypeInfo, kQ8TypeCount> kTypes = {{
     {DType::kQ8_0, DType::kQ8_0, unpack_q8_0},
     {DType::kQ4_K, DType::kQ8_K, unpack_q4_k},
     {DType::kQ6_K, DType::kQ8_K, unpack_q6_k},
@@ -194,6 +245,9 @@ constexpr std::array<Q8TypeInfo, 12> kTypes = {{
     {DType::kQ3_K, DType::kQ8_K, unpack_q3_k},
     {DType::kIQ4_NL, DType::kQ8_0, unpack_iq4_nl},
     {DType::kIQ4_XS, DType::kQ8_K, unpack_iq4_xs},
+    {DType::kIQ2_XXS, DType::kQ8_K, unpack_iq2_xxs},
+    {DType::kIQ1_S, DType::kQ8_K, unpack_iq1_s},
+    {DType::kIQ1_M, DType::kQ8_K, unpack_iq1_m},
 }};
 
 // The contract of q8_matmul.h, one output at a time.
@@ -233,11 +287,11 @@ void matmul_ref(const Q8MatmulArgs& a) {
 constexpr Q8MatmulKernels kRef{"scalar",
                                {matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref,
                                 matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref,
-                                matmul_ref, matmul_ref}};
+                                matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref}};
 
 }  // namespace
 
-const std::array<Q8TypeInfo, 12>& q8_types() { return kTypes; }
+const std::array<Q8TypeInfo, kQ8TypeCount>& q8_types() { return kTypes; }
 
 const Q8TypeInfo* q8_type_info(DType t) {
   for (const Q8TypeInfo& i : kTypes)

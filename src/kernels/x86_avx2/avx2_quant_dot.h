@@ -37,5 +37,8 @@ void matmul_q4_1(const Q8MatmulArgs& a);
 void matmul_q5_0(const Q8MatmulArgs& a);
 void matmul_q5_1(const Q8MatmulArgs& a);
 void matmul_iq4_nl(const Q8MatmulArgs& a);
+void matmul_iq2_xxs(const Q8MatmulArgs& a);
+void matmul_iq1_s(const Q8MatmulArgs& a);
+void matmul_iq1_m(const Q8MatmulArgs& a);
 
 }  // namespace whale::avx2

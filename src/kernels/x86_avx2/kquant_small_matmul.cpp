@@ -1,10 +1,12 @@
-// kquant_small_matmul.cpp — AVX2 integer matmul for Q2_K, Q3_K and IQ4_XS × Q8_K activations:
+// kquant_small_matmul.cpp — AVX2 integer matmul for Q2_K, Q3_K, IQ4_XS and the codebook types
+// IQ2_XXS, IQ1_S, IQ1_M × Q8_K activations:
 // each 32-element chunk of a super-block is unpacked in registers (element i in byte i % 32),
 // with the chunk's two 16-element scales, then multiplied for 4 tokens at a time. Results
 // follow the contract of kernels/q8_matmul.h bit for bit.
 #include "kernels/q8_matmul_args.h"
 #include "kernels/x86_avx2/avx2_quant_dot.h"
 #include "kernels/x86_avx2/avx2_util.h"
+#include "quant/iq_codebooks.h"
 
 namespace whale::avx2 {
 namespace {
@@ -84,6 +86,115 @@ struct IQ4XS {
   }
 };
 
+// Codebook types (integer forms as in kernels/ref/q8_matmul_ref.cpp): a chunk is sub-block c,
+// its 4 groups of 8 gathered from the codebook as 4 u64 lanes.
+inline __m256i gather_grid(const std::array<std::uint64_t, 256>& grid, std::uint32_t idx4) {
+  return _mm256_set_epi64x(static_cast<long long>(grid[idx4 >> 24]),
+                           static_cast<long long>(grid[(idx4 >> 16) & 0xFF]),
+                           static_cast<long long>(grid[(idx4 >> 8) & 0xFF]),
+                           static_cast<long long>(grid[idx4 & 0xFF]));
+}
+
+inline std::uint32_t load_u32(const std::uint8_t* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+inline std::uint16_t load_u16(const std::uint8_t* p) {
+  std::uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+
+// Each byte of `bytes8` (one byte per group of 8, replicated by the caller) tested against its
+// element's bit: 0xFF where bit j of the group's byte is set.
+inline __m256i bit_set_mask(__m256i replicated) {
+  const __m256i bit = _mm256_set1_epi64x(0x8040201008040201LL);
+  return _mm256_cmpeq_epi8(_mm256_and_si256(replicated, bit), bit);
+}
+
+// IQ2_XXS: f16 d @0, then per sub-block two u32 @2 + 8c: 4 index bytes, 4 x 7 sign bits + ls.
+// q = ±grid, scale 2 ls + 1, block scale d / 8.
+struct IQ2XXS {
+  static constexpr int kBytes = 66;
+  static constexpr bool kSigned = true;
+  static constexpr bool kHasMin = false;
+  static void begin(const std::uint8_t* w, BlockState& s) {
+    for (int c = 0; c < 8; ++c)
+      s.sc[2 * c] = s.sc[2 * c + 1] = static_cast<std::int16_t>(2 * (load_u32(w + 6 + 8 * c) >> 28) + 1);
+    s.d = load_f16(w) * 0.125f;
+  }
+  static __m256i chunk(const std::uint8_t* w, int c) {
+    const __m256i mag = gather_grid(kIq2xxsGrid, load_u32(w + 2 + 8 * c));
+    const std::uint32_t sb = load_u32(w + 6 + 8 * c);
+    std::uint64_t signs[4];
+    for (int l = 0; l < 4; ++l) {
+      const unsigned seven = (sb >> (7 * l)) & 127u;
+      const unsigned byte = seven | (static_cast<unsigned>(__builtin_parity(seven)) << 7);
+      signs[l] = 0x0101010101010101ULL * byte;
+    }
+    const __m256i neg = bit_set_mask(_mm256_set_epi64x(static_cast<long long>(signs[3]), static_cast<long long>(signs[2]),
+                                                       static_cast<long long>(signs[1]), static_cast<long long>(signs[0])));
+    // sign_epi8 by -1 (0xFF) or +1.
+    return _mm256_sign_epi8(mag, _mm256_or_si256(neg, _mm256_set1_epi8(1)));
+  }
+};
+
+// IQ1_S / IQ1_M: q = 8 · grid ± 1 (grid in {-1, 0, 1}); `shift_neg` is 0xFF in the bytes whose
+// group has the negative shift.
+inline __m256i iq1_levels(std::uint32_t i0, std::uint32_t i1, std::uint32_t i2, std::uint32_t i3,
+                          __m256i shift_neg) {
+  const __m256i g = _mm256_set_epi64x(static_cast<long long>(kIq1sGrid[i3]), static_cast<long long>(kIq1sGrid[i2]),
+                                      static_cast<long long>(kIq1sGrid[i1]), static_cast<long long>(kIq1sGrid[i0]));
+  return _mm256_add_epi8(_mm256_sign_epi8(_mm256_set1_epi8(8), g), _mm256_or_si256(shift_neg, _mm256_set1_epi8(1)));
+}
+
+// IQ1_S: f16 d @0, qs[32] @2, u16 qh[8] @34 (3 index bits per group, ls in bits 12-14, shift
+// sign in bit 15); scale 2 ls + 1 per sub-block, block scale d / 8.
+struct IQ1S {
+  static constexpr int kBytes = 50;
+  static constexpr bool kSigned = true;
+  static constexpr bool kHasMin = false;
+  static void begin(const std::uint8_t* w, BlockState& s) {
+    for (int c = 0; c < 8; ++c)
+      s.sc[2 * c] = s.sc[2 * c + 1] = static_cast<std::int16_t>(2 * ((load_u16(w + 34 + 2 * c) >> 12) & 7) + 1);
+    s.d = load_f16(w) * 0.125f;
+  }
+  static __m256i chunk(const std::uint8_t* w, int c) {
+    const unsigned qh = load_u16(w + 34 + 2 * c);
+    const std::uint8_t* qs = w + 2 + 4 * c;
+    const __m256i neg = (qh & 0x8000u) ? _mm256_set1_epi8(-1) : _mm256_setzero_si256();
+    return iq1_levels(qs[0] | ((qh & 7u) << 8), qs[1] | (((qh >> 3) & 7u) << 8),
+                      qs[2] | (((qh >> 6) & 7u) << 8), qs[3] | (((qh >> 9) & 7u) << 8), neg);
+  }
+};
+
+// IQ1_M: qs[32] @0, qh[16] @32 (per group: 3 index bits, then the shift sign), 4 u16 scale
+// words @48 (3-bit scale per 16 elements; top nibbles = d's f16 bits); block scale d / 8.
+struct IQ1M {
+  static constexpr int kBytes = 56;
+  static constexpr bool kSigned = true;
+  static constexpr bool kHasMin = false;
+  static void begin(const std::uint8_t* w, BlockState& s) {
+    std::uint16_t d_bits = 0;
+    for (int k = 0; k < 4; ++k) {
+      const unsigned word = load_u16(w + 48 + 2 * k);
+      d_bits = static_cast<std::uint16_t>(d_bits | ((word >> 12) << (4 * k)));
+      for (int h = 0; h < 4; ++h) s.sc[4 * k + h] = static_cast<std::int16_t>(2 * ((word >> (3 * h)) & 7) + 1);
+    }
+    s.d = _cvtsh_ss(d_bits) * 0.125f;
+  }
+  static __m256i chunk(const std::uint8_t* w, int c) {
+    const unsigned h01 = w[32 + 2 * c], h23 = w[33 + 2 * c];
+    const std::uint8_t* qs = w + 4 * c;
+    const auto neg = [](unsigned nib) -> long long { return (nib & 8u) ? -1LL : 0LL; };
+    const __m256i shift_neg = _mm256_set_epi64x(neg(h23 >> 4), neg(h23), neg(h01 >> 4), neg(h01));
+    return iq1_levels(qs[0] | ((h01 & 7u) << 8), qs[1] | (((h01 >> 4) & 7u) << 8),
+                      qs[2] | ((h23 & 7u) << 8), qs[3] | (((h23 >> 4) & 7u) << 8), shift_neg);
+  }
+};
+
 template <class T, int TT>
 void tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
   const std::int64_t nb = a.cols / 256;
@@ -147,5 +258,8 @@ void run(const Q8MatmulArgs& a) {
 void matmul_q2_k(const Q8MatmulArgs& a) { run<Q2K>(a); }
 void matmul_q3_k(const Q8MatmulArgs& a) { run<Q3K>(a); }
 void matmul_iq4_xs(const Q8MatmulArgs& a) { run<IQ4XS>(a); }
+void matmul_iq2_xxs(const Q8MatmulArgs& a) { run<IQ2XXS>(a); }
+void matmul_iq1_s(const Q8MatmulArgs& a) { run<IQ1S>(a); }
+void matmul_iq1_m(const Q8MatmulArgs& a) { run<IQ1M>(a); }
 
 }  // namespace whale::avx2
