@@ -72,7 +72,7 @@ Result<ConvertReport> convert_hf_to_gguf(const std::filesystem::path& folder,
   GgufWriter writer(std::move(md).value());
   for (PlannedTensor& t : *plan) {
     const TypeChoice choice =
-        choose_tensor_type(o.target, {t.name, t.shape, n_layers, n_gqa, has_output}, o.pure);
+        choose_tensor_type(o.target, {t.name, t.shape, n_layers, n_gqa, has_output, c.n_routed_experts}, o.pure);
     report.tensors.push_back({t.name, DType::kF32, choice.dtype, choice.wanted, t.shape.back()});
     std::int64_t rows = 1;
     for (std::size_t i = 0; i + 1 < t.shape.size(); ++i) rows *= t.shape[i];

@@ -43,6 +43,9 @@ constexpr std::array kTargets = {
     TargetRow{"Q5_K_M", DType::kQ5_K, Mixture::kQ5_K_M, 17},
     TargetRow{"Q5_K", DType::kQ5_K, Mixture::kQ5_K_M, 17},
     TargetRow{"Q6_K", DType::kQ6_K, Mixture::kNone, 18},
+    TargetRow{"IQ2_XXS", DType::kIQ2_XXS, Mixture::kIQ_LOW, 19},
+    TargetRow{"IQ1_S", DType::kIQ1_S, Mixture::kIQ_LOW, 24},
+    TargetRow{"IQ1_M", DType::kIQ1_M, Mixture::kIQ_LOW, 31},
 };
 
 std::string upper(std::string_view s) {
@@ -87,7 +90,13 @@ DType mixture_type(const QuantTarget& t, const TensorSlot& s) {
   // Without output.weight (tied embeddings) token_embd is the output projection too.
   const bool is_output =
       s.name == "output.weight" || (!s.has_output && s.name == "token_embd.weight");
-  if (is_output) return base == DType::kQ8_0 ? base : DType::kQ6_K;
+  if (is_output) {
+    if (t.mixture == Mixture::kIQ_LOW) return DType::kQ5_K;
+    return base == DType::kQ8_0 ? base : DType::kQ6_K;
+  }
+  // The input embedding is a lookup (no error accumulates through it): 2-3 bits suffice.
+  if (t.mixture == Mixture::kIQ_LOW && s.name == "token_embd.weight")
+    return base == DType::kIQ1_M ? DType::kQ3_K : DType::kQ2_K;
   const std::int64_t i = layer_of(s.name);
   const std::int64_t n = s.n_layers;
   if (i < 0 || n <= 0) return base;
@@ -95,6 +104,8 @@ DType mixture_type(const QuantTarget& t, const TensorSlot& s) {
     switch (t.mixture) {
       case Mixture::kQ2_K:
         return s.n_gqa >= 4 ? DType::kQ4_K : DType::kQ3_K;
+      case Mixture::kIQ_LOW:
+        return (s.n_gqa >= 4 || s.n_experts >= 4) ? DType::kQ4_K : DType::kQ2_K;
       case Mixture::kQ3_K_M:
         return i < 2 ? DType::kQ5_K : DType::kQ4_K;
       case Mixture::kQ3_K_L:
@@ -112,6 +123,8 @@ DType mixture_type(const QuantTarget& t, const TensorSlot& s) {
     switch (t.mixture) {
       case Mixture::kQ2_K:
         return DType::kQ3_K;
+      case Mixture::kIQ_LOW:
+        return i < n / 8 ? DType::kQ2_K : base;
       case Mixture::kQ3_K_M:
         return i < n / 16 ? DType::kQ5_K : DType::kQ4_K;
       case Mixture::kQ3_K_L:
@@ -144,11 +157,11 @@ Result<QuantTarget> parse_quant_target(std::string_view name) {
       return t;
     }
   }
-  if (u == "IQ2_XXS" || u == "IQ2_XS" || u == "IQ2_S" || u == "IQ2_M" || u == "IQ3_XXS" ||
-      u == "IQ3_XS" || u == "IQ3_S" || u == "IQ3_M" || u == "IQ1_S" || u == "IQ1_M")
+  if (u == "IQ2_XS" || u == "IQ2_S" || u == "IQ2_M" || u == "IQ3_XXS" || u == "IQ3_XS" ||
+      u == "IQ3_S" || u == "IQ3_M")
     return Error(
-        "type '{}' is not supported: its lattice codebooks are ggml data tables that "
-        "whale does not carry (supported: {})",
+        "type '{}' is not supported: whale reads and writes only the codebook types IQ2_XXS, "
+        "IQ1_S and IQ1_M (supported: {})",
         name, quant_target_help());
   return Error("unknown type '{}' (supported: {})", name, quant_target_help());
 }
@@ -180,6 +193,9 @@ DType fallback_type(DType t, std::int64_t cols) {
     case DType::kQ2_K:
     case DType::kQ3_K:
     case DType::kIQ4_XS:
+    case DType::kIQ2_XXS:
+    case DType::kIQ1_S:
+    case DType::kIQ1_M:
       next = DType::kIQ4_NL;
       break;
     case DType::kQ4_K:

@@ -13,7 +13,8 @@
 namespace whale {
 
 // Which llama.cpp-style mixture a file type follows; kNone for the plain types.
-enum class Mixture { kNone, kQ2_K, kQ3_K_S, kQ3_K_M, kQ3_K_L, kQ4_K_S, kQ4_K_M, kQ5_K_S, kQ5_K_M };
+// kIQ_LOW: the sub-2.1-bit codebook types (IQ2_XXS, IQ1_S, IQ1_M), which share one rule set.
+enum class Mixture { kNone, kQ2_K, kQ3_K_S, kQ3_K_M, kQ3_K_L, kQ4_K_S, kQ4_K_M, kQ5_K_S, kQ5_K_M, kIQ_LOW };
 
 struct QuantTarget {
   std::string name;          // canonical spelling ("Q4_K_M", "F16")
@@ -23,8 +24,8 @@ struct QuantTarget {
 };
 
 // Case-insensitive: "q4_k_m", "Q8_0", "f16". Q3_K/Q4_K/Q5_K mean the _M mixtures, as in
-// llama-quantize. Fails with the list of accepted names (and a specific reason for the lattice
-// types IQ2_XXS / IQ1_S / IQ1_M, whose codebooks whale does not carry).
+// llama-quantize. Fails with the list of accepted names (and a specific reason for the codebook
+// types whale cannot write: IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, ...).
 Result<QuantTarget> parse_quant_target(std::string_view name);
 std::string quant_target_help();  // "F32 F16 BF16 Q8_0 ... Q5_K_M"
 
@@ -35,6 +36,7 @@ struct TensorSlot {
   std::int64_t n_layers = 0;            // <arch>.block_count (MTP layers included)
   std::int64_t n_gqa = 1;               // query heads per KV head (1 for MLA)
   bool has_output = true;  // false: tied embeddings, token_embd is also the output projection
+  std::int64_t n_experts = 0;  // routed experts (0: dense)
 };
 
 struct TypeChoice {

@@ -53,6 +53,7 @@ Result<ConvertReport> quantize_gguf(const std::filesystem::path& in,
   const std::int64_t n_layers = md.get_int_or(arch + ".block_count", 0);
   const std::int64_t n_gqa = gqa_of(md, arch);
   const bool has_output = files.tensors.find("output.weight") != nullptr;
+  const std::int64_t n_experts = md.get_int_or(arch + ".expert_count", 0);
   md.set("general.file_type", meta_u32(o.target.file_type));
   md.set("general.quantization_version", meta_u32(kGgmlQuantizationVersion));
 
@@ -62,7 +63,7 @@ Result<ConvertReport> quantize_gguf(const std::filesystem::path& in,
   ConvertReport report;
   for (const TensorRecord& t : files.tensors.all()) {
     const TypeChoice choice =
-        choose_tensor_type(o.target, {t.name, t.shape, n_layers, n_gqa, has_output}, o.pure);
+        choose_tensor_type(o.target, {t.name, t.shape, n_layers, n_gqa, has_output, n_experts}, o.pure);
     report.tensors.push_back({t.name, t.dtype, choice.dtype, choice.wanted, t.cols()});
     const TensorRecord* src = &t;
     if (choice.dtype == t.dtype) {

@@ -53,8 +53,8 @@ TEST(ConvertCliErrors, Convert) {
                         {"config.json", "gpt2", "not supported"});
   expect_one_line_error({"convert", (dir / "gpt2").string(), "-o", out, "--type", "q7_k"},
                         {"--type", "q7_k"});
-  expect_one_line_error({"convert", (dir / "gpt2").string(), "-o", out, "--type", "IQ1_M"},
-                        {"--type", "IQ1_M", "not supported"});
+  expect_one_line_error({"convert", (dir / "gpt2").string(), "-o", out, "--type", "IQ2_XS"},
+                        {"--type", "IQ2_XS", "not supported"});
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 
@@ -66,8 +66,8 @@ TEST(ConvertCliErrors, Quantize) {
   expect_one_line_error({"quantize", (dir / "missing.gguf").string(), out, "Q8_0"},
                         {"missing.gguf"});
   expect_one_line_error({"quantize", good.string(), out, "Q9_9"}, {"TYPE", "Q9_9"});
-  expect_one_line_error({"quantize", good.string(), out, "IQ2_XXS"},
-                        {"TYPE", "IQ2_XXS", "not supported"});
+  expect_one_line_error({"quantize", good.string(), out, "IQ3_S"},
+                        {"TYPE", "IQ3_S", "not supported"});
   // Truncated: the tensor data ends early.
   auto bytes = test::read_bytes(good);
   bytes.resize(bytes.size() - 100);

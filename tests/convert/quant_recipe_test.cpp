@@ -29,7 +29,10 @@ TEST(QuantRecipe, NamesAndFileTypes) {
   EXPECT_EQ(parse_quant_target("Q8_0")->file_type, 7u);
   EXPECT_EQ(parse_quant_target("Q5_0")->file_type, 8u);
   EXPECT_EQ(parse_quant_target("IQ4_XS")->file_type, 30u);
-  for (const char* bad : {"IQ2_XXS", "iq1_s", "IQ1_M"}) {
+  EXPECT_EQ(parse_quant_target("iq2_xxs")->file_type, 19u);
+  EXPECT_EQ(parse_quant_target("IQ1_S")->file_type, 24u);
+  EXPECT_EQ(parse_quant_target("IQ1_M")->file_type, 31u);
+  for (const char* bad : {"IQ2_XS", "iq3_s", "IQ3_XXS"}) {
     auto r = parse_quant_target(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_NE(std::string(r.error().what()).find("not supported"), std::string::npos)
@@ -123,6 +126,29 @@ TEST(QuantRecipe, OtherMixtures) {
   EXPECT_EQ(pick("Q4_0", "blk.0.attn_v.weight", kMat), DType::kQ4_0);
   EXPECT_EQ(pick("F16", "output.weight", kMat), DType::kF16);
   EXPECT_EQ(pick("BF16", "blk.0.ffn_down_exps.weight", {8, 64, 96}), DType::kBF16);
+}
+
+TEST(QuantRecipe, CodebookTypes) {
+  // Output Q5_K; token_embd 2-3 bits; value path Q4_K for MoE (4+ experts) or GQA >= 4, else
+  // Q2_K; ffn_down Q2_K in the first eighth of the layers (32 / 8 = 4); the rest the base type.
+  const auto choose = [&](const char* target, const char* name, std::int64_t gqa, std::int64_t experts) {
+    return choose_tensor_type(*parse_quant_target(target), {name, kMat, 32, gqa, true, experts}, false).dtype;
+  };
+  for (const char* target : {"IQ2_XXS", "IQ1_S", "IQ1_M"}) {
+    EXPECT_EQ(choose(target, "output.weight", 1, 0), DType::kQ5_K) << target;
+    EXPECT_EQ(choose(target, "blk.5.attn_v.weight", 1, 0), DType::kQ2_K) << target;
+    EXPECT_EQ(choose(target, "blk.5.attn_kv_b.weight", 1, 256), DType::kQ4_K) << target;
+    EXPECT_EQ(choose(target, "blk.5.attn_v.weight", 4, 0), DType::kQ4_K) << target;
+    EXPECT_EQ(choose(target, "blk.3.ffn_down_exps.weight", 1, 256), DType::kQ2_K) << target;
+  }
+  EXPECT_EQ(choose("IQ2_XXS", "token_embd.weight", 1, 0), DType::kQ2_K);
+  EXPECT_EQ(choose("IQ1_M", "token_embd.weight", 1, 0), DType::kQ3_K);
+  EXPECT_EQ(choose("IQ1_S", "blk.4.ffn_down_exps.weight", 1, 256), DType::kIQ1_S);
+  EXPECT_EQ(choose("IQ1_M", "blk.9.ffn_gate_exps.weight", 1, 256), DType::kIQ1_M);
+  EXPECT_EQ(choose("IQ2_XXS", "blk.9.attn_q_a.weight", 1, 256), DType::kIQ2_XXS);
+  // Rows that are not whole 256-element blocks step to IQ4_NL.
+  EXPECT_EQ(fallback_type(DType::kIQ2_XXS, 160), DType::kIQ4_NL);
+  EXPECT_EQ(fallback_type(DType::kIQ1_M, 160), DType::kIQ4_NL);
 }
 
 TEST(QuantRecipe, TiedEmbeddingsMakeTokenEmbdTheOutput) {
