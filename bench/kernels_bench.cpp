@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "kernels/matmul.h"
@@ -27,7 +28,8 @@ using whale::DType;
 // R1-Distill-Qwen-1.5B's FFN down projection (1536x8960).
 constexpr std::int64_t kShapes[][2] = {{2048, 7168}, {7168, 2048}, {1408, 2048}, {1536, 8960}};
 constexpr DType kTypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0,
-                            DType::kQ4_K, DType::kQ6_K, DType::kQ5_K, DType::kQ4_0};
+                            DType::kQ4_K, DType::kQ6_K, DType::kQ5_K, DType::kQ4_0,
+                            DType::kIQ2_XXS, DType::kIQ1_S, DType::kIQ1_M};
 
 // Measured once in main, before the benchmarks run.
 struct Limits {
@@ -80,8 +82,15 @@ void bm_matmul(benchmark::State& state) {
   // so T=1 measures streaming from memory (the decode case), not cache hits.
   const std::size_t one = *whale::row_bytes(type, cols) * static_cast<std::size_t>(rows);
   const std::size_t n_copies = std::max<std::size_t>(1, (std::size_t{128} << 20) / one + 1);
+  // Quantized once and copied: the codebook types' quantizers are too slow to run per copy.
   std::vector<Weights> copies;
-  for (std::size_t i = 0; i < n_copies; ++i) copies.push_back(make_weights(type, rows, cols));
+  copies.push_back(make_weights(type, rows, cols));
+  for (std::size_t i = 1; i < n_copies; ++i) {
+    Weights w{whale::AlignedBuffer<std::byte>(one), copies[0].view};
+    std::memcpy(w.bytes.data(), copies[0].bytes.data(), one);
+    w.view.data = w.bytes.data();
+    copies.push_back(std::move(w));
+  }
   std::size_t next = 0;
   std::vector<float> x(static_cast<std::size_t>(T * cols)), y(static_cast<std::size_t>(T * rows));
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.01f * static_cast<float>(static_cast<int>(i % 97) - 48);

@@ -35,7 +35,8 @@ void BM_QuantizeRow(benchmark::State& state, DType t) {
 
 const int kRegistered = [] {
   for (DType t : {DType::kQ2_K, DType::kQ3_K, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K,
-                  DType::kQ8_K, DType::kIQ4_XS, DType::kIQ4_NL, DType::kQ4_0, DType::kQ8_0})
+                  DType::kQ8_K, DType::kIQ4_XS, DType::kIQ4_NL, DType::kQ4_0, DType::kQ8_0,
+                  DType::kIQ2_XXS, DType::kIQ1_S, DType::kIQ1_M})
     benchmark::RegisterBenchmark(("quantize_row/" + std::string(dtype_name(t))).c_str(),
                                  BM_QuantizeRow, t);
   return 0;

@@ -3,6 +3,8 @@
 // each 32-element chunk of a super-block is unpacked in registers (element i in byte i % 32),
 // with the chunk's two 16-element scales, then multiplied for 4 tokens at a time. Results
 // follow the contract of kernels/q8_matmul.h bit for bit.
+#include <array>
+
 #include "kernels/q8_matmul_args.h"
 #include "kernels/x86_avx2/avx2_quant_dot.h"
 #include "kernels/x86_avx2/avx2_util.h"
@@ -107,12 +109,21 @@ inline std::uint16_t load_u16(const std::uint8_t* p) {
   return v;
 }
 
-// Each byte of `bytes8` (one byte per group of 8, replicated by the caller) tested against its
-// element's bit: 0xFF where bit j of the group's byte is set.
-inline __m256i bit_set_mask(__m256i replicated) {
-  const __m256i bit = _mm256_set1_epi64x(0x8040201008040201LL);
-  return _mm256_cmpeq_epi8(_mm256_and_si256(replicated, bit), bit);
+// IQ2_XXS's 7 stored sign bits of a group -> 8 bytes, 0xFF where the coordinate is negative
+// (the 8th sign keeps the count of negatives even). Built at compile time: a table load per
+// group instead of parity and bit tests in the inner loop.
+constexpr std::array<std::uint64_t, 128> make_sign_masks() {
+  std::array<std::uint64_t, 128> m{};
+  for (unsigned s = 0; s < 128; ++s) {
+    unsigned bits = s, parity = 0;
+    for (int j = 0; j < 7; ++j) parity ^= (s >> j) & 1u;
+    bits |= parity << 7;
+    for (int j = 0; j < 8; ++j)
+      if ((bits >> j) & 1u) m[s] |= 0xFFULL << (8 * j);
+  }
+  return m;
 }
+constexpr std::array<std::uint64_t, 128> kSignMasks = make_sign_masks();
 
 // IQ2_XXS: f16 d @0, then per sub-block two u32 @2 + 8c: 4 index bytes, 4 x 7 sign bits + ls.
 // q = ±grid, scale 2 ls + 1, block scale d / 8.
@@ -128,16 +139,12 @@ struct IQ2XXS {
   static __m256i chunk(const std::uint8_t* w, int c) {
     const __m256i mag = gather_grid(kIq2xxsGrid, load_u32(w + 2 + 8 * c));
     const std::uint32_t sb = load_u32(w + 6 + 8 * c);
-    std::uint64_t signs[4];
-    for (int l = 0; l < 4; ++l) {
-      const unsigned seven = (sb >> (7 * l)) & 127u;
-      const unsigned byte = seven | (static_cast<unsigned>(__builtin_parity(seven)) << 7);
-      signs[l] = 0x0101010101010101ULL * byte;
-    }
-    const __m256i neg = bit_set_mask(_mm256_set_epi64x(static_cast<long long>(signs[3]), static_cast<long long>(signs[2]),
-                                                       static_cast<long long>(signs[1]), static_cast<long long>(signs[0])));
-    // sign_epi8 by -1 (0xFF) or +1.
-    return _mm256_sign_epi8(mag, _mm256_or_si256(neg, _mm256_set1_epi8(1)));
+    const __m256i neg = _mm256_set_epi64x(static_cast<long long>(kSignMasks[(sb >> 21) & 127u]),
+                                          static_cast<long long>(kSignMasks[(sb >> 14) & 127u]),
+                                          static_cast<long long>(kSignMasks[(sb >> 7) & 127u]),
+                                          static_cast<long long>(kSignMasks[sb & 127u]));
+    // Two's complement negation where neg is all ones: (mag ^ neg) - neg.
+    return _mm256_sub_epi8(_mm256_xor_si256(mag, neg), neg);
   }
 };
 
