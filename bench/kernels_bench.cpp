@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernels/matmul.h"
+#include "kernels/q8_matmul.h"
 #include "runtime/roofline.h"
 #include "quant/dequantize.h"
 #include "util/aligned_buffer.h"
@@ -142,7 +143,8 @@ int main(int argc, char** argv) {
     whale::ThreadPool pool(bench_threads());
     g_limits.read_gbs = whale::measure_read_bandwidth(pool);
     g_limits.fp32_gflops = whale::measure_fp32_fma_peak(pool);
-    g_limits.int8_gops = whale::measure_int8_madd_peak(pool);
+    g_limits.int8_gops = whale::measure_int8_madd_peak(
+        pool, &whale::q8_matmul_kernels() == whale::q8_matmul_avx512_vnni());
     benchmark::AddCustomContext("read_GBps", std::to_string(g_limits.read_gbs));
     benchmark::AddCustomContext("fp32_GFLOPs", std::to_string(g_limits.fp32_gflops));
     benchmark::AddCustomContext("int8_GOPs", std::to_string(g_limits.int8_gops));

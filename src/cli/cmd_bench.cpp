@@ -13,6 +13,7 @@
 #include "cli/bench_parallel.h"
 #include "cli/commands.h"
 #include "format/model_files.h"
+#include "kernels/q8_matmul.h"
 #include "model/model.h"
 #include "quant/dtype.h"
 #include "runtime/roofline.h"
@@ -158,8 +159,13 @@ int run_bench(const BenchOptions& o) {
   // FMA with the block scale.
   const auto main_type = dtype_from_name(budget.main_dtype);
   const bool short_blocks = main_type && dtype_traits(*main_type).block_elems == 32;
-  lim.int8_chain = short_blocks ? "sign+maddubs+madd+cvt+fma" : "maddubs+madd+add";
-  lim.int8_gops = short_blocks ? measure_int8_q8_block_peak(pool) : measure_int8_madd_peak(pool);
+  // With the AVX512-VNNI kernel set the chains are shorter (vpdpbusd / vpdpwssd).
+  const bool vnni = q8_matmul_avx512_vnni() != nullptr && &q8_matmul_kernels() == q8_matmul_avx512_vnni();
+  if (vnni)
+    lim.int8_chain = short_blocks ? "sign+dpbusd+cvt+fma" : "maddubs+dpwssd";
+  else
+    lim.int8_chain = short_blocks ? "sign+maddubs+madd+cvt+fma" : "maddubs+madd+add";
+  lim.int8_gops = short_blocks ? measure_int8_q8_block_peak(pool, vnni) : measure_int8_madd_peak(pool, vnni);
   auto measured = run_repeats(**model, o);
   if (!measured.ok()) return fail(measured.error());
   std::vector<ParallelResult> par;

@@ -20,4 +20,14 @@ bool cpu_has_avx2_fma_f16c() {
 #endif
 }
 
+bool cpu_has_avx512_vnni_vl() {
+#if defined(__x86_64__) || defined(__i386__)
+  // libgcc's / compiler-rt's checks include the OS saving the AVX-512 state (XCR0).
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
+#else
+  return false;
+#endif
+}
+
 }  // namespace whale

@@ -5,5 +5,7 @@ namespace whale {
 
 // AVX2 + FMA + F16C, usable by the OS (x86-64 only; false elsewhere).
 bool cpu_has_avx2_fma_f16c();
+// AVX512-VNNI with AVX512VL (vpdpbusd / vpdpwssd on 256-bit registers), usable by the OS.
+bool cpu_has_avx512_vnni_vl();
 
 }  // namespace whale

@@ -3,6 +3,9 @@
 #include "kernels/q8_matmul.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <span>
+#include <string_view>
 
 #include "kernels/cpu_features.h"
 #include "util/check.h"
@@ -23,30 +26,26 @@ std::size_t type_index(DType t) {
 }
 
 #if WHALE_HAVE_X86_AVX2
-Q8MatmulKernels make_avx2() {
+struct TypeKernel {
+  DType type;
+  Q8MatmulFn fn;
+};
+#define WHALE_TYPE_KERNEL(ns, type, suffix) TypeKernel{DType::type, &ns::matmul_##suffix},
+#define WHALE_AVX2_KERNEL(type, suffix) WHALE_TYPE_KERNEL(avx2, type, suffix)
+#define WHALE_VNNI_KERNEL(type, suffix) WHALE_TYPE_KERNEL(avx2_vnni, type, suffix)
+constexpr TypeKernel kAvx2[] = {WHALE_Q8_MATMUL_KERNELS(WHALE_AVX2_KERNEL)};
+constexpr TypeKernel kAvx2Vnni[] = {WHALE_Q8_MATMUL_KERNELS(WHALE_VNNI_KERNEL)};
+#undef WHALE_VNNI_KERNEL
+#undef WHALE_AVX2_KERNEL
+#undef WHALE_TYPE_KERNEL
+
+Q8MatmulKernels make_table(std::string_view isa, std::span<const TypeKernel> table) {
   Q8MatmulKernels k;
-  k.isa_name = "avx2+fma+f16c";
+  k.isa_name = isa;
   for (std::size_t i = 0; i < q8_types().size(); ++i) {
-    const DType t = q8_types()[i].weight;
-    switch (t) {
-      case DType::kQ8_0: k.by_type[i] = &avx2::matmul_q8_0; break;
-      case DType::kQ4_K: k.by_type[i] = &avx2::matmul_q4_k; break;
-      case DType::kQ5_K: k.by_type[i] = &avx2::matmul_q5_k; break;
-      case DType::kQ2_K: k.by_type[i] = &avx2::matmul_q2_k; break;
-      case DType::kQ3_K: k.by_type[i] = &avx2::matmul_q3_k; break;
-      case DType::kIQ4_XS: k.by_type[i] = &avx2::matmul_iq4_xs; break;
-      case DType::kQ6_K: k.by_type[i] = &avx2::matmul_q6_k; break;
-      case DType::kQ4_0: k.by_type[i] = &avx2::matmul_q4_0; break;
-      case DType::kQ4_1: k.by_type[i] = &avx2::matmul_q4_1; break;
-      case DType::kQ5_0: k.by_type[i] = &avx2::matmul_q5_0; break;
-      case DType::kQ5_1: k.by_type[i] = &avx2::matmul_q5_1; break;
-      case DType::kIQ4_NL: k.by_type[i] = &avx2::matmul_iq4_nl; break;
-      case DType::kIQ2_XXS: k.by_type[i] = &avx2::matmul_iq2_xxs; break;
-      case DType::kIQ1_S: k.by_type[i] = &avx2::matmul_iq1_s; break;
-      case DType::kIQ1_M: k.by_type[i] = &avx2::matmul_iq1_m; break;
-      default:  // a type without an AVX2 kernel yet: the scalar reference
-        k.by_type[i] = q8_matmul_ref().by_type[i];
-    }
+    k.by_type[i] = q8_matmul_ref().by_type[i];  // a type without a kernel: the scalar reference
+    for (const TypeKernel& tk : table)
+      if (tk.type == q8_types()[i].weight) k.by_type[i] = tk.fn;
   }
   return k;
 }
@@ -56,7 +55,7 @@ Q8MatmulKernels make_avx2() {
 
 const Q8MatmulKernels* q8_matmul_avx2() {
 #if WHALE_HAVE_X86_AVX2
-  static const Q8MatmulKernels k = make_avx2();
+  static const Q8MatmulKernels k = make_table("avx2+fma+f16c", kAvx2);
   static const bool supported = cpu_has_avx2_fma_f16c();
   return supported ? &k : nullptr;
 #else
@@ -64,8 +63,26 @@ const Q8MatmulKernels* q8_matmul_avx2() {
 #endif
 }
 
+const Q8MatmulKernels* q8_matmul_avx512_vnni() {
+#if WHALE_HAVE_X86_AVX2
+  static const Q8MatmulKernels k = make_table("avx2+avx512vnni", kAvx2Vnni);
+  static const bool supported = cpu_has_avx2_fma_f16c() && cpu_has_avx512_vnni_vl();
+  return supported ? &k : nullptr;
+#else
+  return nullptr;
+#endif
+}
+
 const Q8MatmulKernels& q8_matmul_kernels() {
-  static const Q8MatmulKernels& best = q8_matmul_avx2() ? *q8_matmul_avx2() : q8_matmul_ref();
+  static const Q8MatmulKernels& best = [&]() -> const Q8MatmulKernels& {
+    // WHALE_KERNELS=avx2 or scalar picks a lesser set (comparisons, benchmarks).
+    const char* env = std::getenv("WHALE_KERNELS");
+    const std::string_view want = env != nullptr ? env : "";
+    if (want == "scalar") return q8_matmul_ref();
+    if (want != "avx2" && q8_matmul_avx512_vnni() != nullptr) return *q8_matmul_avx512_vnni();
+    if (q8_matmul_avx2() != nullptr) return *q8_matmul_avx2();
+    return q8_matmul_ref();
+  }();
   return best;
 }
 

@@ -50,7 +50,11 @@ const std::array<Q8TypeInfo, kQ8TypeCount>& q8_types();
 
 const Q8MatmulKernels& q8_matmul_ref();
 const Q8MatmulKernels* q8_matmul_avx2();  // nullptr without AVX2+FMA+F16C
-const Q8MatmulKernels& q8_matmul_kernels();  // the best for this CPU; thread-safe
+// The same kernels with AVX512-VNNI int8 chains; nullptr without AVX512-VNNI + AVX512VL.
+const Q8MatmulKernels* q8_matmul_avx512_vnni();
+// The best for this CPU (WHALE_KERNELS=avx2 or scalar in the environment chooses a lesser
+// one); thread-safe.
+const Q8MatmulKernels& q8_matmul_kernels();
 
 // y = x · Wᵀ through the integer path (x quantized to the type's activation format into the
 // calling thread's scratch). Precondition: q8_type_info(w.dtype) and no FP8 block scales.

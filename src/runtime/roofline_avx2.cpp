@@ -1,12 +1,22 @@
 // roofline_avx2.cpp — the AVX2/FMA measuring loops (compiled with -mavx2 -mfma, called only
 // after detect_simd_level() saw both). Only intrinsics here: an inline library function
-// compiled with AVX2 could be chosen by the linker for scalar callers too.
+// compiled with AVX2 could be chosen by the linker for scalar callers too. roofline_vnni.cpp
+// compiles this file again with AVX512-VNNI into namespace roofline_isa_vnni: the int8 chains
+// then use the kernels' VNNI instructions (the same helpers as the kernels, avx2_util.h).
 #include <immintrin.h>
 
+#include "kernels/x86_avx2/avx2_util.h"
 #include "runtime/roofline_isa.h"
 
-namespace whale::roofline_isa {
+#ifndef WHALE_ROOFLINE_NS
+#define WHALE_ROOFLINE_NS roofline_isa
+#endif
+
+namespace whale::WHALE_ROOFLINE_NS {
 namespace {
+
+using WHALE_AVX2_NS::dot_u8s8_add;
+using WHALE_AVX2_NS::madd_add;
 
 // Hides a register's value from the optimiser so loop-invariant work is redone each round.
 inline void opaque(__m256i& v) { asm volatile("" : "+x"(v)); }
@@ -74,12 +84,13 @@ std::uint64_t int8_impl(std::uint64_t iterations, std::int32_t* sink) {
     opaque(u0);
     opaque(u1);
     opaque(u2);
-    a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_maddubs_epi16(u0, s0), ones));
-    a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_maddubs_epi16(u1, s0), ones));
-    a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_maddubs_epi16(u2, s0), ones));
-    a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_maddubs_epi16(u0, s1), ones));
-    a4 = _mm256_add_epi32(a4, _mm256_madd_epi16(_mm256_maddubs_epi16(u1, s1), ones));
-    a5 = _mm256_add_epi32(a5, _mm256_madd_epi16(_mm256_maddubs_epi16(u2, s1), ones));
+    // The K-quant kernels' step: u8 x s8 pairs, then the pairs times the (here unit) scale.
+    a0 = madd_add(a0, _mm256_maddubs_epi16(u0, s0), ones);
+    a1 = madd_add(a1, _mm256_maddubs_epi16(u1, s0), ones);
+    a2 = madd_add(a2, _mm256_maddubs_epi16(u2, s0), ones);
+    a3 = madd_add(a3, _mm256_maddubs_epi16(u0, s1), ones);
+    a4 = madd_add(a4, _mm256_maddubs_epi16(u1, s1), ones);
+    a5 = madd_add(a5, _mm256_maddubs_epi16(u2, s1), ones);
   }
   const __m256i s = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3)),
                                      _mm256_add_epi32(a4, a5));
@@ -96,12 +107,11 @@ std::uint64_t int8_q8_block_impl(std::uint64_t iterations, float* sink) {
   // multiply-add with the block scale. Six independent chains cover the FMA latency.
   __m256i w0 = _mm256_set1_epi8(3), w1 = _mm256_set1_epi8(-5), w2 = _mm256_set1_epi8(7);
   __m256i x0 = _mm256_set1_epi8(-2), x1 = _mm256_set1_epi8(4);
-  const __m256i ones = _mm256_set1_epi16(1);
   const __m256 d = _mm256_set1_ps(1e-9f);
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
   const auto step = [&](__m256 acc, __m256i w, __m256i x) {
-    const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
-    return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)), acc);
+    const __m256i s = dot_u8s8_add(_mm256_setzero_si256(), _mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+    return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc);
   };
   for (std::uint64_t i = 0; i < iterations; ++i) {
     opaque(w0);
@@ -136,4 +146,4 @@ std::uint64_t int8_chains_avx2(std::uint64_t iterations, std::int32_t* sink) {
   return int8_impl(iterations, sink);
 }
 
-}  // namespace whale::roofline_isa
+}  // namespace whale::WHALE_ROOFLINE_NS

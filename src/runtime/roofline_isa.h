@@ -23,3 +23,10 @@ std::uint64_t int8_chains_avx2(std::uint64_t iterations, std::int32_t* sink);
 std::uint64_t int8_q8_block_chains_avx2(std::uint64_t iterations, float* sink);
 
 }  // namespace whale::roofline_isa
+
+// The two int8 chains again with AVX512-VNNI (roofline_vnni.cpp): maddubs + vpdpwssd, and
+// sign + vpdpbusd + cvt + fma.
+namespace whale::roofline_isa_vnni {
+std::uint64_t int8_chains_avx2(std::uint64_t iterations, std::int32_t* sink);
+std::uint64_t int8_q8_block_chains_avx2(std::uint64_t iterations, float* sink);
+}  // namespace whale::roofline_isa_vnni

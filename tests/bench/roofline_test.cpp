@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu_features.h"
 #include "runtime/roofline.h"
 #include "util/aligned_buffer.h"
 
@@ -50,7 +51,11 @@ TEST(Roofline, MeasuresArePositiveAndFinite) {
   const double fma = measure_fp32_fma_peak(pool);
   const double int8 = measure_int8_madd_peak(pool);
   const double int8_q8 = measure_int8_q8_block_peak(pool);
-  for (double v : {bw, fma, int8, int8_q8}) {
+  // The VNNI chains only where the CPU has them (calling them elsewhere is illegal).
+  const bool vnni = cpu_has_avx512_vnni_vl();
+  const double int8_vnni = vnni ? measure_int8_madd_peak(pool, true) : 1.0;
+  const double int8_q8_vnni = vnni ? measure_int8_q8_block_peak(pool, true) : 1.0;
+  for (double v : {bw, fma, int8, int8_q8, int8_vnni, int8_q8_vnni}) {
     EXPECT_TRUE(std::isfinite(v));
     EXPECT_GT(v, 0.0);
   }

@@ -124,9 +124,8 @@ std::vector<float> run(const Weights& w, const std::vector<float>& x, std::int64
   return y;
 }
 
-TEST(Q8Matmul, EveryIsaEqualsReferenceBitForBit) {
-  const Q8MatmulKernels* fast = q8_matmul_avx2();
-  if (fast == nullptr) GTEST_SKIP() << "no AVX2+FMA+F16C on this CPU";
+// Every type, odd shapes and thread counts: `fast` gives the reference's bits.
+void expect_equals_reference(const Q8MatmulKernels* fast) {
   std::uint64_t seed = 1;
   for (const Q8TypeInfo& info : q8_types()) {
     const std::int64_t block = dtype_traits(info.weight).block_elems;
@@ -145,10 +144,20 @@ TEST(Q8Matmul, EveryIsaEqualsReferenceBitForBit) {
                   << dtype_name(info.weight) << " seed " << seed << " rows " << rows << " cols "
                   << w.view.cols << " tokens " << tokens << " threads " << threads << " token "
                   << i / static_cast<std::size_t>(rows) << " row " << i % static_cast<std::size_t>(rows)
-                  << ": ref " << ref[i] << " got " << got[i];
+                  << ": ref " << ref[i] << " got " << got[i] << " (" << fast->isa_name << ")";
           }
         }
   }
+}
+
+TEST(Q8Matmul, Avx2EqualsReferenceBitForBit) {
+  if (q8_matmul_avx2() == nullptr) GTEST_SKIP() << "no AVX2+FMA+F16C on this CPU";
+  expect_equals_reference(q8_matmul_avx2());
+}
+
+TEST(Q8Matmul, Avx512VnniEqualsReferenceBitForBit) {
+  if (q8_matmul_avx512_vnni() == nullptr) GTEST_SKIP() << "no AVX512-VNNI + AVX512VL on this CPU";
+  expect_equals_reference(q8_matmul_avx512_vnni());
 }
 
 // --- the reference against the dequantized product --------------------------------------------

@@ -1,15 +1,44 @@
 // avx2_util.h — small AVX2 helpers for this folder's translation units only. Everything here
 // has internal linkage (anonymous namespace), so no AVX2 code can be merged by the linker into
 // a translation unit built for the baseline ISA (the ODR hazard of shared inline functions).
+//
+// The integer matmul kernels are compiled twice: for AVX2 (namespace whale::avx2) and, from the
+// wrappers in ../x86_avx512_vnni/, with WHALE_VNNI defined and AVX512-VNNI + AVX512VL enabled
+// (namespace whale::avx2_vnni: the same 256-bit kernels, their int8 chains shortened by
+// vpdpbusd / vpdpwssd). Both compute the same int32 sums, so results are bit-identical.
 #pragma once
 
 #include <immintrin.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
-namespace whale::avx2 {
+#ifndef WHALE_AVX2_NS
+#define WHALE_AVX2_NS avx2
+#endif
+
+namespace whale::WHALE_AVX2_NS {
 namespace {
+
+// acc + Σ over each 4 consecutive bytes of u8 a · s8 b (int32 lanes). Without VNNI through the
+// int16 pair step, which the callers keep below saturation, so both forms are exact.
+inline __m256i dot_u8s8_add(__m256i acc, __m256i a, __m256i b) {
+#if defined(WHALE_VNNI)
+  return _mm256_dpbusd_epi32(acc, a, b);
+#else
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1)));
+#endif
+}
+
+// acc + the int16 pairs of p times the int16 pairs of s, summed per int32 lane.
+inline __m256i madd_add(__m256i acc, __m256i p, __m256i s) {
+#if defined(WHALE_VNNI)
+  return _mm256_dpwssd_epi32(acc, p, s);
+#else
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(p, s));
+#endif
+}
 
 inline std::int32_t hsum_i32(__m128i s) {
   s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
@@ -53,4 +82,4 @@ inline const std::uint8_t* bytes(const std::byte* p) {
 }
 
 }  // namespace
-}  // namespace whale::avx2
+}  // namespace whale::WHALE_AVX2_NS

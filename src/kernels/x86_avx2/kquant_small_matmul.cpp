@@ -10,7 +10,7 @@
 #include "kernels/x86_avx2/avx2_util.h"
 #include "quant/iq_codebooks.h"
 
-namespace whale::avx2 {
+namespace whale::WHALE_AVX2_NS {
 namespace {
 
 struct BlockState {
@@ -230,7 +230,7 @@ void tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
             reinterpret_cast<const __m256i*>(a.x_qs + (t0 + t) * a.cols + 256 * b + 32 * c));
         // Signed levels: the sign moves onto x (exact, x ≠ -128); unsigned ones multiply x as is.
         const __m256i p = _mm256_maddubs_epi16(qa, T::kSigned ? _mm256_sign_epi8(x, q) : x);
-        lanes[t] = _mm256_add_epi32(lanes[t], _mm256_madd_epi16(p, scales));
+        lanes[t] = madd_add(lanes[t], p, scales);
       }
     }
 #pragma GCC unroll 4
@@ -269,4 +269,4 @@ void matmul_iq2_xxs(const Q8MatmulArgs& a) { run<IQ2XXS>(a); }
 void matmul_iq1_s(const Q8MatmulArgs& a) { run<IQ1S>(a); }
 void matmul_iq1_m(const Q8MatmulArgs& a) { run<IQ1M>(a); }
 
-}  // namespace whale::avx2
+}  // namespace whale::WHALE_AVX2_NS

@@ -7,7 +7,7 @@
 #include "kernels/x86_avx2/avx2_quant_dot.h"
 #include "kernels/x86_avx2/avx2_util.h"
 
-namespace whale::avx2 {
+namespace whale::WHALE_AVX2_NS {
 namespace {
 
 // Element j in the low nibble of qs[j], j + 16 in the high nibble: 32 levels 0..15 in order.
@@ -82,7 +82,6 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
   const std::uint8_t* w[R];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) w[r] = bytes(a.w) + static_cast<std::size_t>(r0 + r) * a.w_row_bytes;
-  const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[R][TT];
   __m128 mins[R][TT];
 #pragma GCC unroll 4
@@ -117,8 +116,7 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
       }
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
-        const __m256i s = _mm256_madd_epi16(
-            _mm256_maddubs_epi16(wabs[r], _mm256_sign_epi8(xq, wq[r])), ones);
+        const __m256i s = dot_u8s8_add(_mm256_setzero_si256(), wabs[r], _mm256_sign_epi8(xq, wq[r]));
         acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw[r], dx), _mm256_cvtepi32_ps(s), acc[r][t]);
         if constexpr (T::kHasMin)
           mins[r][t] = _mm_fmadd_ps(_mm_mul_ps(mw[r], _mm256_castps256_ps128(dx)), xsum, mins[r][t]);
@@ -160,4 +158,4 @@ void matmul_q5_0(const Q8MatmulArgs& a) { run<Q5_0>(a); }
 void matmul_q5_1(const Q8MatmulArgs& a) { run<Q5_1>(a); }
 void matmul_iq4_nl(const Q8MatmulArgs& a) { run<IQ4_NL>(a); }
 
-}  // namespace whale::avx2
+}  // namespace whale::WHALE_AVX2_NS

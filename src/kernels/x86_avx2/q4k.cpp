@@ -5,7 +5,7 @@
 #include "kernels/x86_avx2/avx2_quant_dot.h"
 #include "kernels/x86_avx2/avx2_util.h"
 
-namespace whale::avx2 {
+namespace whale::WHALE_AVX2_NS {
 namespace {
 
 constexpr int kWeightBytes = 144;
@@ -107,8 +107,8 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
         const std::int8_t* x = a.x_qs + (t0 + t) * a.cols + 256 * b + 64 * c;
         const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
         const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32));
-        lanes[t] = _mm256_add_epi32(lanes[t], _mm256_madd_epi16(_mm256_maddubs_epi16(lo, x0), sl));
-        lanes[t] = _mm256_add_epi32(lanes[t], _mm256_madd_epi16(_mm256_maddubs_epi16(hi, x1), sh));
+        lanes[t] = madd_add(lanes[t], _mm256_maddubs_epi16(lo, x0), sl);
+        lanes[t] = madd_add(lanes[t], _mm256_maddubs_epi16(hi, x1), sh);
       }
     }
     const __m128i mins16 =
@@ -168,4 +168,4 @@ void sums_q4_k_q8_k(const std::byte* w, const std::byte* x, std::int64_t n_block
   }
 }
 
-}  // namespace whale::avx2
+}  // namespace whale::WHALE_AVX2_NS

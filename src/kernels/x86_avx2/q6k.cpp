@@ -4,7 +4,7 @@
 #include "kernels/x86_avx2/avx2_quant_dot.h"
 #include "kernels/x86_avx2/avx2_util.h"
 
-namespace whale::avx2 {
+namespace whale::WHALE_AVX2_NS {
 namespace {
 
 constexpr int kWeightBytes = 210;
@@ -84,7 +84,7 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
           const __m256i xk = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
               a.x_qs + (t0 + t) * a.cols + 256 * b + 128 * half + 32 * k));
           const __m256i pairs = _mm256_maddubs_epi16(qa, _mm256_sign_epi8(xk, qs));
-          lanes[t] = _mm256_add_epi32(lanes[t], _mm256_madd_epi16(pairs, scales));
+          lanes[t] = madd_add(lanes[t], pairs, scales);
         }
       }
     }
@@ -125,4 +125,4 @@ void sums_q6_k_q8_k(const std::byte* w, const std::byte* x, std::int64_t n_block
     sums[b] = hsum_i32(block_sums(bytes(w) + b * kWeightBytes, bytes(x) + b * kActBytes));
 }
 
-}  // namespace whale::avx2
+}  // namespace whale::WHALE_AVX2_NS

@@ -7,7 +7,7 @@
 #include "kernels/x86_avx2/avx2_quant_dot.h"
 #include "kernels/x86_avx2/avx2_util.h"
 
-namespace whale::avx2 {
+namespace whale::WHALE_AVX2_NS {
 namespace {
 
 constexpr int kBlockBytes = 34;  // f16 d, then 32 int8 quants
@@ -17,7 +17,7 @@ constexpr int kBlockBytes = 34;  // f16 d, then 32 int8 quants
 constexpr int kDecodeRows = 1;
 constexpr int kPrefillRows = 1;
 
-// R weight rows × TT tokens starting at (r0, t0), over all blocks. maddubs needs one unsigned
+// R weight rows × TT tokens starting at (r0, t0), over all blocks. maddubs (and vpdpbusd) need one unsigned
 // operand, so the weight's sign moves onto x: |w| ≤ 128 fits u8, x · sign(w) is exact because
 // x ≠ -128, and each pair sum is ≤ 2 · 128 · 127 = 32512, so the int16 step never saturates.
 template <int R, int TT>
@@ -33,7 +33,6 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
     x[t] = a.x_qs + (t0 + t) * a.cols;
     xd[t] = a.x_d + (t0 + t) * nb;
   }
-  const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[R][TT];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
@@ -55,8 +54,7 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
       const __m256 dx = _mm256_broadcast_ss(xd[t] + b);
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
-        const __m256i s = _mm256_madd_epi16(
-            _mm256_maddubs_epi16(wabs[r], _mm256_sign_epi8(xq, wq[r])), ones);
+        const __m256i s = dot_u8s8_add(_mm256_setzero_si256(), wabs[r], _mm256_sign_epi8(xq, wq[r]));
         // d_w · d_x in every lane: the same f32 product as the scalar reference.
         acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw[r], dx), _mm256_cvtepi32_ps(s), acc[r][t]);
       }
@@ -96,4 +94,4 @@ void matmul_q8_0(const Q8MatmulArgs& a) {
   }
 }
 
-}  // namespace whale::avx2
+}  // namespace whale::WHALE_AVX2_NS
