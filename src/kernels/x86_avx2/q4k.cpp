@@ -70,7 +70,7 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
   const std::uint8_t* row = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
   __m256 acc[TT];
   __m128 mins[TT];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int t = 0; t < TT; ++t) {
     acc[t] = _mm256_setzero_ps();
     mins[t] = _mm_setzero_ps();
@@ -87,9 +87,9 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
     const __m128i sc8 = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sm)));
     const __m256i sc16 = _mm256_broadcastsi128_si256(sc8);
     __m256i lanes[TT];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) lanes[t] = _mm256_setzero_si256();
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int c = 0; c < 4; ++c) {
       const __m256i q = load256(w + kQsOffset + 32 * c);
       __m256i lo = _mm256_and_si256(q, low_mask);
@@ -102,7 +102,7 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
       }
       const __m256i sl = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(static_cast<short>(0x0100 * (4 * c + 1) + 4 * c)));
       const __m256i sh = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(static_cast<short>(0x0100 * (4 * c + 3) + 4 * c + 2)));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int t = 0; t < TT; ++t) {
         const std::int8_t* x = a.x_qs + (t0 + t) * a.cols + 256 * b + 64 * c;
         const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
@@ -113,7 +113,7 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
     }
     const __m128i mins16 =
         _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sm + 8)));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
       const float dx = a.x_d[(t0 + t) * nb + b];
       acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * dx), _mm256_cvtepi32_ps(lanes[t]), acc[t]);
@@ -127,14 +127,23 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
                              mins[t]);
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r] = hsum_f32(acc[t]) + hsum_f32(mins[t]);
 }
+
+// Tokens per prefill tile: the VNNI build may use 32 vector registers (AVX512VL), enough for
+// 8 tokens' accumulators; AVX2's 16 hold 4.
+#if defined(WHALE_VNNI)
+constexpr int kPrefillTokens = 8;
+#else
+constexpr int kPrefillTokens = 4;
+#endif
 
 template <bool kQ5>
 void matmul_rows(const Q8MatmulArgs& a) {
   for (std::int64_t r = a.row_begin; r < a.row_end; ++r) {
     std::int64_t t = 0;
+    for (; t + kPrefillTokens <= a.n_tokens; t += kPrefillTokens) matmul_tile<kPrefillTokens, kQ5>(a, r, t);
     for (; t + 4 <= a.n_tokens; t += 4) matmul_tile<4, kQ5>(a, r, t);
     for (; t < a.n_tokens; ++t) matmul_tile<1, kQ5>(a, r, t);
   }
