@@ -68,8 +68,8 @@ void add_quantize_command(CLI::App& app) {
       "  whale quantize model-q8_0.gguf model-q4_0.gguf Q4_0 --allow-requantize --pure\n\n"
       "TYPE: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 IQ4_NL IQ4_XS Q2_K Q3_K_S Q3_K_M Q3_K_L\n"
       "      Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K (Q3_K, Q4_K, Q5_K mean the _M mixtures)\n"
-      "      IQ2_XXS IQ1_S IQ1_M (2.06 / 1.56 / 1.75 bits per weight; codebook search, about\n"
-      "      50x slower than Q4_K_M; without an importance matrix, so expect a clearly worse\n"
+      "      IQ2_XXS IQ1_S IQ1_M (2.06 / 1.56 / 1.75 bits per weight; a codebook search, 6-10x\n"
+      "      slower than the K types; without an importance matrix, so expect a clearly worse\n"
       "      model than the published imatrix-made files of these types).");
   sub->add_option("input", a->in, "GGUF to read (the first part of a split GGUF reads all parts)")
       ->required();
