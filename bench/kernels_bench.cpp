@@ -3,7 +3,7 @@
 // integer path (activations quantized to Q8). Reports weight bytes/s (the decode roofline's
 // currency), op/s (prefill's) and `roof`, the fraction of the machine's limit measured at
 // start-up with the same threads: read bandwidth for T=1, the int8 multiply-add peak (integer
-// path; the maddubs+madd+add chain, see runtime/roofline.h) or the FP32 FMA peak (exact path)
+// path; the K-quant chain of the kernel set in use, see runtime/roofline.h) or the FP32 FMA peak (exact path)
 // for T=64. The matrix is cycled through copies larger than the L3, so T=1 streams from DRAM.
 #include <benchmark/benchmark.h>
 
@@ -30,7 +30,9 @@ using whale::DType;
 constexpr std::int64_t kShapes[][2] = {{2048, 7168}, {7168, 2048}, {1408, 2048}, {1536, 8960}};
 constexpr DType kTypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0,
                             DType::kQ4_K, DType::kQ6_K, DType::kQ5_K, DType::kQ4_0,
-                            DType::kIQ2_XXS, DType::kIQ1_S, DType::kIQ1_M};
+                            DType::kIQ2_XXS, DType::kIQ1_S, DType::kIQ1_M, DType::kQ2_K,
+                            DType::kQ3_K, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1,
+                            DType::kIQ4_NL, DType::kIQ4_XS};
 
 // Measured once in main, before the benchmarks run.
 struct Limits {
