@@ -206,6 +206,7 @@ int run_bench(const BenchOptions& o) {
     j["weight_type"] = budget.main_dtype;
     j["limits"] = {{"read_bandwidth_gbs_before", lim.bw_before}, {"read_bandwidth_gbs_after", lim.bw_after},
                    {"fp32_gflops", lim.fp32_gflops}, {"int8_gops", lim.int8_gops}, {"int8_chain", lim.int8_chain}, {"simd", lim.simd},
+                   {"integer_kernels", std::string(q8_matmul_kernels().isa_name)},
                    {"bandwidth_buffer_bytes", bw_bytes}};
     j["prefill"] = spread_json(m.prefill);
     j["prefill"]["ops_per_token"] = ops_per_token;
@@ -233,8 +234,9 @@ int run_bench(const BenchOptions& o) {
   fmt::print("model    {} ({}, {}, {:.2f} GB)\n", o.model, arch_name(c.arch), budget.main_dtype,
              static_cast<double>(files->total_bytes()) / 1e9);
   fmt::print("limits   {} threads, {}: read {:.1f} GB/s before, {:.1f} after; fp32 {:.0f} GFLOP/s; "
-             "int8 {:.0f} GOP/s ({})\n",
-             threads, lim.simd, lim.bw_before, lim.bw_after, lim.fp32_gflops, lim.int8_gops, lim.int8_chain);
+             "int8 {:.0f} GOP/s ({}); integer kernels {}\n",
+             threads, lim.simd, lim.bw_before, lim.bw_after, lim.fp32_gflops, lim.int8_gops, lim.int8_chain,
+             q8_matmul_kernels().isa_name);
   fmt::print("per tok  decode reads {:.3f} GB ({:.2f} MB KV); prefill {:.2f} GOP ({} peak)\n",
              bytes_per_token / 1e9, kv_bytes / 1e6, ops_per_token / 1e9, budget.quantized ? "int8" : "fp32");
   fmt::print("{:<8} {:>10} {:>10} {:>10} {:>12} {:>9}\n", "test", "tok/s", "min", "max", "roofline", "fraction");

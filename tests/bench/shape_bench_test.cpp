@@ -150,6 +150,9 @@ TEST_F(ShapeModel, WhaleBenchJsonHasTheRequiredFields) {
   // (vpdpbusd replaces maddubs+madd where the VNNI kernels run.)
   const std::string chain = j["limits"]["int8_chain"];
   EXPECT_TRUE(chain == "sign+maddubs+madd+cvt+fma" || chain == "sign+dpbusd+cvt+fma") << chain;
+  // ... and says which kernel set ran, the one whose chain was measured.
+  const std::string kernels = j["limits"]["integer_kernels"];
+  EXPECT_EQ(kernels == "avx2+avx512vnni", chain == "sign+dpbusd+cvt+fma") << kernels;
   EXPECT_EQ(j["logits_hash"].get<std::string>().size(), 16u);
 
   // Bytes read per decoded token: every tensor once, but only one row of the (untied)
