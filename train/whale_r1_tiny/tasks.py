@@ -36,7 +36,9 @@ def add_steps(a, b):
 
 
 def sub_steps(a, b):
-    """Column subtraction a - b (a >= b >= 0); a borrowed column is written '1x-y-b'."""
+    """Column subtraction a - b (a >= b >= 0); a borrowed column is written '1x-y-b'. Leading
+    zeros of the result are dropped one per line ("-,0,07" then "-,0,7"), so that the answer is
+    a copy of the last state line's result, not a search for its first non-zero digit."""
     assert a >= b >= 0
     A, B, w, R = str(a), str(b), 0, ""
     lines = [f"{A}-{B},{w},"]
@@ -50,31 +52,41 @@ def sub_steps(a, b):
             d, w = x - y - w, 0
         A, B, R = A[:-1], B[:-1], str(d) + R
         lines.append(f"{A}-{B},{w},{R}")
+    while len(R) > 1 and R[0] == "0":
+        R = R[1:]
+        lines.append(f"-,0,{R}")
     return lines, int(R)
 
 
 def mul_steps(a, b):
-    """a * b with b of one or two digits: one partial product per digit of b (digit by digit,
-    with carries), then their column addition."""
-    A = str(a)
-    lines, partials = [], []
+    """a * b (b >= 1 of one or two digits), one digit d of b at a time, from the right, each
+    partial product added into the running total T as it is made.
+
+    State lines "A*d,c,R;T": A what is left of the multiplicand (a, then a followed by one 0 for
+    b's tens digit), d the digit of b, c the carry, R the result digits found so far, T what is
+    left of the total of the earlier partial products. After each state, the column line
+    "x*d+c=q+t=p" (x the last digit of A, t the last digit of T, 0 when empty; p = q + t) gives
+    the next result digit p % 10 and carry p // 10. A partial's first state line copies the
+    multiplicand from the question (d is the digit before '?' or after '*') and T from the end
+    of the line above; the answer is the R of the last state line."""
+    assert b >= 1
+    R = ""
     for place, d in enumerate(reversed(str(b))):
         d = int(d)
-        c, R = 0, ""
-        for x in reversed(A):
-            p = int(x) * d + c
-            lines.append(f"{x}*{d}+{c}={p}")
-            c, R = p // 10, str(p % 10) + R
-        if c:
-            R = str(c) + R
-        part = int(R) * 10 ** place
-        lines.append(f"{a}*{d}{'0' * place}={part}")
-        partials.append(part)
-    total = partials[0]
-    for p in partials[1:]:
-        more, total = add_steps(total, p)
-        lines += more
-    return lines, total
+        A, T, c, R = str(a) + "0" * place, R, 0, ""
+        lines_p = [f"{A}*{d},{c},{R};{T}"]
+        while A or T or c:
+            x, t = (int(A[-1]) if A else 0), (int(T[-1]) if T else 0)
+            q = x * d + c
+            p = q + t
+            lines_p.append(f"{x}*{d}+{c}={q}+{t}={p}")
+            A, T, c, R = A[:-1], T[:-1], p // 10, str(p % 10) + R
+            lines_p.append(f"{A}*{d},{c},{R};{T}")
+        if place == 0:
+            lines = lines_p
+        else:
+            lines += lines_p
+    return lines, int(R)
 
 
 # ----------------------------------------------------------------------------- Countdown
@@ -206,7 +218,7 @@ def make_problem(rng, task, level):
         q = f"What is {a} - {b}?"
     elif task == "mul":
         n, m = {1: (2, 1), 2: (2, 2), 3: (3, 2)}[level]
-        a, b = _digits(rng, n), _digits(rng, m)
+        a, b = _digits(rng, n), max(1, _digits(rng, m))
         lines, r = mul_steps(a, b)
         q = f"What is {a} * {b}?"
     elif task == "countdown":
