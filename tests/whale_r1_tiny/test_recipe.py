@@ -38,16 +38,21 @@ check(r == 287 and lines[1] == "12-5-0=7" and lines[3] == "17-8-1=8", f"372-85 {
 lines, r = tasks.sub_steps(45, 38)
 check(r == 7 and lines[-2:] == ["-,0,07", "-,0,7"], f"45-38 {lines}")
 check(tasks.sub_steps(7, 7) == (["7-7,0,", "7-7-0=0", "-,0,0"], 0), "7-7 keeps one 0")
-# Multiplication 23 * 47, by hand: 23*7: 3*7=21, 2*7+2=16, carry 1 -> 161; then 230*4 added
-# into 161 digit by digit: 0*4=0 (+1), 3*4=12 (+6=18), 2*4+1=9 (+1=10), carry 1 -> 1081.
+# Multiplication 23 * 47, by hand: 23*7: 3*7=21, 2*7=14+2=16, carry 1 -> 161; 230*4: 0, 3*4=12,
+# 2*4=8+1=9 -> 920 (161 copied along); then 161 + 920 = 1081 by columns.
 lines, r = tasks.mul_steps(23, 47)
 check(r == 1081, f"23*47 gave {r}")
-check(lines == ["23*7,0,;", "3*7+0=21+0=21", "2*7,2,1;", "2*7+2=16+0=16", "*7,1,61;",
-                "0*7+1=1+0=1", "*7,0,161;",
-                "230*4,0,;161", "0*4+0=0+1=1", "23*4,0,1;16", "3*4+0=12+6=18", "2*4,1,81;1",
-                "2*4+1=9+1=10", "*4,1,081;", "0*4+1=1+0=1", "*4,0,1081;"], f"23*47 lines {lines}")
+check(lines == ["23*7,0,;", "3*7=21+0=21", "2*7,2,1;", "2*7=14+2=16", "*7,1,61;", "0*7=0+1=1",
+                "*7,0,161;",
+                "230*4,0,;161", "0*4=0+0=0", "23*4,0,0;161", "3*4=12+0=12", "2*4,1,20;161",
+                "2*4=8+1=9", "*4,0,920;161",
+                "161+920,0,", "1+0+0=1", "16+92,0,1", "6+2+0=8", "1+9,0,81", "1+9+0=10",
+                "+,1,081", "0+0+1=1", "+,0,1081"], f"23*47 lines {lines}")
+# A units digit 0 gives the partial product "00", kept as written: 45 * 20 = 900.
+lines, r = tasks.mul_steps(45, 20)
+check(r == 900 and "450*2,0,;00" in lines and lines[-1] == "+,0,900", f"45*20 {lines}")
 # The answer is the last state line's result, for every multiplication.
-for a, b in [(99, 99), (456, 30), (10, 1)]:
+for a, b in [(99, 99), (456, 30), (10, 1), (87, 9)]:
     lines, r = tasks.mul_steps(a, b)
     check(lines[-1].split(",")[2].split(";")[0] == str(a * b), f"{a}*{b} last line {lines[-1]}")
 rng = random.Random(3)

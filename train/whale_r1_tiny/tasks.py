@@ -23,7 +23,8 @@ def _digits(rng, n):
 
 
 def add_steps(a, b):
-    """Column addition of two non-negative ints as text lines; returns (lines, result)."""
+    """Column addition of two non-negative ints (or digit strings, kept as written: a partial
+    product of 0 is "00") as text lines; returns (lines, result)."""
     A, B, c, R = str(a), str(b), 0, ""
     lines = [f"{A}+{B},{c},"]
     while A or B or c:
@@ -59,34 +60,34 @@ def sub_steps(a, b):
 
 
 def mul_steps(a, b):
-    """a * b (b >= 1 of one or two digits), one digit d of b at a time, from the right, each
-    partial product added into the running total T as it is made.
+    """a * b (b >= 1 of one or two digits), one digit d of b at a time from the right, then
+    the column addition of the two partial products.
 
     State lines "A*d,c,R;T": A what is left of the multiplicand (a, then a followed by one 0 for
-    b's tens digit), d the digit of b, c the carry, R the result digits found so far, T what is
-    left of the total of the earlier partial products. After each state, the column line
-    "x*d+c=q+t=p" (x the last digit of A, t the last digit of T, 0 when empty; p = q + t) gives
-    the next result digit p % 10 and carry p // 10. A partial's first state line copies the
-    multiplicand from the question (d is the digit before '?' or after '*') and T from the end
-    of the line above; the answer is the R of the last state line."""
+    b's tens digit), d the digit of b, c the carry, R the partial product's digits found so
+    far, T the earlier partial product, copied along unchanged. After each state, the column
+    line "x*d=m+c=p" (x the last digit of A, 0 when A is empty; m = x * d; p = m + c) gives the
+    next digit p % 10 and carry p // 10: the product is looked up in a 100-entry table and the
+    carry added to it, not a 900-entry table of x * d + c. A partial's first state line copies
+    the multiplicand from the question (d is the digit before '?' or after '*') and T from the
+    end of the line above; the addition that follows starts from "T+R" of the line above."""
     assert b >= 1
-    R = ""
+    R, lines = "", []
     for place, d in enumerate(reversed(str(b))):
         d = int(d)
         A, T, c, R = str(a) + "0" * place, R, 0, ""
-        lines_p = [f"{A}*{d},{c},{R};{T}"]
-        while A or T or c:
-            x, t = (int(A[-1]) if A else 0), (int(T[-1]) if T else 0)
-            q = x * d + c
-            p = q + t
-            lines_p.append(f"{x}*{d}+{c}={q}+{t}={p}")
-            A, T, c, R = A[:-1], T[:-1], p // 10, str(p % 10) + R
-            lines_p.append(f"{A}*{d},{c},{R};{T}")
-        if place == 0:
-            lines = lines_p
-        else:
-            lines += lines_p
-    return lines, int(R)
+        lines.append(f"{A}*{d},{c},{R};{T}")
+        while A or c:
+            x = int(A[-1]) if A else 0
+            m = x * d
+            p = m + c
+            lines.append(f"{x}*{d}={m}+{c}={p}")
+            A, c, R = A[:-1], p // 10, str(p % 10) + R
+            lines.append(f"{A}*{d},{c},{R};{T}")
+    if len(str(b)) == 1:
+        return lines, int(R)
+    more, total = add_steps(T, R)
+    return lines + more, total
 
 
 # ----------------------------------------------------------------------------- Countdown
