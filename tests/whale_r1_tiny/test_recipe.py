@@ -38,31 +38,16 @@ check(r == 287 and lines[1] == "12-5-0=7" and lines[3] == "17-8-1=8", f"372-85 {
 lines, r = tasks.sub_steps(45, 38)
 check(r == 7 and lines[-2:] == ["-,0,07", "-,0,7"], f"45-38 {lines}")
 check(tasks.sub_steps(7, 7) == (["7-7,0,", "7-7-0=0", "-,0,0"], 0), "7-7 keeps one 0")
-# Multiplication 23 * 47, by hand: 23*7: 3*7=21, 2*7=14+2=16, carry 1 -> 161; 230*4: 0, 3*4=12,
-# 2*4=8+1=9 -> 920 (161 copied along); then 161 + 920 = 1081 by columns.
+# Multiplication 23 * 47: 23*7 = 161, 23*40 = 920, 161 + 920 = 1081.
 lines, r = tasks.mul_steps(23, 47)
-check(r == 1081, f"23*47 gave {r}")
-check(lines == ["23*7,0,;", "3*7=21+0=21", "2*7,2,1;", "2*7=14+2=16", "*7,1,61;", "0*7=0+1=1",
-                "*7,0,161;",
-                "230*4,0,;161", "0*4=0+0=0", "23*4,0,0;161", "3*4=12+0=12", "2*4,1,20;161",
-                "2*4=8+1=9", "*4,0,920;161",
-                "161+920,0,", "1+0+0=1", "16+92,0,1", "6+2+0=8", "1+9,0,81", "1+9+0=10",
-                "+,1,081", "0+0+1=1", "+,0,1081"], f"23*47 lines {lines}")
-# A units digit 0 gives the partial product "00", kept as written: 45 * 20 = 900.
-lines, r = tasks.mul_steps(45, 20)
-check(r == 900 and "450*2,0,;00" in lines and lines[-1] == "+,0,900", f"45*20 {lines}")
-# The answer is the last state line's result, for every multiplication.
-for a, b in [(99, 99), (456, 30), (10, 1), (87, 9)]:
-    lines, r = tasks.mul_steps(a, b)
-    check(lines[-1].split(",")[2].split(";")[0] == str(a * b), f"{a}*{b} last line {lines[-1]}")
+check(r == 1081 and "23*7=161" in lines and "23*40=920" in lines, f"23*47 {lines}")
 rng = random.Random(3)
 for _ in range(2000):
     a, b = rng.randint(0, 99999), rng.randint(0, 99999)
     check(tasks.add_steps(a, b)[1] == a + b, f"add {a} {b}")
     hi, lo = max(a, b), min(a, b)
     check(tasks.sub_steps(hi, lo)[1] == hi - lo, f"sub {hi} {lo}")
-    m = max(1, b % 100)
-    check(tasks.mul_steps(a % 1000, m)[1] == (a % 1000) * m, f"mul {a} {m}")
+    check(tasks.mul_steps(a % 1000, b % 100)[1] == (a % 1000) * (b % 100), f"mul {a} {b}")
 
 # Expressions: precedence, parentheses, and which numbers were used.
 check(tasks.eval_expression("(25-7)*3") == (54, [25, 7, 3]), "(25-7)*3")
