@@ -37,13 +37,13 @@ BETA = float(os.environ.get("GRPO_BETA", "0.04"))
 INNER = 2
 FORMAT_REWARD = 0.1
 # The levels GRPO trains on (and evaluate.py's sampled accuracy reports): those SFT leaves room
-# on, Countdown, where the worked solution only shows the answer's chain and the model has to
-# guess which operations reach the target. Arithmetic after 2200 SFT steps is at 79-100 % greedy;
-# a run that also trained on 2-3 level subtraction and multiplication (same settings, 50 steps)
-# lowered their greedy accuracy (3-digit subtraction 98.0 -> 93.0 %, 4-digit 93.8 -> 89.2 %,
-# 3x2-digit multiplication 79.0 -> 74.5 %, 400 problems each): a wrong reply's negative advantage
-# falls on every token of a long chain that is mostly right.
-TARGETS = {("countdown", 1): 1, ("countdown", 2): 2, ("countdown", 3): 2}
+# on. Levels it has mastered would give groups of equal rewards, hence zero advantage.
+# Measured alternative (same SFT model, 120 steps on Countdown levels 1-3 only): Countdown
+# greedy rose (level 2 25.8 -> 33.0 %, level 3 20.8 -> 25.8 %, 400 problems each) but the KL
+# grew to ~0.05 per token and multiplication, no longer in the batches, fell (2x2-digit 89.8 ->
+# 66.0 %); arithmetic must stay in the mixture (or beta go up) to hold it.
+TARGETS = {("sub", 2): 1, ("sub", 3): 2, ("mul", 2): 2, ("mul", 3): 2,
+           ("countdown", 2): 2, ("countdown", 3): 2}
 MIX = TARGETS
 
 

@@ -2,10 +2,9 @@
 
   /usr/bin/python3 prepare.py RUN_DIR
 
-Writes RUN_DIR/eval.jsonl (every task and level: 400 problems for the harder levels of
-subtraction, multiplication and Countdown, where SFT may leave room, so that a change of a few
-points is outside one standard error (at most 2.5 points at n = 400); 200 for 3-digit addition,
-100 for the others), RUN_DIR/bpe_merges.json.
+Writes RUN_DIR/eval.jsonl (every task and level: 400 problems for each level GRPO trains on, so
+that a change of a few points is outside one standard error (at most 2.5 points at n = 400);
+200 for 3-digit addition, 100 for the others), RUN_DIR/bpe_merges.json.
 Training later rejects any question that is in eval.jsonl.
 """
 import json
@@ -16,12 +15,12 @@ import sys
 import bpe
 import tasks
 from common import prompt_text
+from grpo import TARGETS
 
 EVAL_SEED = 7007
 BPE_SEED = 11
 VOCAB_SIZE = 320
-EVAL_COUNTS = {("add", 2): 200, ("sub", 2): 400, ("sub", 3): 400, ("mul", 2): 400, ("mul", 3): 400,
-               ("countdown", 2): 400, ("countdown", 3): 400}
+EVAL_COUNTS = {("add", 2): 200, **{k: 400 for k in TARGETS}}
 
 
 def eval_set():
