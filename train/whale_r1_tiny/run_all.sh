@@ -2,7 +2,7 @@
 # run_all.sh [RUN_DIR] — the whole whale-r1-tiny recipe, end to end, deterministic from the
 # seeds in the step scripts: held-out set + BPE vocabulary, SFT, evaluation, GRPO, evaluation,
 # export (HF folder + GGUF + engine-check references) into models/whale-r1-tiny/, plots.
-# About an hour on 2 shared CPU cores with Debian's python3-torch and python3-matplotlib. It
+# About half an hour on 2 shared CPU cores with Debian's python3-torch and python3-matplotlib. It
 # wants OpenBLAS (`apt-get install libopenblas0-openmp`), preloaded here for these processes only:
 # with the reference BLAS matrix products are 10x slower. Not as the system default: with two
 # OpenMP threads on two busy cores OpenBLAS spin-waits, and everyone's small numpy products get
