@@ -3,7 +3,7 @@
 
 models/whale-r1-tiny/check/heldout.jsonl: problems the recipe generated with a fixed seed and
 never trained on (every 3-digit addition and 2-digit x 2-digit multiplication of its evaluation
-set, 200 each, and 25 of every other task and level). check/accuracy.json: the PyTorch model's
+set, 200 and 400, and 25 of every other task and level). check/accuracy.json: the PyTorch model's
 greedy accuracy on them, the figures the model card states. For each problem this runs
   whale run -m whale-r1-tiny.gguf -p QUESTION --temp 0 --json
 and grades the answer with the recipe's own checker (train/whale_r1_tiny/tasks.py: exact number,

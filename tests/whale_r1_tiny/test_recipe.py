@@ -34,6 +34,10 @@ check(tasks.add_steps(95, 7)[1] == 102, "95+7")
 # Subtraction with borrows: 372 - 85: 12-5=7, 17-8-1=8, 3-0-1=2 -> 287.
 lines, r = tasks.sub_steps(372, 85)
 check(r == 287 and lines[1] == "12-5-0=7" and lines[3] == "17-8-1=8", f"372-85 {lines}")
+# Leading zeros leave one per line: 45 - 38: 15-8=7, 4-3-1=0 -> "07" -> "7".
+lines, r = tasks.sub_steps(45, 38)
+check(r == 7 and lines[-2:] == ["-,0,07", "-,0,7"], f"45-38 {lines}")
+check(tasks.sub_steps(7, 7) == (["7-7,0,", "7-7-0=0", "-,0,0"], 0), "7-7 keeps one 0")
 # Multiplication 23 * 47: 23*7 = 161, 23*40 = 920, 161 + 920 = 1081.
 lines, r = tasks.mul_steps(23, 47)
 check(r == 1081 and "23*7=161" in lines and "23*40=920" in lines, f"23*47 {lines}")

@@ -1,6 +1,7 @@
 """common.py — shared pieces of the recipe: determinism, prompts, batches, sampling, scoring."""
 import csv
 import json
+import math
 import os
 import random
 
@@ -107,8 +108,9 @@ def max_new_tokens(tok, problems):
 
 
 @torch.no_grad()
-def evaluate(model, tok, problems, batch=128):
-    """Greedy accuracy per (task, level); returns (table dict, per-problem replies)."""
+def evaluate(model, tok, problems, batch=128, temperature=0.0, gen=None):
+    """Accuracy per (task, level), greedy by default; returns (table dict, per-problem replies).
+    The table gives n, correct, accuracy and its standard error sqrt(p (1 - p) / n)."""
     model.eval()
     replies = []
     order = sorted(range(len(problems)), key=lambda i: (problems[i]["task"], problems[i]["level"]))
@@ -117,7 +119,7 @@ def evaluate(model, tok, problems, batch=128):
         idx = order[s:s + batch]
         ps = [problems[i] for i in idx]
         outs = generate(model, tok, [tok.encode(prompt_text(p["question"])) for p in ps],
-                        max_new_tokens(tok, ps))
+                        max_new_tokens(tok, ps), temperature, gen)
         for i, o in zip(idx, outs):
             got[i] = reply_text(tok, o)
     table = {}
@@ -127,7 +129,9 @@ def evaluate(model, tok, problems, batch=128):
         n, c = table.get(key, (0, 0))
         table[key] = (n + 1, c + int(ok))
         replies.append({"question": p["question"], "reply": got[i], "correct": ok})
-    return {k: {"n": n, "correct": c, "accuracy": c / n} for k, (n, c) in sorted(table.items())}, replies
+    return {k: {"n": n, "correct": c, "accuracy": c / n,
+                "se": round(math.sqrt(c / n * (1 - c / n) / n), 4)}
+            for k, (n, c) in sorted(table.items())}, replies
 
 
 def write_csv(path, rows):

@@ -137,7 +137,7 @@ def write_checks(check, model, tok, eval_path):
     m64 = load_model_double(model)
     for i, q in enumerate(CHECK_QUESTIONS):
         prompt = tok.encode(prompt_text(q))
-        reply = generate(model, tok, [prompt], 160)[0]
+        reply = generate(model, tok, [prompt], 320)[0]  # a 2x2-digit product takes ~170
         ids = prompt + reply
         with torch.no_grad():
             logits = m64(torch.tensor([ids]))[0].numpy()

@@ -6,7 +6,7 @@ Copies sft_log.csv, grpo_log.csv, expert_load.csv, eval_sft.json, eval_grpo.json
 loss.png (SFT next-token and MTP loss), grpo.png (reward, accuracy per task, response length,
 KL to the SFT model, per GRPO step), expert_load.png (max / mean tokens per expert, per MoE
 layer, over SFT: 1.0 is perfect balance) and accuracy.md (held-out greedy accuracy per task
-and level, after SFT and after GRPO).
+and level, greedy and sampled, after SFT and after GRPO, with standard errors).
 """
 import csv
 import json
@@ -18,6 +18,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from grpo import GROUP, PROMPTS  # noqa: E402
 
 
 def read_csv(path):
@@ -78,7 +80,7 @@ def main():
     axs[1, 1].plot(gs, col(g, "kl"), color="C3")
     axs[1, 1].set_title("KL to the SFT model (k3, per token)")
     axs[1, 1].set_xlabel("GRPO step")
-    fig.suptitle("whale-r1-tiny GRPO (8 questions x 8 samples per step, temperature 1)")
+    fig.suptitle(f"whale-r1-tiny GRPO ({PROMPTS} questions x {GROUP} samples per step, temperature 1)")
     fig.tight_layout()
     fig.savefig(os.path.join(out, "grpo.png"), dpi=100)
     plt.close(fig)
@@ -99,15 +101,31 @@ def main():
 
     before = json.load(open(os.path.join(run, "eval_sft.json")))
     after = json.load(open(os.path.join(run, "eval_grpo.json")))
-    lines = ["| task | level | problems | after SFT | after GRPO |", "|---|---|---|---|---|"]
-    for key in before:
-        t, lvl = key.rsplit("-", 1)
-        lines.append(f"| {t} | {lvl} | {before[key]['n']} | {100 * before[key]['accuracy']:.1f} % "
-                     f"| {100 * after[key]['accuracy']:.1f} % |")
+    lines = accuracy_table(before["greedy"], after["greedy"], "greedy (temperature 0)")
+    lines += [""] + accuracy_table(before["sampled"], after["sampled"],
+                                   "sampled (temperature 1, mean over "
+                                   f"{next(iter(before['sampled'].values()))['samples']} replies "
+                                   "per problem), on the levels GRPO trains on")
     with open(os.path.join(out, "accuracy.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
 
+
+def accuracy_table(before, after, what):
+    """Markdown rows: accuracy ± one standard error after SFT and after GRPO, and the change
+    in units of the two errors combined (|z| >= 2: unlikely to be noise)."""
+    lines = [f"Held-out accuracy, {what}:", "",
+             "| task | level | problems | after SFT | after GRPO | change | z |",
+             "|---|---|---|---|---|---|---|"]
+    for key in before:
+        t, lvl = key.rsplit("-", 1)
+        b, a = before[key], after[key]
+        se = (b["se"] ** 2 + a["se"] ** 2) ** 0.5
+        d = a["accuracy"] - b["accuracy"]
+        z = f"{d / se:+.1f}" if se > 0 else "–"
+        lines.append(f"| {t} | {lvl} | {b['n']} | {100 * b['accuracy']:.1f} ± {100 * b['se']:.1f} % "
+                     f"| {100 * a['accuracy']:.1f} ± {100 * a['se']:.1f} % | {100 * d:+.1f} | {z} |")
+    return lines
 
 if __name__ == "__main__":
     main()

@@ -31,8 +31,8 @@ MTP_WEIGHT = 0.3
 BIAS_RATE = 1e-3
 # Harder levels get more weight; levels the model finds easy still appear.
 MIX = {("add", 1): 1, ("add", 2): 2, ("add", 3): 2,
-       ("sub", 1): 1, ("sub", 2): 2, ("sub", 3): 1.5,
-       ("mul", 1): 1.5, ("mul", 2): 3, ("mul", 3): 2,
+       ("sub", 1): 1.5, ("sub", 2): 2, ("sub", 3): 2,
+       ("mul", 1): 1.5, ("mul", 2): 3, ("mul", 3): 2.5,
        ("countdown", 1): 1, ("countdown", 2): 1, ("countdown", 3): 1}
 
 

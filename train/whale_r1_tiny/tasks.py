@@ -2,8 +2,9 @@
 
 Every task is asked as a plain question and answered with a number (or, for Countdown, an
 expression). The worked solutions are written so that a 4-layer model can execute them: every
-step only needs digits that sit next to a marker on the line above ("the digit before '+'"),
-never "the k-th digit from the right of the question".
+step of addition and subtraction only needs digits that sit next to a marker on the line above
+("the digit before '+'"), never "the k-th digit from the right of the question" (multiplication
+is the exception, see mul_steps).
 
 Addition state lines "A+B,c,R": A and B are what is left of the operands, c the carry, R the
 result digits found so far; the line after each state is the column sum "a+b+c=s".
@@ -36,7 +37,9 @@ def add_steps(a, b):
 
 
 def sub_steps(a, b):
-    """Column subtraction a - b (a >= b >= 0); a borrowed column is written '1x-y-b'."""
+    """Column subtraction a - b (a >= b >= 0); a borrowed column is written '1x-y-b'. Leading
+    zeros of the result are dropped one per line ("-,0,07" then "-,0,7"), so that the answer is
+    a copy of the last state line's result, not a search for its first non-zero digit."""
     assert a >= b >= 0
     A, B, w, R = str(a), str(b), 0, ""
     lines = [f"{A}-{B},{w},"]
@@ -50,12 +53,24 @@ def sub_steps(a, b):
             d, w = x - y - w, 0
         A, B, R = A[:-1], B[:-1], str(d) + R
         lines.append(f"{A}-{B},{w},{R}")
+    while len(R) > 1 and R[0] == "0":
+        R = R[1:]
+        lines.append(f"-,0,{R}")
     return lines, int(R)
 
 
 def mul_steps(a, b):
     """a * b with b of one or two digits: one partial product per digit of b (digit by digit,
-    with carries), then their column addition."""
+    with carries), then their column addition.
+
+    This breaks the rule above (each column needs the k-th digit of a from the right, and the
+    partial product is assembled from the last digits of earlier lines). Two formats that keep
+    it were tried: state lines "A*d,c,R;T" with the column line "x*d+c=q+t=p" (each partial
+    product added into the running total), and "x*d=m+c=p" with the partials added by the
+    addition format. Both trained worse in the same 1300 SFT steps (2x2-digit multiplication
+    12 % and 33 % greedy on 100 held-out problems, against 68.5 % with this one): their
+    solutions are 1.2-1.7x longer, so more steps can go wrong, and the model more often
+    ignored the carry."""
     A = str(a)
     lines, partials = [], []
     for place, d in enumerate(reversed(str(b))):
