@@ -22,7 +22,7 @@ fi
 py=/usr/bin/python3
 cd "$here"
 SFT_STEPS="${SFT_STEPS:-2200}"
-GRPO_STEPS="${GRPO_STEPS:-50}"
+GRPO_STEPS="${GRPO_STEPS:-100}"
 models="$here/../../models/whale-r1-tiny"
 # Each stage's wall time goes to RUN_DIR/stage_seconds.txt (the model card quotes it).
 : > "$run/stage_seconds.txt"
