@@ -253,11 +253,7 @@ void tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
 
 template <class T>
 void run(const Q8MatmulArgs& a) {
-  for (std::int64_t r = a.row_begin; r < a.row_end; ++r) {
-    std::int64_t t = 0;
-    for (; t + 4 <= a.n_tokens; t += 4) tile<T, 4>(a, r, t);
-    for (; t < a.n_tokens; ++t) tile<T, 1>(a, r, t);
-  }
+  for_each_tile<4>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<T, decltype(tt)::value>(a, r, t); });
 }
 
 }  // namespace

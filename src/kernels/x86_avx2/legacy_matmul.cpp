@@ -132,22 +132,7 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
 
 template <class T>
 void run(const Q8MatmulArgs& a) {
-  const std::int64_t chunk = a.cols >= 4096 ? 16 : 64;
-  for (std::int64_t t0 = 0; t0 < a.n_tokens; t0 += chunk) {
-    const std::int64_t t1 = t0 + chunk < a.n_tokens ? t0 + chunk : a.n_tokens;
-    std::int64_t r = a.row_begin;
-    if (t1 - t0 < 4) {
-      // One row at a time: several concurrent row streams decode slower (see q8_0_matmul.cpp).
-      for (; r < a.row_end; ++r)
-        for (std::int64_t t = t0; t < t1; ++t) tile<T, 1, 1>(a, r, t);
-      continue;
-    }
-    for (; r < a.row_end; ++r) {
-      std::int64_t t = t0;
-      for (; t + 4 <= t1; t += 4) tile<T, 1, 4>(a, r, t);
-      for (; t < t1; ++t) tile<T, 1, 1>(a, r, t);
-    }
-  }
+  for_each_tile<4>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<T, 1, decltype(tt)::value>(a, r, t); });
 }
 
 }  // namespace

@@ -141,12 +141,8 @@ constexpr int kPrefillTokens = 4;
 
 template <bool kQ5>
 void matmul_rows(const Q8MatmulArgs& a) {
-  for (std::int64_t r = a.row_begin; r < a.row_end; ++r) {
-    std::int64_t t = 0;
-    for (; t + kPrefillTokens <= a.n_tokens; t += kPrefillTokens) matmul_tile<kPrefillTokens, kQ5>(a, r, t);
-    for (; t + 4 <= a.n_tokens; t += 4) matmul_tile<4, kQ5>(a, r, t);
-    for (; t < a.n_tokens; ++t) matmul_tile<1, kQ5>(a, r, t);
-  }
+  for_each_tile<kPrefillTokens>(
+      a, [&](auto tt, std::int64_t r, std::int64_t t) { matmul_tile<decltype(tt)::value, kQ5>(a, r, t); });
 }
 
 }  // namespace

@@ -101,11 +101,7 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
 }  // namespace
 
 void matmul_q6_k(const Q8MatmulArgs& a) {
-  for (std::int64_t r = a.row_begin; r < a.row_end; ++r) {
-    std::int64_t t = 0;
-    for (; t + 4 <= a.n_tokens; t += 4) matmul_tile<4>(a, r, t);
-    for (; t < a.n_tokens; ++t) matmul_tile<1>(a, r, t);
-  }
+  for_each_tile<4>(a, [&](auto tt, std::int64_t r, std::int64_t t) { matmul_tile<decltype(tt)::value>(a, r, t); });
 }
 
 float dot_q6_k_q8_k(const std::byte* w, const std::byte* x, std::int64_t n) {

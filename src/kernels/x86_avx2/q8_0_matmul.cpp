@@ -11,12 +11,7 @@ namespace whale::WHALE_AVX2_NS {
 namespace {
 
 constexpr int kBlockBytes = 34;  // f16 d, then 32 int8 quants
-// One row per tile: measured on the 1.5B model, tiles of 4 rows (4 concurrent weight streams
-// per thread) decoded at 2.4-3.3 tok/s against 7.5 for one row at a time, and 2-row prefill
-// tiles were no faster than 1 row.
-constexpr int kDecodeRows = 1;
-constexpr int kPrefillRows = 1;
-
+// One row per tile (for_each_tile): 2-row prefill tiles were no faster than 1 row.
 // R weight rows × TT tokens starting at (r0, t0), over all blocks. maddubs (and vpdpbusd) need one unsigned
 // operand, so the weight's sign moves onto x: |w| ≤ 128 fits u8, x · sign(w) is exact because
 // x ≠ -128, and each pair sum is ≤ 2 · 128 · 127 = 32512, so the int16 step never saturates.
@@ -69,29 +64,7 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
 }  // namespace
 
 void matmul_q8_0(const Q8MatmulArgs& a) {
-  // Tokens in chunks whose quantized activations stay in L2 while the rows stream past.
-  const std::int64_t chunk = a.cols >= 4096 ? 16 : 64;
-  for (std::int64_t t0 = 0; t0 < a.n_tokens; t0 += chunk) {
-    const std::int64_t t1 = t0 + chunk < a.n_tokens ? t0 + chunk : a.n_tokens;
-    std::int64_t r = a.row_begin;
-    if (t1 - t0 < 4) {
-      for (; r + kDecodeRows <= a.row_end; r += kDecodeRows)
-        for (std::int64_t t = t0; t < t1; ++t) tile<kDecodeRows, 1>(a, r, t);
-      for (; r < a.row_end; ++r)
-        for (std::int64_t t = t0; t < t1; ++t) tile<1, 1>(a, r, t);
-      continue;
-    }
-    for (; r + kPrefillRows <= a.row_end; r += kPrefillRows) {
-      std::int64_t t = t0;
-      for (; t + 4 <= t1; t += 4) tile<kPrefillRows, 4>(a, r, t);
-      for (; t < t1; ++t) tile<kPrefillRows, 1>(a, r, t);
-    }
-    for (; r < a.row_end; ++r) {
-      std::int64_t t = t0;
-      for (; t + 4 <= t1; t += 4) tile<1, 4>(a, r, t);
-      for (; t < t1; ++t) tile<1, 1>(a, r, t);
-    }
-  }
+  for_each_tile<4>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<1, decltype(tt)::value>(a, r, t); });
 }
 
 }  // namespace whale::WHALE_AVX2_NS
