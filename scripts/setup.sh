@@ -13,7 +13,7 @@ sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 
 packages=(build-essential cmake ninja-build ccache pkg-config git
-          libfmt-dev nlohmann-json3-dev libcli11-dev libpcre2-dev libicu-dev libedit-dev
+          libfmt-dev nlohmann-json3-dev libcli11-dev libpcre2-dev libicu-dev libedit-dev libcpp-httplib-dev
           python3 python3-numpy)
 if [ "$mode" = "test" ]; then
   packages+=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3-torch
