@@ -65,14 +65,20 @@ Q8Acts Q8ActsBuffer::quantize(DType type, Span2D<const float> x, ThreadPool& poo
   need(qs_, a.rows * a.cols);
   need(d_, a.rows * a.n_blocks());
   need(sums16_, a.rows * (a.cols / 16));
+  need(sums32_, a.rows * (a.cols / 32));
   a.qs = qs_.data();
   a.d = d_.data();
   a.sums16 = sums16_.data();
+  a.sums32 = sums32_.data();
   const QuantizeActRowFn fn = quantize_act_row_kernel();
   const auto quantize_rows = [&](RowRange rows, int) {
-    for (std::int64_t t = rows.begin; t < rows.end; ++t)
-      fn(type, x.row(t), a.cols, qs_.data() + t * a.cols, d_.data() + t * a.n_blocks(),
-         sums16_.data() + t * (a.cols / 16));
+    for (std::int64_t t = rows.begin; t < rows.end; ++t) {
+      std::int16_t* s16 = sums16_.data() + t * (a.cols / 16);
+      std::int16_t* s32 = sums32_.data() + t * (a.cols / 32);
+      fn(type, x.row(t), a.cols, qs_.data() + t * a.cols, d_.data() + t * a.n_blocks(), s16);
+      for (std::int64_t j = 0; j < a.cols / 32; ++j)
+        s32[j] = static_cast<std::int16_t>(s16[2 * j] + s16[2 * j + 1]);
+    }
   };
   if (a.rows == 1)
     quantize_rows({0, 1}, 0);

@@ -26,11 +26,15 @@ struct Q8Acts {
                                        // when cols is a multiple of 64
   const float* d = nullptr;            // [rows, cols / block_elems]
   const std::int16_t* sums16 = nullptr;  // [rows, cols / 16]: Σ of 16 consecutive quants
+  // [rows, cols / 32]: Σ of 32 consecutive quants (|Σ| ≤ 4064), the sub-block sums the mins of
+  // Q4_K / Q5_K multiply; kept beside sums16 so the kernels do not pair them per weight row.
+  const std::int16_t* sums32 = nullptr;
 
   std::int64_t n_blocks() const { return cols / block_elems; }
   const std::int8_t* row_qs(std::int64_t t) const { return qs + t * cols; }
   const float* row_d(std::int64_t t) const { return d + t * n_blocks(); }
   const std::int16_t* row_sums16(std::int64_t t) const { return sums16 + t * (cols / 16); }
+  const std::int16_t* row_sums32(std::int64_t t) const { return sums32 + t * (cols / 32); }
 };
 
 // Owns the arrays behind a Q8Acts; grows only when a larger input arrives, so steady-state
@@ -45,6 +49,7 @@ class Q8ActsBuffer {
   AlignedBuffer<std::int8_t> qs_;
   AlignedBuffer<float> d_;
   AlignedBuffer<std::int16_t> sums16_;
+  AlignedBuffer<std::int16_t> sums32_;
 };
 
 // One activation row (cols values) into the Q8Acts arrays of that row. The reference: quantize

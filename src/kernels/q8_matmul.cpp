@@ -104,6 +104,7 @@ void q8_matmul(const WeightView& w, const Q8Acts& x, Span2D<float> y, ThreadPool
   a.x_qs = x.qs;
   a.x_d = x.d;
   a.x_sums16 = x.sums16;
+  a.x_sums32 = x.sums32;
   a.n_tokens = x.rows;
   a.y = y.data();
   a.y_stride = y.stride();

@@ -32,6 +32,7 @@ struct Q8MatmulArgs {
   const std::int8_t* x_qs = nullptr;      // [n_tokens, cols]
   const float* x_d = nullptr;             // [n_tokens, cols / block_elems]
   const std::int16_t* x_sums16 = nullptr; // [n_tokens, cols / 16]
+  const std::int16_t* x_sums32 = nullptr; // [n_tokens, cols / 32]
   std::int64_t n_tokens = 0;
   float* y = nullptr;                     // y[t * y_stride + r]
   std::int64_t y_stride = 0;

@@ -97,12 +97,6 @@ inline __m256i gather_grid(const std::array<std::uint64_t, 256>& grid, std::uint
                            static_cast<long long>(grid[idx4 & 0xFF]));
 }
 
-inline std::uint32_t load_u32(const std::uint8_t* p) {
-  std::uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
 inline std::uint16_t load_u16(const std::uint8_t* p) {
   std::uint16_t v;
   std::memcpy(&v, p, 2);
@@ -216,6 +210,7 @@ void tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
   BlockState st;
   for (std::int64_t b = 0; b < nb; ++b) {
     const std::uint8_t* w = row + b * T::kBytes;
+    prefetch_ahead<T::kBytes>(w);
     T::begin(w, st);
     __m256i lanes[TT];
 #pragma GCC unroll 4

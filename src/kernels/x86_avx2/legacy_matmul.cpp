@@ -97,6 +97,7 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
     __m128 mw[R];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
+      prefetch_ahead<T::kBytes>(w[r] + b * T::kBytes);
       const Unpacked u = T::unpack(w[r] + b * T::kBytes);
       wq[r] = u.q;
       wabs[r] = _mm256_sign_epi8(u.q, u.q);

@@ -62,6 +62,24 @@ inline BlockSums block_sums(const std::uint8_t* w, const std::uint8_t* x) {
 // scales of each 32-element chunk are unpacked once and reused for the TT tokens.
 // kQ5: Q5_K, the same layout with 32 bytes of fifth bits (qh) before the nibbles: element
 // 64c + l takes bit 2c of qh[l], element 64c + 32 + l bit 2c + 1.
+// The 8 scales (bytes 0-7) and 8 mins (bytes 8-15) of a block, unpacked from the 12 scale
+// bytes at s in vector registers (the same words as unpack_scales: lanes w0, w2, w1, w2 masked
+// to 6 or 4 bits, with the top 2 bits of sub-blocks 4-7 taken from w0 / w1). Reads 16 bytes;
+// the 4 past the scales are the block's first quants, ignored.
+inline __m128i unpack_scales_simd(const std::uint8_t* s) {
+  const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+  const __m128i low_words = _mm_srlv_epi32(_mm_shuffle_epi32(w, _MM_SHUFFLE(2, 1, 2, 0)),
+                                           _mm_setr_epi32(0, 0, 0, 4));
+  const __m128i top_bits = _mm_srli_epi32(_mm_shuffle_epi32(w, _MM_SHUFFLE(1, 1, 0, 0)), 2);
+  return _mm_or_si128(
+      _mm_and_si128(low_words, _mm_setr_epi32(0x3F3F3F3F, 0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F)),
+      _mm_and_si128(top_bits, _mm_setr_epi32(0, 0x30303030, 0, 0x30303030)));
+}
+
+// One row × TT tokens of the integer matmul (contract in kernels/q8_matmul.h). The nibbles and
+// scales of each 32-element chunk are unpacked once and reused for the TT tokens.
+// kQ5: Q5_K, the same layout with 32 bytes of fifth bits (qh) before the nibbles: element
+// 64c + l takes bit 2c of qh[l], element 64c + 32 + l bit 2c + 1.
 template <int TT, bool kQ5>
 void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
   constexpr int kBlockBytes = kQ5 ? 176 : kWeightBytes;
@@ -78,14 +96,19 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
   const __m256i low_mask = _mm256_set1_epi8(0x0F);
   for (std::int64_t b = 0; b < nb; ++b) {
     const std::uint8_t* w = row + b * kBlockBytes;
-    alignas(16) std::uint8_t sm[16];
-    unpack_scales(w + 4, sm);
+    prefetch_ahead<kBlockBytes>(w);
+    const __m128i sm = unpack_scales_simd(w + 4);
+    // Each sub-block scale as an int16 pair in one int32, stored so that every chunk takes its
+    // two broadcasts as plain loads (vpbroadcastd m32 needs no shuffle unit).
+    alignas(32) std::int32_t scale_pairs[8];
+    const __m256i sc32 = _mm256_cvtepu8_epi32(sm);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(scale_pairs),
+                       _mm256_or_si256(sc32, _mm256_slli_epi32(sc32, 16)));
+    // Without this the compiler forwards the stored vector into register shuffles (two
+    // shuffle-port uops per broadcast, the port the kernel is short of).
+    asm("" : "+m"(scale_pairs));
     const __m256i qh = kQ5 ? load256(w + 16) : _mm256_setzero_si256();
-    const float d = load_f16(w), dmin = -load_f16(w + 2);
-    // The 8 scales as int16 in both 128-bit halves; each chunk's pair is broadcast with one
-    // byte shuffle instead of a scalar load and broadcast per sub-block.
-    const __m128i sc8 = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sm)));
-    const __m256i sc16 = _mm256_broadcastsi128_si256(sc8);
+    const __m128 d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(load_u32(w))));
     __m256i lanes[TT];
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) lanes[t] = _mm256_setzero_si256();
@@ -100,8 +123,8 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
         lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
         hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
       }
-      const __m256i sl = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(static_cast<short>(0x0100 * (4 * c + 1) + 4 * c)));
-      const __m256i sh = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(static_cast<short>(0x0100 * (4 * c + 3) + 4 * c + 2)));
+      const __m256i sl = _mm256_set1_epi32(scale_pairs[2 * c]);
+      const __m256i sh = _mm256_set1_epi32(scale_pairs[2 * c + 1]);
 #pragma GCC unroll 8
       for (int t = 0; t < TT; ++t) {
         const std::int8_t* x = a.x_qs + (t0 + t) * a.cols + 256 * b + 64 * c;
@@ -111,20 +134,19 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
         lanes[t] = madd_add(lanes[t], _mm256_maddubs_epi16(hi, x1), sh);
       }
     }
-    const __m128i mins16 =
-        _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sm + 8)));
+    const __m128i mins16 = _mm_cvtepu8_epi16(_mm_unpackhi_epi64(sm, sm));
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
-      const float dx = a.x_d[(t0 + t) * nb + b];
-      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * dx), _mm256_cvtepi32_ps(lanes[t]), acc[t]);
-      // Σ_j m_j · (sum of the 32 x quants of sub-block j): pair the 16-sums, then one madd.
-      const __m256i bs = _mm256_loadu_si256(
-          reinterpret_cast<const __m256i*>(a.x_sums16 + (t0 + t) * (a.cols / 16) + 16 * b));
-      const __m128i pairs =
-          _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
-      // Lane k: m_{2k}·pair_{2k} + m_{2k+1}·pair_{2k+1}, the contract's min lane k.
-      mins[t] = _mm_fmadd_ps(_mm_set1_ps(dmin * dx), _mm_cvtepi32_ps(_mm_madd_epi16(mins16, pairs)),
-                             mins[t]);
+      const __m128 dx = _mm_set1_ps(a.x_d[(t0 + t) * nb + b]);
+      const __m128 scale = _mm_mul_ps(d_dmin, dx);  // d·dx, dmin·dx
+      acc[t] = _mm256_fmadd_ps(_mm256_broadcastss_ps(scale), _mm256_cvtepi32_ps(lanes[t]), acc[t]);
+      // Σ_j m_j · (sum of the 32 x quants of sub-block j) in one madd.
+      const __m128i pairs = _mm_loadu_si128(
+          reinterpret_cast<const __m128i*>(a.x_sums32 + (t0 + t) * (a.cols / 32) + 8 * b));
+      // Lane k: m_{2k}·pair_{2k} + m_{2k+1}·pair_{2k+1}, the contract's min lane k; dmin is
+      // stored positive and the mins subtract.
+      mins[t] = _mm_fnmadd_ps(_mm_shuffle_ps(scale, scale, 0x55),
+                              _mm_cvtepi32_ps(_mm_madd_epi16(mins16, pairs)), mins[t]);
     }
   }
 #pragma GCC unroll 8

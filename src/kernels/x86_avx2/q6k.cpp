@@ -65,6 +65,7 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
   const __m256i k32 = _mm256_set1_epi8(32);
   for (std::int64_t b = 0; b < nb; ++b) {
     const std::uint8_t* w = row + b * kWeightBytes;
+    prefetch_ahead<kWeightBytes>(w);
     const std::int8_t* sc = reinterpret_cast<const std::int8_t*>(w + 192);
     __m256i lanes[TT];
 #pragma GCC unroll 4

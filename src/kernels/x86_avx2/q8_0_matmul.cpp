@@ -39,6 +39,7 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const std::uint8_t* p = w[r] + b * kBlockBytes;
+      prefetch_ahead<kBlockBytes>(p);
       dw[r] = _mm256_set1_ps(load_f16(p));
       wq[r] = load256(p + 2);
       wabs[r] = _mm256_sign_epi8(wq[r], wq[r]);
