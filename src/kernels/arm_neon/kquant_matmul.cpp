@@ -17,7 +17,7 @@ namespace {
 struct BlockState {
   float d = 0.0f, dmin = 0.0f;
   std::int32_t sc[16];  // integer scale of each 16 elements
-  int16x8_t m_lo, m_hi; // integer min of each 16 elements (types with mins; Q4_K/Q5_K: per 32)
+  int16x8_t m_lo, m_hi; // integer min of each 16 elements (types with mins)
 };
 
 inline int8x16_t s8(uint8x16_t v) { return vreinterpretq_s8_u8(v); }
@@ -134,7 +134,7 @@ struct Q3K {
   static Chunk chunk(const std::uint8_t* w, int c) {
     const Chunk low = two_bits(w + 32, c);
     const uint8x16_t bit = vdupq_n_u8(static_cast<std::uint8_t>(1u << c));
-    // 0 where the high bit is set, -4 where clear: (tst - 1) & -4 ... as tst ? 0 : -4.
+    // -4 where the high bit is clear, 0 where it is set.
     const auto minus = [&](int half) {
       return vbicq_s8(vdupq_n_s8(-4), s8(vtstq_u8(vld1q_u8(w + 16 * half), bit)));
     };
