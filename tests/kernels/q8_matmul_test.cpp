@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <string_view>
 #include <vector>
 
 #include "kernels/matmul.h"
@@ -174,8 +175,8 @@ TEST(Q8Matmul, NeonDotprodEqualsReferenceBitForBit) {
 }
 
 // The bit-for-bit tests above prove nothing if a table silently holds the reference: on
-// AArch64 every type has its own NEON kernel, the activation quantizer is NEON's, and (unless
-// WHALE_KERNELS chooses otherwise) the process picks a NEON table.
+// AArch64 every type has its own NEON kernel, the activation quantizer is NEON's, and the
+// process picks the best NEON table, or the one WHALE_KERNELS names (neon, scalar).
 TEST(Q8Matmul, AArch64UsesNeonKernels) {
 #if defined(__aarch64__)
   for (const Q8MatmulKernels* k : {q8_matmul_neon(), q8_matmul_neon_dotprod()}) {
@@ -186,9 +187,12 @@ TEST(Q8Matmul, AArch64UsesNeonKernels) {
   }
   ASSERT_NE(q8_matmul_neon(), nullptr);
   EXPECT_NE(quantize_act_row_kernel(), &quantize_act_row_ref);
-  if (std::getenv("WHALE_KERNELS") == nullptr) {
-    EXPECT_EQ(q8_matmul_kernels().isa_name,
-              q8_matmul_neon_dotprod() != nullptr ? "neon+dotprod" : "neon");
+  const char* env = std::getenv("WHALE_KERNELS");
+  const std::string_view want = env != nullptr ? env : "";
+  if (want.empty()) {
+    EXPECT_EQ(q8_matmul_kernels().isa_name, q8_matmul_neon_dotprod() != nullptr ? "neon+dotprod" : "neon");
+  } else if (want == "neon" || want == "scalar") {
+    EXPECT_EQ(q8_matmul_kernels().isa_name, want);
   }
 #else
   EXPECT_EQ(q8_matmul_neon(), nullptr);
