@@ -18,7 +18,8 @@ packages=(build-essential cmake ninja-build ccache pkg-config git
 if [ "$mode" = "test" ]; then
   packages+=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3-torch
              clang-14 libclang-rt-14-dev tmux
-             chromium curl)  # chromium: the web page's test; curl: raw SSE checks
+             chromium curl  # chromium: the web page's test; curl: raw SSE checks
+             g++-aarch64-linux-gnu qemu-user)  # the NEON kernels' tests, cross-built, under qemu
 fi
 missing=()
 for p in "${packages[@]}"; do

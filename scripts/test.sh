@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test.sh — the whole test suite: Release build with warnings as errors, then the same tests
-# under AddressSanitizer + UndefinedBehaviorSanitizer, then bounded libFuzzer runs.
+# test.sh — the whole test suite: Release build with warnings as errors, the kernel tests
+# cross-compiled for AArch64 and run under qemu, then the same tests under AddressSanitizer +
+# UndefinedBehaviorSanitizer, then bounded libFuzzer runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="$(nproc)"
@@ -23,6 +24,18 @@ cmake --preset ci -G Ninja >/dev/null
 cmake --build build/ci -j "$jobs"
 echo "== tests (Release)"
 ctest --test-dir build/ci -j "$jobs" --output-on-failure --timeout 600
+
+echo "== aarch64 NEON kernels under qemu"
+# The NEON kernels are compiled only for AArch64: cross-compile the kernels and their tests
+# (the kernels-only build: fmt header-only, GoogleTest from /usr/src/googletest) and run them
+# under qemu-aarch64, whose CPU has the dot-product extension, so both NEON tables are tested
+# bit for bit against the scalar reference. Emulation says nothing about speed.
+for tool in aarch64-linux-gnu-g++ qemu-aarch64; do
+  command -v "$tool" >/dev/null || { echo "$tool missing: install g++-aarch64-linux-gnu qemu-user (scripts/setup.sh test)" >&2; exit 1; }
+done
+cmake --preset aarch64-kernels -G Ninja >/dev/null
+cmake --build build/aarch64-kernels -j "$jobs"
+ctest --test-dir build/aarch64-kernels -j "$jobs" --output-on-failure --timeout 600
 
 echo "== ASan + UBSan build"
 # Warnings are enforced by the Release build; GCC reports false maybe-uninitialized

@@ -7,5 +7,8 @@ namespace whale {
 bool cpu_has_avx2_fma_f16c();
 // AVX512-VNNI with AVX512VL (vpdpbusd / vpdpwssd on 256-bit registers), usable by the OS.
 bool cpu_has_avx512_vnni_vl();
+// The AArch64 dot-product extension (sdot / udot, FEAT_DotProd), usable by the OS (Linux:
+// HWCAP_ASIMDDP; macOS: hw.optional.arm.FEAT_DotProd). false elsewhere.
+bool cpu_has_neon_dotprod();
 
 }  // namespace whale

@@ -10,6 +10,9 @@
 #if WHALE_HAVE_X86_AVX2
 #include "kernels/x86_avx2/avx2_quant_dot.h"
 #endif
+#if WHALE_HAVE_ARM_NEON
+#include "kernels/arm_neon/neon_kernels.h"
+#endif
 
 namespace whale {
 
@@ -48,7 +51,14 @@ QuantizeActRowFn quantize_act_row_kernel() {
       avx2::quantize_act_row(type == DType::kQ8_K, x, cols, qs, d, sums16);
     };
 #endif
+#if WHALE_HAVE_ARM_NEON
+  return [](DType type, const float* x, std::int64_t cols, std::int8_t* qs, float* d,
+            std::int16_t* sums16) {
+    neon::quantize_act_row(type == DType::kQ8_K, x, cols, qs, d, sums16);
+  };
+#else
   return &quantize_act_row_ref;
+#endif
 }
 
 Q8Acts Q8ActsBuffer::quantize(DType type, Span2D<const float> x, ThreadPool& pool) {

@@ -57,7 +57,7 @@ class Q8ActsBuffer {
 void quantize_act_row_ref(DType type, const float* x, std::int64_t cols, std::int8_t* qs,
                           float* d, std::int16_t* sums16);
 
-// The same values, faster (AVX2 when the CPU has it, else the reference).
+// The same values, faster (AVX2 when the CPU has it, NEON on AArch64, else the reference).
 using QuantizeActRowFn = void (*)(DType type, const float* x, std::int64_t cols, std::int8_t* qs,
                                   float* d, std::int16_t* sums16);
 QuantizeActRowFn quantize_act_row_kernel();

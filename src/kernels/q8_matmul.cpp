@@ -13,6 +13,9 @@
 #if WHALE_HAVE_X86_AVX2
 #include "kernels/x86_avx2/avx2_quant_dot.h"
 #endif
+#if WHALE_HAVE_ARM_NEON
+#include "kernels/arm_neon/neon_kernels.h"
+#endif
 
 namespace whale {
 namespace {
@@ -25,18 +28,30 @@ std::size_t type_index(DType t) {
   return 0;
 }
 
-#if WHALE_HAVE_X86_AVX2
+#if WHALE_HAVE_X86_AVX2 || WHALE_HAVE_ARM_NEON
 struct TypeKernel {
   DType type;
   Q8MatmulFn fn;
 };
 #define WHALE_TYPE_KERNEL(ns, type, suffix) TypeKernel{DType::type, &ns::matmul_##suffix},
+#endif
+#if WHALE_HAVE_X86_AVX2
 #define WHALE_AVX2_KERNEL(type, suffix) WHALE_TYPE_KERNEL(avx2, type, suffix)
 #define WHALE_VNNI_KERNEL(type, suffix) WHALE_TYPE_KERNEL(avx2_vnni, type, suffix)
 constexpr TypeKernel kAvx2[] = {WHALE_Q8_MATMUL_KERNELS(WHALE_AVX2_KERNEL)};
 constexpr TypeKernel kAvx2Vnni[] = {WHALE_Q8_MATMUL_KERNELS(WHALE_VNNI_KERNEL)};
 #undef WHALE_VNNI_KERNEL
 #undef WHALE_AVX2_KERNEL
+#endif
+#if WHALE_HAVE_ARM_NEON
+#define WHALE_NEON_KERNEL(type, suffix) WHALE_TYPE_KERNEL(neon, type, suffix)
+#define WHALE_NEON_DOTPROD_KERNEL(type, suffix) WHALE_TYPE_KERNEL(neon_dotprod, type, suffix)
+constexpr TypeKernel kNeon[] = {WHALE_NEON_Q8_MATMUL_KERNELS(WHALE_NEON_KERNEL)};
+constexpr TypeKernel kNeonDotprod[] = {WHALE_NEON_Q8_MATMUL_KERNELS(WHALE_NEON_DOTPROD_KERNEL)};
+#undef WHALE_NEON_DOTPROD_KERNEL
+#undef WHALE_NEON_KERNEL
+#endif
+#if WHALE_HAVE_X86_AVX2 || WHALE_HAVE_ARM_NEON
 #undef WHALE_TYPE_KERNEL
 
 Q8MatmulKernels make_table(std::string_view isa, std::span<const TypeKernel> table) {
@@ -73,14 +88,35 @@ const Q8MatmulKernels* q8_matmul_avx512_vnni() {
 #endif
 }
 
+const Q8MatmulKernels* q8_matmul_neon() {
+#if WHALE_HAVE_ARM_NEON
+  static const Q8MatmulKernels k = make_table("neon", kNeon);
+  return &k;  // NEON is part of the AArch64 base ISA
+#else
+  return nullptr;
+#endif
+}
+
+const Q8MatmulKernels* q8_matmul_neon_dotprod() {
+#if WHALE_HAVE_ARM_NEON
+  static const Q8MatmulKernels k = make_table("neon+dotprod", kNeonDotprod);
+  static const bool supported = cpu_has_neon_dotprod();
+  return supported ? &k : nullptr;
+#else
+  return nullptr;
+#endif
+}
+
 const Q8MatmulKernels& q8_matmul_kernels() {
   static const Q8MatmulKernels& best = [&]() -> const Q8MatmulKernels& {
-    // WHALE_KERNELS=avx2 or scalar picks a lesser set (comparisons, benchmarks).
+    // WHALE_KERNELS=avx2, neon or scalar picks a lesser set (comparisons, benchmarks).
     const char* env = std::getenv("WHALE_KERNELS");
     const std::string_view want = env != nullptr ? env : "";
     if (want == "scalar") return q8_matmul_ref();
     if (want != "avx2" && q8_matmul_avx512_vnni() != nullptr) return *q8_matmul_avx512_vnni();
     if (q8_matmul_avx2() != nullptr) return *q8_matmul_avx2();
+    if (want != "neon" && q8_matmul_neon_dotprod() != nullptr) return *q8_matmul_neon_dotprod();
+    if (q8_matmul_neon() != nullptr) return *q8_matmul_neon();
     return q8_matmul_ref();
   }();
   return best;

@@ -9,7 +9,7 @@
 //                (types with mins; j < 4, g the 16-element groups of block b)
 //   y          = ((acc0 + acc4) + (acc2 + acc6)) + ((acc1 + acc5) + (acc3 + acc7))
 //                + ((mins0 + mins2) + (mins1 + mins3))
-// Every kernel (scalar reference, AVX2) computes exactly this, so they agree bit for bit, and
+// Every kernel (scalar reference, AVX2, AVX512-VNNI, NEON) computes exactly this, so they agree bit for bit, and
 // the thread count and tile shape never change a result.
 #pragma once
 
@@ -52,8 +52,12 @@ const Q8MatmulKernels& q8_matmul_ref();
 const Q8MatmulKernels* q8_matmul_avx2();  // nullptr without AVX2+FMA+F16C
 // The same kernels with AVX512-VNNI int8 chains; nullptr without AVX512-VNNI + AVX512VL.
 const Q8MatmulKernels* q8_matmul_avx512_vnni();
-// The best for this CPU (WHALE_KERNELS=avx2 or scalar in the environment chooses a lesser
-// one); thread-safe.
+// AArch64: plain NEON (every AArch64 CPU; nullptr on other targets), and the same kernels with
+// sdot (nullptr without the dot-product extension).
+const Q8MatmulKernels* q8_matmul_neon();
+const Q8MatmulKernels* q8_matmul_neon_dotprod();
+// The best for this CPU (WHALE_KERNELS=avx2, neon or scalar in the environment chooses a
+// lesser one); thread-safe.
 const Q8MatmulKernels& q8_matmul_kernels();
 
 // y = x · Wᵀ through the integer path (x quantized to the type's activation format into the

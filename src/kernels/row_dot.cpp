@@ -17,8 +17,8 @@ bool has_avx2() {
 }  // namespace
 
 RowDotFn row_dot_kernel(DType t) {
-  static const bool avx2 = has_avx2();
 #if defined(WHALE_HAVE_X86_AVX2)
+  static const bool avx2 = has_avx2();
   if (avx2) return avx2_row_dot(t);
 #endif
   (void)t;
@@ -26,8 +26,8 @@ RowDotFn row_dot_kernel(DType t) {
 }
 
 Dot4Fn dot4_f32_kernel() {
-  static const bool avx2 = has_avx2();
 #if defined(WHALE_HAVE_X86_AVX2)
+  static const bool avx2 = has_avx2();
   if (avx2) return &avx2_dot4_f32;
 #endif
   return nullptr;

@@ -1,5 +1,5 @@
 // q8_matmul_test.cpp — the integer matmul path (kernels/q8_matmul.h):
-//  * the AVX2 activation quantizer gives the reference quantizer's values exactly;
+//  * the fast (AVX2 / NEON) activation quantizer gives the reference quantizer's values exactly;
 //  * every ISA's kernel equals the scalar reference bit for bit, for every type, on odd shapes,
 //    token counts and thread counts (the contract fixes the order of every f32 operation);
 //  * the reference itself equals, within f32 rounding, Σ dequant(w)·dequant(x) in double, with
@@ -12,8 +12,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
+#include <string_view>
 #include <vector>
 
 #include "kernels/matmul.h"
@@ -158,6 +160,44 @@ TEST(Q8Matmul, Avx2EqualsReferenceBitForBit) {
 TEST(Q8Matmul, Avx512VnniEqualsReferenceBitForBit) {
   if (q8_matmul_avx512_vnni() == nullptr) GTEST_SKIP() << "no AVX512-VNNI + AVX512VL on this CPU";
   expect_equals_reference(q8_matmul_avx512_vnni());
+}
+
+// NEON (AArch64; the CI runs these under qemu-aarch64, whose CPU has the dot-product
+// extension, so both variants run there).
+TEST(Q8Matmul, NeonEqualsReferenceBitForBit) {
+  if (q8_matmul_neon() == nullptr) GTEST_SKIP() << "not an AArch64 build";
+  expect_equals_reference(q8_matmul_neon());
+}
+
+TEST(Q8Matmul, NeonDotprodEqualsReferenceBitForBit) {
+  if (q8_matmul_neon_dotprod() == nullptr) GTEST_SKIP() << "no NEON dot-product extension";
+  expect_equals_reference(q8_matmul_neon_dotprod());
+}
+
+// The bit-for-bit tests above prove nothing if a table silently holds the reference: on
+// AArch64 every type has its own NEON kernel, the activation quantizer is NEON's, and the
+// process picks the best NEON table, or the one WHALE_KERNELS names (neon, scalar).
+TEST(Q8Matmul, AArch64UsesNeonKernels) {
+#if defined(__aarch64__)
+  for (const Q8MatmulKernels* k : {q8_matmul_neon(), q8_matmul_neon_dotprod()}) {
+    if (k == nullptr) continue;
+    for (std::size_t i = 0; i < q8_types().size(); ++i)
+      EXPECT_NE(k->by_type[i], q8_matmul_ref().by_type[i])
+          << k->isa_name << " has no kernel for " << dtype_name(q8_types()[i].weight);
+  }
+  ASSERT_NE(q8_matmul_neon(), nullptr);
+  EXPECT_NE(quantize_act_row_kernel(), &quantize_act_row_ref);
+  const char* env = std::getenv("WHALE_KERNELS");
+  const std::string_view want = env != nullptr ? env : "";
+  if (want.empty()) {
+    EXPECT_EQ(q8_matmul_kernels().isa_name, q8_matmul_neon_dotprod() != nullptr ? "neon+dotprod" : "neon");
+  } else if (want == "neon" || want == "scalar") {
+    EXPECT_EQ(q8_matmul_kernels().isa_name, want);
+  }
+#else
+  EXPECT_EQ(q8_matmul_neon(), nullptr);
+  EXPECT_EQ(q8_matmul_neon_dotprod(), nullptr);
+#endif
 }
 
 // --- the reference against the dequantized product --------------------------------------------
