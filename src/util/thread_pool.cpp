@@ -2,6 +2,7 @@
 #include "util/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "util/check.h"
 
@@ -17,6 +18,23 @@ RowRange split_range(std::int64_t n, int n_threads, int thread_index, std::int64
   return {std::min(n, first * grain), std::min(n, (first + count) * grain)};
 }
 
+namespace {
+
+// How long an idle worker polls for the next job before it sleeps. Decode's gaps between jobs
+// (norms, attention of one token) are far shorter; a server idle between requests stops
+// spinning after this long.
+constexpr std::chrono::microseconds kSpin{2000};
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+}  // namespace
+
 ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
   workers_.reserve(static_cast<std::size_t>(n_threads_ - 1));
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
@@ -25,7 +43,7 @@ ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
+    stopping_.store(true);
   }
   start_cv_.notify_all();
   for (auto& w : workers_) w.join();
@@ -42,43 +60,58 @@ void ThreadPool::parallel_for(std::int64_t n, const std::function<void(RowRange,
     fn({0, n}, 0);
     return;
   }
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    job_ = &fn;
-    job_n_ = n;
-    job_grain_ = grain;
-    pending_ = n_threads_ - 1;
-    ++generation_;
+  job_ = &fn;
+  job_n_ = n;
+  job_grain_ = grain;
+  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_seq_cst);
+  // A worker about to sleep first counts itself in sleepers_ and then re-reads generation_
+  // (both sequentially consistent), so it either sees the new job or is counted here; taking
+  // the mutex before notifying makes sure a counted worker is already waiting.
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+    { std::lock_guard<std::mutex> lock(mutex_); }
+    start_cv_.notify_all();
   }
-  start_cv_.notify_all();
   const RowRange mine = split_range(n, n_threads_, 0, grain);
   if (mine.size() > 0) fn(mine, 0);
-  std::unique_lock<std::mutex> lock(mutex_);
-  done_cv_.wait(lock, [this] { return pending_ == 0; });
+  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    if (spins < 4096)
+      cpu_relax();
+    else
+      std::this_thread::yield();
+  }
   job_ = nullptr;
+}
+
+bool ThreadPool::wait_for_job(std::uint64_t seen) {
+  const auto has_job = [&] {
+    return stopping_.load(std::memory_order_acquire) ||
+           generation_.load(std::memory_order_acquire) != seen;
+  };
+  const auto spin_until = std::chrono::steady_clock::now() + kSpin;
+  for (int i = 0; !has_job(); ++i) {
+    cpu_relax();
+    if ((i & 255) == 255 && std::chrono::steady_clock::now() > spin_until) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      start_cv_.wait(lock, [&] {
+        return stopping_.load(std::memory_order_seq_cst) ||
+               generation_.load(std::memory_order_seq_cst) != seen;
+      });
+      sleepers_.fetch_sub(1, std::memory_order_relaxed);
+      break;
+    }
+  }
+  return !stopping_.load(std::memory_order_acquire);
 }
 
 void ThreadPool::worker_loop(int thread_index) {
   std::uint64_t seen = 0;
-  for (;;) {
-    const std::function<void(RowRange, int)>* job = nullptr;
-    std::int64_t n = 0;
-    std::int64_t grain = 1;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      start_cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
-      job = job_;
-      n = job_n_;
-      grain = job_grain_;
-    }
-    const RowRange mine = split_range(n, n_threads_, thread_index, grain);
-    if (mine.size() > 0) (*job)(mine, thread_index);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0) done_cv_.notify_one();
-    }
+  while (wait_for_job(seen)) {
+    seen = generation_.load(std::memory_order_acquire);
+    const RowRange mine = split_range(job_n_, n_threads_, thread_index, job_grain_);
+    if (mine.size() > 0) (*job_)(mine, thread_index);
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 

@@ -25,6 +25,12 @@ RowRange split_range(std::int64_t n, int n_threads, int thread_index, std::int64
 
 // Workers live as long as the pool. parallel_for blocks until every chunk is done; the calling
 // thread runs chunk 0 itself. Not reentrant: one parallel_for at a time per pool.
+//
+// Decode issues hundreds of small parallel_for calls per token (one per matmul, per expert and
+// per head), so waking a sleeping worker through the kernel on each would cost more than many
+// of the jobs: idle workers first spin on the job counter for a short while (kSpin) and only then
+// sleep on a condition variable; the caller spins on the completion count, yielding after a while
+// so an oversubscribed machine still makes progress.
 class ThreadPool {
  public:
   explicit ThreadPool(int n_threads);
@@ -44,15 +50,19 @@ class ThreadPool {
 
  private:
   void worker_loop(int thread_index);
+  // Waits until generation_ differs from `seen` or the pool stops; returns false on stop.
+  bool wait_for_job(std::uint64_t seen);
 
   int n_threads_;
   std::vector<std::thread> workers_;
-  std::mutex mutex_;
+  std::mutex mutex_;  // guards the sleep/wake hand-off only
   std::condition_variable start_cv_;
-  std::condition_variable done_cv_;
-  std::uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stopping_ = false;
+  // Job fields are written before generation_ is bumped (release) and read after it is seen
+  // (acquire).
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> stopping_{false};
   const std::function<void(RowRange, int)>* job_ = nullptr;
   std::int64_t job_n_ = 0;
   std::int64_t job_grain_ = 1;
