@@ -79,4 +79,17 @@ void matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, ThreadP
   });
 }
 
+void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool) {
+  bool integer = default_matmul_numerics() == MatmulNumerics::kQ8Activations;
+  for (const MatmulJob& job : jobs) {
+    WHALE_CHECK(job.x.cols() == job.w->cols && job.y.cols() == job.w->rows && job.y.rows() == job.x.rows());
+    integer = integer && job.w->block_scales == nullptr && q8_type_info(job.w->dtype) != nullptr;
+  }
+  if (integer) {
+    q8_matmul_batch(jobs, pool, q8_matmul_kernels());
+    return;
+  }
+  for (const MatmulJob& job : jobs) matmul(*job.w, job.x, job.y, pool);
+}
+
 }  // namespace whale

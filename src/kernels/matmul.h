@@ -1,6 +1,8 @@
 // matmul.h — y = x · Wᵀ for every weight type: the one product the model code calls.
 #pragma once
 
+#include <span>
+
 #include "util/span2d.h"
 #include "util/thread_pool.h"
 #include "weights/weight_view.h"
@@ -20,6 +22,19 @@ enum class MatmulNumerics { kQ8Activations, kExact };
 void matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, ThreadPool& pool);
 void matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, ThreadPool& pool,
             MatmulNumerics numerics);
+
+// Several independent products y_j = x_j · W_jᵀ in one pass over the threads: the rows of all
+// weights are split over the pool together, so a step made of many small products (the chosen
+// experts of an MoE layer, the per-head MLA matrices at decode) pays one dispatch and one
+// imbalance wait instead of one per product. Each y_j is bitwise what matmul(W_j, x_j, y_j)
+// gives (the integer kernels' results do not depend on the row split); jobs with the same x
+// share one activation quantization. x_j must not overlap any y_k.
+struct MatmulJob {
+  const WeightView* w = nullptr;
+  Span2D<const float> x;
+  Span2D<float> y;
+};
+void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool);
 
 // The process default: kExact when the environment has WHALE_MATMUL=exact, else
 // kQ8Activations. Read once; thread-safe.

@@ -122,14 +122,14 @@ const Q8MatmulKernels& q8_matmul_kernels() {
   return best;
 }
 
-void q8_matmul(const WeightView& w, const Q8Acts& x, Span2D<float> y, ThreadPool& pool,
-               const Q8MatmulKernels& kernels) {
+namespace {
+
+// The kernel arguments of one product over all its rows (the caller narrows the row range).
+Q8MatmulArgs make_args(const WeightView& w, const Q8Acts& x, Span2D<float> y) {
   const Q8TypeInfo* info = q8_type_info(w.dtype);
   WHALE_CHECK(info != nullptr && w.block_scales == nullptr);
   WHALE_CHECK(x.type == info->act && x.cols == w.cols && y.rows() == x.rows &&
               y.cols() == w.rows);
-  const Q8MatmulFn fn = kernels.by_type[type_index(w.dtype)];
-  WHALE_CHECK(fn != nullptr);
   Q8MatmulArgs a;
   a.w = w.data;
   a.w_row_bytes = w.row_bytes;
@@ -145,6 +145,23 @@ void q8_matmul(const WeightView& w, const Q8Acts& x, Span2D<float> y, ThreadPool
   a.y = y.data();
   a.y_stride = y.stride();
   a.unpack = info->unpack;
+  a.row_begin = 0;
+  a.row_end = w.rows;
+  return a;
+}
+
+Q8MatmulFn kernel_for(const Q8MatmulKernels& kernels, DType t) {
+  const Q8MatmulFn fn = kernels.by_type[type_index(t)];
+  WHALE_CHECK(fn != nullptr);
+  return fn;
+}
+
+}  // namespace
+
+void q8_matmul(const WeightView& w, const Q8Acts& x, Span2D<float> y, ThreadPool& pool,
+               const Q8MatmulKernels& kernels) {
+  const Q8MatmulArgs a = make_args(w, x, y);
+  const Q8MatmulFn fn = kernel_for(kernels, w.dtype);
   // Grain 4: the decode kernels work on 4 rows at a time; any split gives the same bits.
   pool.parallel_for(
       w.rows,
@@ -166,6 +183,61 @@ void q8_matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, Thre
   thread_local Q8ActsBuffer buffer;
   const Q8Acts acts = buffer.quantize(info->act, x, pool);
   q8_matmul(w, acts, y, pool, kernels);
+}
+
+void q8_matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
+                     const Q8MatmulKernels& kernels) {
+  // Per calling thread, like q8_matmul's buffer; one per distinct input, grown as needed.
+  thread_local std::vector<Q8ActsBuffer> buffers;
+  thread_local std::vector<Q8MatmulArgs> args;
+  thread_local std::vector<Q8MatmulFn> fns;
+  thread_local std::vector<std::int64_t> first_row;  // of each job in the joint row index
+  args.clear();
+  fns.clear();
+  first_row.clear();
+  std::vector<Q8Acts> acts;  // of the distinct inputs, in first-use order
+  acts.reserve(jobs.size());
+  std::vector<const MatmulJob*> acts_source;
+  acts_source.reserve(jobs.size());
+  std::int64_t total_rows = 0;
+  for (const MatmulJob& job : jobs) {
+    const Q8TypeInfo* info = q8_type_info(job.w->dtype);
+    WHALE_CHECK(info != nullptr);
+    std::size_t k = 0;
+    while (k < acts.size() &&
+           !(acts_source[k]->x.data() == job.x.data() && acts_source[k]->x.rows() == job.x.rows() &&
+             acts_source[k]->x.cols() == job.x.cols() && acts_source[k]->x.stride() == job.x.stride() &&
+             acts[k].type == info->act))
+      ++k;
+    if (k == acts.size()) {
+      if (buffers.size() <= k) buffers.resize(k + 1);
+      acts.push_back(buffers[k].quantize(info->act, job.x, pool));
+      acts_source.push_back(&job);
+    }
+    args.push_back(make_args(*job.w, acts[k], job.y));
+    fns.push_back(kernel_for(kernels, job.w->dtype));
+    first_row.push_back(total_rows);
+    total_rows += job.w->rows;
+  }
+  // Named through references: inside the lambda, which runs on the workers too, the
+  // thread_local names would denote each worker's own (empty) vectors.
+  const std::vector<Q8MatmulArgs>& job_args = args;
+  const std::vector<Q8MatmulFn>& job_fns = fns;
+  const std::vector<std::int64_t>& job_first = first_row;
+  pool.parallel_for(
+      total_rows,
+      [&](RowRange rows, int) {
+        for (std::size_t j = 0; j < job_args.size(); ++j) {
+          const std::int64_t begin = std::max(rows.begin, job_first[j]);
+          const std::int64_t end = std::min(rows.end, job_first[j] + job_args[j].row_end);
+          if (begin >= end) continue;
+          Q8MatmulArgs part = job_args[j];
+          part.row_begin = begin - job_first[j];
+          part.row_end = end - job_first[j];
+          job_fns[j](part);
+        }
+      },
+      4);
 }
 
 }  // namespace whale

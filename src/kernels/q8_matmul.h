@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "kernels/matmul.h"
 #include "kernels/q8_acts.h"
 #include "kernels/q8_matmul_args.h"
 #include "quant/dtype.h"
@@ -64,6 +65,10 @@ const Q8MatmulKernels& q8_matmul_kernels();
 // calling thread's scratch). Precondition: q8_type_info(w.dtype) and no FP8 block scales.
 void q8_matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, ThreadPool& pool,
                const Q8MatmulKernels& kernels);
+// Every job through the integer path in one parallel_for over the rows of all weights.
+// Precondition: q8_type_info(w.dtype) and no FP8 block scales for every job.
+void q8_matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
+                     const Q8MatmulKernels& kernels);
 // The same over activations already quantized (tests, benchmarks).
 void q8_matmul(const WeightView& w, const Q8Acts& x, Span2D<float> y, ThreadPool& pool,
                const Q8MatmulKernels& kernels);

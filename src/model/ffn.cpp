@@ -43,26 +43,66 @@ void moe_forward(const MoeWeights& w, const RoutingParams& routing, Span2D<const
   }
   if (chosen != nullptr) *chosen = s.expert_ids;
 
-  // Shared experts first: they see every token and initialise `out`.
-  if (!w.shared.empty()) {
-    mlp_forward(w.shared, x, out, s, pool);
-  } else {
-    for (std::int64_t i = 0; i < t; ++i) std::fill_n(out.row(i), dim, 0.0f);
+  // The tokens of each chosen expert, gathered into consecutive rows (expert order).
+  std::int64_t routed_rows = 0;
+  for (const auto& toks : s.tokens_of_expert) routed_rows += static_cast<std::int64_t>(toks.size());
+  const std::int64_t ffn = routing.n_experts > 0 ? w.experts.front().gate.rows : 0;
+  ensure_size(s.gathered_in, static_cast<std::size_t>(routed_rows * dim));
+  ensure_size(s.gathered_out, static_cast<std::size_t>(routed_rows * dim));
+  ensure_size(s.expert_gate, static_cast<std::size_t>(routed_rows * ffn));
+  ensure_size(s.expert_up, static_cast<std::size_t>(routed_rows * ffn));
+  Span2D<float> in_all(s.gathered_in.data(), routed_rows, dim), res_all(s.gathered_out.data(), routed_rows, dim);
+  Span2D<float> g_all(s.expert_gate.data(), routed_rows, ffn), u_all(s.expert_up.data(), routed_rows, ffn);
+  {
+    std::int64_t row = 0;
+    for (const auto& toks : s.tokens_of_expert)
+      for (const std::int64_t tok : toks) std::copy_n(x.row(tok), dim, in_all.row(row++));
   }
-  // Each expert runs once over the tokens routed to it; results are added in expert order, so
-  // the sum does not depend on threads.
-  ensure_size(s.gathered_in, static_cast<std::size_t>(t * dim));
-  ensure_size(s.gathered_out, static_cast<std::size_t>(t * dim));
-  for (std::int64_t e = 0; e < n_exp; ++e) {
+  const bool shared = !w.shared.empty();
+  const std::int64_t shared_ffn = shared ? w.shared.gate.rows : 0;
+  if (shared) {
+    ensure_size(s.gate, static_cast<std::size_t>(t * shared_ffn));
+    ensure_size(s.up, static_cast<std::size_t>(t * shared_ffn));
+  }
+  Span2D<float> sg(s.gate.data(), t, shared_ffn), su(s.up.data(), t, shared_ffn);
+
+  // Batch 1: gate and up of the shared experts and of every chosen expert.
+  s.jobs.clear();
+  if (shared) {
+    s.jobs.push_back({&w.shared.gate, x, sg});
+    s.jobs.push_back({&w.shared.up, x, su});
+  }
+  for (std::int64_t e = 0, row = 0; e < n_exp; ++e) {
+    const auto n = static_cast<std::int64_t>(s.tokens_of_expert[static_cast<std::size_t>(e)].size());
+    if (n == 0) continue;
+    const MlpWeights& ex = w.experts[static_cast<std::size_t>(e)];
+    s.jobs.push_back({&ex.gate, in_all.rows_slice(row, n), g_all.rows_slice(row, n)});
+    s.jobs.push_back({&ex.up, in_all.rows_slice(row, n), u_all.rows_slice(row, n)});
+    row += n;
+  }
+  matmul_batch(s.jobs, pool);
+  if (shared) silu_mul(sg, su);
+  silu_mul(g_all, u_all);
+
+  // Batch 2: the down projections; the shared experts' initialise `out`.
+  s.jobs.clear();
+  if (shared) s.jobs.push_back({&w.shared.down, sg, out});
+  for (std::int64_t e = 0, row = 0; e < n_exp; ++e) {
+    const auto n = static_cast<std::int64_t>(s.tokens_of_expert[static_cast<std::size_t>(e)].size());
+    if (n == 0) continue;
+    s.jobs.push_back({&w.experts[static_cast<std::size_t>(e)].down, g_all.rows_slice(row, n), res_all.rows_slice(row, n)});
+    row += n;
+  }
+  matmul_batch(s.jobs, pool);
+  if (!shared)
+    for (std::int64_t i = 0; i < t; ++i) std::fill_n(out.row(i), dim, 0.0f);
+
+  // Results are added in expert order, so the sum does not depend on threads or batching.
+  for (std::int64_t e = 0, row = 0; e < n_exp; ++e) {
     const auto& toks = s.tokens_of_expert[static_cast<std::size_t>(e)];
-    if (toks.empty()) continue;
-    const auto n = static_cast<std::int64_t>(toks.size());
-    Span2D<float> in(s.gathered_in.data(), n, dim), res(s.gathered_out.data(), n, dim);
-    for (std::int64_t i = 0; i < n; ++i) std::copy_n(x.row(toks[static_cast<std::size_t>(i)]), dim, in.row(i));
-    mlp_forward(w.experts[static_cast<std::size_t>(e)], in, res, s, pool);
     const auto& wts = s.weights_of_expert[static_cast<std::size_t>(e)];
-    for (std::int64_t i = 0; i < n; ++i)
-      axpy(wts[static_cast<std::size_t>(i)], res.row_span(i), out.row_span(toks[static_cast<std::size_t>(i)]));
+    for (std::size_t i = 0; i < toks.size(); ++i, ++row)
+      axpy(wts[i], res_all.row_span(row), out.row_span(toks[i]));
   }
 }
 

@@ -95,5 +95,77 @@ TEST(Matmul, QuantizedTypesThroughTheReferencePath) {
     }
 }
 
+// matmul_batch must give each product exactly matmul's bits, whatever the thread count: jobs of
+// several integer-path types (two sharing one input, as gate and up do), strided inputs and
+// outputs (the per-head MLA slices), and a float weight, which sends the batch down the
+// one-by-one path.
+struct BatchWeight {
+  std::vector<std::byte> bytes;
+  WeightView view;
+};
+
+BatchWeight batch_weight(DType t, std::int64_t rows, std::int64_t cols, std::mt19937& rng) {
+  BatchWeight b{make_weights(t, rows, cols, rng), {}};
+  b.view.dtype = t;
+  b.view.rows = rows;
+  b.view.cols = cols;
+  b.view.row_bytes = *row_bytes(t, cols);
+  b.view.data = b.bytes.data();
+  return b;
+}
+
+void check_batch(const std::vector<BatchWeight>& ws, std::int64_t tokens, std::mt19937& rng) {
+  // Inputs: job 0 and 1 share x0; every other job reads a column slice of one wide matrix.
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::int64_t wide_cols = 0;
+  for (std::size_t j = 2; j < ws.size(); ++j) wide_cols += ws[j].view.cols;
+  std::vector<float> x0(static_cast<std::size_t>(tokens * ws[0].view.cols)),
+      wide(static_cast<std::size_t>(tokens * wide_cols));
+  for (auto& v : x0) v = dist(rng);
+  for (auto& v : wide) v = dist(rng);
+  std::int64_t out_cols = 0;
+  for (const auto& w : ws) out_cols += w.view.rows;
+  std::vector<float> expected(static_cast<std::size_t>(tokens * out_cols), -1.0f);
+  const auto jobs_into = [&](float* y) {
+    std::vector<MatmulJob> jobs;
+    std::int64_t in_col = 0, out_col = 0;
+    for (std::size_t j = 0; j < ws.size(); ++j) {
+      const WeightView& w = ws[j].view;
+      Span2D<const float> x = j < 2 ? Span2D<const float>(x0.data(), tokens, w.cols)
+                                    : Span2D<const float>(wide.data() + in_col, tokens, w.cols, wide_cols);
+      if (j >= 2) in_col += w.cols;
+      jobs.push_back({&w, x, Span2D<float>(y + out_col, tokens, w.rows, out_cols)});
+      out_col += w.rows;
+    }
+    return jobs;
+  };
+  {
+    ThreadPool pool(1);
+    for (const MatmulJob& job : jobs_into(expected.data())) matmul(*job.w, job.x, job.y, pool);
+  }
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    std::vector<float> got(expected.size(), -2.0f);
+    const std::vector<MatmulJob> jobs = jobs_into(got.data());
+    matmul_batch(jobs, pool);
+    ASSERT_EQ(got, expected) << threads << " threads, " << ws.size() << " jobs, " << tokens << " tokens";
+  }
+}
+
+TEST(MatmulBatch, EachProductEqualsMatmulBitForBit) {
+  std::mt19937 rng(7);
+  for (std::int64_t tokens : {1, 2, 5}) {
+    std::vector<BatchWeight> ws;
+    ws.push_back(batch_weight(DType::kQ4_K, 13, 512, rng));
+    ws.push_back(batch_weight(DType::kQ4_K, 6, 512, rng));
+    ws.push_back(batch_weight(DType::kQ5_0, 9, 96, rng));
+    ws.push_back(batch_weight(DType::kQ8_0, 1, 64, rng));
+    ws.push_back(batch_weight(DType::kQ6_K, 21, 256, rng));
+    check_batch(ws, tokens, rng);
+    ws.push_back(batch_weight(DType::kF16, 5, 40, rng));  // not an integer-path type
+    check_batch(ws, tokens, rng);
+  }
+}
+
 }  // namespace
 }  // namespace whale

@@ -80,9 +80,12 @@ void attend_absorbed(const MlaWeights& w, const Dims& d, std::int64_t layer,
   ensure_size(s.q_latent, static_cast<std::size_t>(A * H * lat));
   ensure_size(s.o_latent, static_cast<std::size_t>(A * H * lat));
   Span2D<float> q_lat(s.q_latent.data(), A, H * lat), o_lat(s.o_latent.data(), A, H * lat);
+  s.head_jobs.clear();
   for (std::int64_t h = 0; h < H; ++h)
-    matmul(w.wk_b[static_cast<std::size_t>(h)], Span2D<const float>(qa.data() + h * qk, A, nope, H * qk),
-           q_lat.cols_slice(h * lat, lat), pool);
+    s.head_jobs.push_back({&w.wk_b[static_cast<std::size_t>(h)],
+                           Span2D<const float>(qa.data() + h * qk, A, nope, H * qk),
+                           q_lat.cols_slice(h * lat, lat)});
+  matmul_batch(s.head_jobs, pool);
   // Work items are (segment, head) pairs; each (row, head) is computed by one thread in a fixed
   // order, so the bits do not depend on the batch or the thread count.
   const auto n_items = static_cast<std::int64_t>(absorbed.size()) * H;
@@ -115,9 +118,11 @@ void attend_absorbed(const MlaWeights& w, const Dims& d, std::int64_t layer,
   });
   ensure_size(s.heads_absorbed, static_cast<std::size_t>(A * H * vd));
   Span2D<float> ho(s.heads_absorbed.data(), A, H * vd);
+  s.head_jobs.clear();
   for (std::int64_t h = 0; h < H; ++h)
-    matmul(w.wv_b[static_cast<std::size_t>(h)], Span2D<const float>(o_lat.cols_slice(h * lat, lat)),
-           ho.cols_slice(h * vd, vd), pool);
+    s.head_jobs.push_back({&w.wv_b[static_cast<std::size_t>(h)],
+                           Span2D<const float>(o_lat.cols_slice(h * lat, lat)), ho.cols_slice(h * vd, vd)});
+  matmul_batch(s.head_jobs, pool);
   for (std::size_t i : absorbed)
     for (std::int64_t t = 0; t < segments[i].rows; ++t)
       std::copy_n(ho.row(first[i] + t), H * vd, heads_out.row(segments[i].row0 + t));

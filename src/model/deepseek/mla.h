@@ -6,6 +6,8 @@
 #include <span>
 #include <vector>
 
+#include "kernels/matmul.h"
+
 #include "model/config.h"
 #include "model/model.h"
 #include "model/rope.h"
@@ -34,6 +36,7 @@ struct MlaScratch {
   AlignedBuffer<float> q_absorbed, heads_absorbed;  // the absorbed segments' rows, gathered
   std::vector<std::int64_t> gathered_first;  // per segment: its first gathered row, or -1
   std::vector<std::size_t> absorbed_segments;
+  std::vector<MatmulJob> head_jobs;  // the per-head products, run as one batch
 };
 
 // One sequence's rows of a batched step: x rows [row0, row0 + rows) run at positions
