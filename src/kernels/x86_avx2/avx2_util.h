@@ -109,6 +109,14 @@ inline void prefetch_ahead(const std::uint8_t* w) {
     _mm_prefetch(reinterpret_cast<const char*>(w + kPrefetchBytes + l), _MM_HINT_T1);
 }
 
+// Tokens per prefill tile: the VNNI build may use 32 vector registers (AVX512VL), enough for
+// 8 tokens' accumulators; AVX2's 16 hold 4.
+#if defined(WHALE_VNNI)
+constexpr int kPrefillTokens = 8;
+#else
+constexpr int kPrefillTokens = 4;
+#endif
+
 // The walk every integer matmul kernel shares: tokens in chunks whose quantized activations stay
 // in L2 while the weight rows stream past; within a chunk one weight row at a time (several
 // concurrent row streams decode slower: 2.4-3.3 against 7.5 tok/s on the 1.5B Q8_0 model) and

@@ -202,7 +202,7 @@ void tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
   const std::uint8_t* row = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
   __m256 acc[TT];
   __m128 mins[TT];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int t = 0; t < TT; ++t) {
     acc[t] = _mm256_setzero_ps();
     mins[t] = _mm_setzero_ps();
@@ -213,13 +213,13 @@ void tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
     prefetch_ahead<T::kBytes>(w);
     T::begin(w, st);
     __m256i lanes[TT];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) lanes[t] = _mm256_setzero_si256();
     for (int c = 0; c < 8; ++c) {
       const __m256i q = T::chunk(w, c);
       const __m256i qa = T::kSigned ? _mm256_sign_epi8(q, q) : q;
       const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(st.sc[2 * c + 1]), _mm_set1_epi16(st.sc[2 * c]));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int t = 0; t < TT; ++t) {
         const __m256i x = _mm256_loadu_si256(
             reinterpret_cast<const __m256i*>(a.x_qs + (t0 + t) * a.cols + 256 * b + 32 * c));
@@ -228,7 +228,7 @@ void tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
         lanes[t] = madd_add(lanes[t], p, scales);
       }
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
       const float dx = a.x_d[(t0 + t) * nb + b];
       acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(st.d * dx), _mm256_cvtepi32_ps(lanes[t]), acc[t]);
@@ -242,13 +242,13 @@ void tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
       }
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r] = hsum_f32(acc[t]) + hsum_f32(mins[t]);
 }
 
 template <class T>
 void run(const Q8MatmulArgs& a) {
-  for_each_tile<4>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<T, decltype(tt)::value>(a, r, t); });
+  for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<T, decltype(tt)::value>(a, r, t); });
 }
 
 }  // namespace

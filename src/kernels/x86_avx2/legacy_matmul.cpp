@@ -80,13 +80,13 @@ template <class T, int R, int TT>
 void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
   const std::int64_t nb = a.cols / 32;
   const std::uint8_t* w[R];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r) w[r] = bytes(a.w) + static_cast<std::size_t>(r0 + r) * a.w_row_bytes;
   __m256 acc[R][TT];
   __m128 mins[R][TT];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
       acc[r][t] = _mm256_setzero_ps();
       mins[r][t] = _mm_setzero_ps();
@@ -95,7 +95,7 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
     __m256i wq[R], wabs[R];
     __m256 dw[R];
     __m128 mw[R];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       prefetch_ahead<T::kBytes>(w[r] + b * T::kBytes);
       const Unpacked u = T::unpack(w[r] + b * T::kBytes);
@@ -104,7 +104,7 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
       dw[r] = _mm256_set1_ps(u.d);
       mw[r] = _mm_set1_ps(u.m);
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
       const std::int64_t tok = t0 + t;
       const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.x_qs + tok * a.cols + 32 * b));
@@ -115,7 +115,7 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
         // Min lane 0 holds groups 0 and 1; lanes 1-3 get exact zeros, as in the reference.
         xsum = _mm_setr_ps(static_cast<float>(xs[0] + xs[1]), 0.0f, 0.0f, 0.0f);
       }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const __m256i s = dot_u8s8_add(_mm256_setzero_si256(), wabs[r], _mm256_sign_epi8(xq, wq[r]));
         acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw[r], dx), _mm256_cvtepi32_ps(s), acc[r][t]);
@@ -124,16 +124,16 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
       }
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < TT; ++t)
       a.y[(t0 + t) * a.y_stride + r0 + r] = hsum_f32(acc[r][t]) + hsum_f32(mins[r][t]);
 }
 
 template <class T>
 void run(const Q8MatmulArgs& a) {
-  for_each_tile<4>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<T, 1, decltype(tt)::value>(a, r, t); });
+  for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<T, 1, decltype(tt)::value>(a, r, t); });
 }
 
 }  // namespace

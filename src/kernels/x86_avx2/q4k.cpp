@@ -153,14 +153,6 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
   for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r] = hsum_f32(acc[t]) + hsum_f32(mins[t]);
 }
 
-// Tokens per prefill tile: the VNNI build may use 32 vector registers (AVX512VL), enough for
-// 8 tokens' accumulators; AVX2's 16 hold 4.
-#if defined(WHALE_VNNI)
-constexpr int kPrefillTokens = 8;
-#else
-constexpr int kPrefillTokens = 4;
-#endif
-
 template <bool kQ5>
 void matmul_rows(const Q8MatmulArgs& a) {
   for_each_tile<kPrefillTokens>(

@@ -60,7 +60,7 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
   const std::int64_t nb = a.cols / 256;
   const std::uint8_t* row = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
   __m256 acc[TT];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int t = 0; t < TT; ++t) acc[t] = _mm256_setzero_ps();
   const __m256i k32 = _mm256_set1_epi8(32);
   for (std::int64_t b = 0; b < nb; ++b) {
@@ -68,19 +68,19 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
     prefetch_ahead<kWeightBytes>(w);
     const std::int8_t* sc = reinterpret_cast<const std::int8_t*>(w + 192);
     __m256i lanes[TT];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) lanes[t] = _mm256_setzero_si256();
 #pragma GCC unroll 2
     for (int half = 0; half < 2; ++half) {
       __m256i q[4];
       unpack_half(w, half, q);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int k = 0; k < 4; ++k) {
         const __m256i qs = _mm256_sub_epi8(q[k], k32);
         const __m256i qa = _mm256_sign_epi8(qs, qs);
         const int j = 8 * half + 2 * k;
         const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[j + 1]), _mm_set1_epi16(sc[j]));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int t = 0; t < TT; ++t) {
           const __m256i xk = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
               a.x_qs + (t0 + t) * a.cols + 256 * b + 128 * half + 32 * k));
@@ -90,19 +90,19 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
       }
     }
     const float d = load_f16(w + 208);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < TT; ++t)
       acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * a.x_d[(t0 + t) * nb + b]),
                                _mm256_cvtepi32_ps(lanes[t]), acc[t]);
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r] = hsum_f32(acc[t]) + 0.0f;
 }
 
 }  // namespace
 
 void matmul_q6_k(const Q8MatmulArgs& a) {
-  for_each_tile<4>(a, [&](auto tt, std::int64_t r, std::int64_t t) { matmul_tile<decltype(tt)::value>(a, r, t); });
+  for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { matmul_tile<decltype(tt)::value>(a, r, t); });
 }
 
 float dot_q6_k_q8_k(const std::byte* w, const std::byte* x, std::int64_t n) {

@@ -19,24 +19,24 @@ template <int R, int TT>
 void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
   const std::int64_t nb = a.cols / 32;
   const std::uint8_t* w[R];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r) w[r] = bytes(a.w) + static_cast<std::size_t>(r0 + r) * a.w_row_bytes;
   const std::int8_t* x[TT];
   const float* xd[TT];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int t = 0; t < TT; ++t) {
     x[t] = a.x_qs + (t0 + t) * a.cols;
     xd[t] = a.x_d + (t0 + t) * nb;
   }
   __m256 acc[R][TT];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) acc[r][t] = _mm256_setzero_ps();
   for (std::int64_t b = 0; b < nb; ++b) {
     __m256i wq[R], wabs[R];
     __m256 dw[R];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const std::uint8_t* p = w[r] + b * kBlockBytes;
       prefetch_ahead<kBlockBytes>(p);
@@ -44,11 +44,11 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
       wq[r] = load256(p + 2);
       wabs[r] = _mm256_sign_epi8(wq[r], wq[r]);
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
       const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[t] + 32 * b));
       const __m256 dx = _mm256_broadcast_ss(xd[t] + b);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const __m256i s = dot_u8s8_add(_mm256_setzero_si256(), wabs[r], _mm256_sign_epi8(xq, wq[r]));
         // d_w · d_x in every lane: the same f32 product as the scalar reference.
@@ -56,16 +56,16 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
       }
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r0 + r] = hsum_f32(acc[r][t]) + 0.0f;
 }
 
 }  // namespace
 
 void matmul_q8_0(const Q8MatmulArgs& a) {
-  for_each_tile<4>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<1, decltype(tt)::value>(a, r, t); });
+  for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<1, decltype(tt)::value>(a, r, t); });
 }
 
 }  // namespace whale::WHALE_AVX2_NS
