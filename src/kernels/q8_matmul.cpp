@@ -192,13 +192,13 @@ void q8_matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
   thread_local std::vector<Q8MatmulArgs> args;
   thread_local std::vector<Q8MatmulFn> fns;
   thread_local std::vector<std::int64_t> first_row;  // of each job in the joint row index
+  thread_local std::vector<Q8Acts> acts;  // of the distinct inputs, in first-use order
+  thread_local std::vector<const MatmulJob*> acts_source;
   args.clear();
   fns.clear();
   first_row.clear();
-  std::vector<Q8Acts> acts;  // of the distinct inputs, in first-use order
-  acts.reserve(jobs.size());
-  std::vector<const MatmulJob*> acts_source;
-  acts_source.reserve(jobs.size());
+  acts.clear();
+  acts_source.clear();
   std::int64_t total_rows = 0;
   for (const MatmulJob& job : jobs) {
     const Q8TypeInfo* info = q8_type_info(job.w->dtype);
