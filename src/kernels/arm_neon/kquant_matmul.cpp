@@ -168,21 +168,6 @@ inline int8x16_t grid_pair(std::uint64_t g0, std::uint64_t g1) {
   return vreinterpretq_s8_u64(vcombine_u64(vcreate_u64(g0), vcreate_u64(g1)));
 }
 
-// IQ2_XXS's 7 stored sign bits of a group -> 8 bytes, 0xFF where the coordinate is negative
-// (the 8th sign keeps the count of negatives even).
-constexpr std::array<std::uint64_t, 128> make_sign_masks() {
-  std::array<std::uint64_t, 128> m{};
-  for (unsigned s = 0; s < 128; ++s) {
-    unsigned bits = s, parity = 0;
-    for (int j = 0; j < 7; ++j) parity ^= (s >> j) & 1u;
-    bits |= parity << 7;
-    for (int j = 0; j < 8; ++j)
-      if ((bits >> j) & 1u) m[s] |= 0xFFULL << (8 * j);
-  }
-  return m;
-}
-constexpr std::array<std::uint64_t, 128> kSignMasks = make_sign_masks();
-
 // IQ2_XXS: f16 d @0, then per sub-block two u32 @2 + 8c: 4 index bytes, 4 × 7 sign bits + ls.
 // q = ±grid, scale 2 ls + 1, block scale d / 8.
 struct IQ2XXS {
@@ -197,7 +182,7 @@ struct IQ2XXS {
     const std::uint32_t idx = load_u32(w + 2 + 8 * c), sb = load_u32(w + 6 + 8 * c);
     const auto half = [&](int g) {
       const int8x16_t mag = grid_pair(kIq2xxsGrid[(idx >> (8 * g)) & 0xFF], kIq2xxsGrid[(idx >> (8 * g + 8)) & 0xFF]);
-      const int8x16_t neg = grid_pair(kSignMasks[(sb >> (7 * g)) & 127u], kSignMasks[(sb >> (7 * g + 7)) & 127u]);
+      const int8x16_t neg = grid_pair(kIq2SignMasks[(sb >> (7 * g)) & 127u], kIq2SignMasks[(sb >> (7 * g + 7)) & 127u]);
       return vsubq_s8(veorq_s8(mag, neg), neg);  // two's complement negation where neg = -1
     };
     return {half(0), half(2)};
@@ -310,7 +295,7 @@ void tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
 
 template <class T>
 void run(const Q8MatmulArgs& a) {
-  for_each_tile(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<T, decltype(tt)::value>(a, r, t); });
+  for_each_tile<4>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<T, decltype(tt)::value>(a, r, t); });
 }
 
 }  // namespace

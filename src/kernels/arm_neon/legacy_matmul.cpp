@@ -115,7 +115,7 @@ void tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
 
 template <class T>
 void run(const Q8MatmulArgs& a) {
-  for_each_tile(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<T, decltype(tt)::value>(a, r, t); });
+  for_each_tile<4>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<T, decltype(tt)::value>(a, r, t); });
 }
 
 }  // namespace

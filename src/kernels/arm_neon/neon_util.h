@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include "kernels/q8_matmul_args.h"
+#include "kernels/tile_walk.h"
 
 #ifndef WHALE_NEON_NS
 #define WHALE_NEON_NS neon
@@ -78,23 +79,6 @@ inline float contract_sum(float32x4_t lo, float32x4_t hi, float32x4_t mins) {
   const float m = (vgetq_lane_f32(mins, 0) + vgetq_lane_f32(mins, 2)) +
                   (vgetq_lane_f32(mins, 1) + vgetq_lane_f32(mins, 3));
   return tree + m;
-}
-
-// The walk every integer matmul kernel shares (as the x86 kernels'): tokens in chunks whose
-// quantized activations stay in L2 while the weight rows stream past; within a chunk one
-// weight row at a time and its tokens in tiles of 4, then 1. Calls
-// tile(std::integral_constant<int, TT>{}, row, first token). Any walk gives the same bits.
-template <class Tile>
-inline void for_each_tile(const Q8MatmulArgs& a, Tile&& tile) {
-  const std::int64_t chunk = a.cols >= 4096 ? 16 : 64;
-  for (std::int64_t t0 = 0; t0 < a.n_tokens; t0 += chunk) {
-    const std::int64_t t1 = t0 + chunk < a.n_tokens ? t0 + chunk : a.n_tokens;
-    for (std::int64_t r = a.row_begin; r < a.row_end; ++r) {
-      std::int64_t t = t0;
-      for (; t + 4 <= t1; t += 4) tile(std::integral_constant<int, 4>{}, r, t);
-      for (; t < t1; ++t) tile(std::integral_constant<int, 1>{}, r, t);
-    }
-  }
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include "kernels/q8_matmul_args.h"
+#include "kernels/tile_walk.h"
 
 #ifndef WHALE_AVX2_NS
 #define WHALE_AVX2_NS avx2
@@ -116,26 +117,6 @@ constexpr int kPrefillTokens = 8;
 #else
 constexpr int kPrefillTokens = 4;
 #endif
-
-// The walk every integer matmul kernel shares: tokens in chunks whose quantized activations stay
-// in L2 while the weight rows stream past; within a chunk one weight row at a time (several
-// concurrent row streams decode slower: 2.4-3.3 against 7.5 tok/s on the 1.5B Q8_0 model) and
-// its tokens in tiles of kWide, then 4, then 1. Calls tile(std::integral_constant<int, TT>{},
-// row, first token). Any walk gives the same bits (the contract in kernels/q8_matmul.h).
-template <int kWide, class Tile>
-inline void for_each_tile(const Q8MatmulArgs& a, Tile&& tile) {
-  const std::int64_t chunk = a.cols >= 4096 ? 16 : 64;
-  for (std::int64_t t0 = 0; t0 < a.n_tokens; t0 += chunk) {
-    const std::int64_t t1 = t0 + chunk < a.n_tokens ? t0 + chunk : a.n_tokens;
-    for (std::int64_t r = a.row_begin; r < a.row_end; ++r) {
-      std::int64_t t = t0;
-      if constexpr (kWide > 4)
-        for (; t + kWide <= t1; t += kWide) tile(std::integral_constant<int, kWide>{}, r, t);
-      for (; t + 4 <= t1; t += 4) tile(std::integral_constant<int, 4>{}, r, t);
-      for (; t < t1; ++t) tile(std::integral_constant<int, 1>{}, r, t);
-    }
-  }
-}
 
 }  // namespace
 }  // namespace whale::WHALE_AVX2_NS

@@ -103,22 +103,6 @@ inline std::uint16_t load_u16(const std::uint8_t* p) {
   return v;
 }
 
-// IQ2_XXS's 7 stored sign bits of a group -> 8 bytes, 0xFF where the coordinate is negative
-// (the 8th sign keeps the count of negatives even). Built at compile time: a table load per
-// group instead of parity and bit tests in the inner loop.
-constexpr std::array<std::uint64_t, 128> make_sign_masks() {
-  std::array<std::uint64_t, 128> m{};
-  for (unsigned s = 0; s < 128; ++s) {
-    unsigned bits = s, parity = 0;
-    for (int j = 0; j < 7; ++j) parity ^= (s >> j) & 1u;
-    bits |= parity << 7;
-    for (int j = 0; j < 8; ++j)
-      if ((bits >> j) & 1u) m[s] |= 0xFFULL << (8 * j);
-  }
-  return m;
-}
-constexpr std::array<std::uint64_t, 128> kSignMasks = make_sign_masks();
-
 // IQ2_XXS: f16 d @0, then per sub-block two u32 @2 + 8c: 4 index bytes, 4 x 7 sign bits + ls.
 // q = ±grid, scale 2 ls + 1, block scale d / 8.
 struct IQ2XXS {
@@ -133,10 +117,10 @@ struct IQ2XXS {
   static __m256i chunk(const std::uint8_t* w, int c) {
     const __m256i mag = gather_grid(kIq2xxsGrid, load_u32(w + 2 + 8 * c));
     const std::uint32_t sb = load_u32(w + 6 + 8 * c);
-    const __m256i neg = _mm256_set_epi64x(static_cast<long long>(kSignMasks[(sb >> 21) & 127u]),
-                                          static_cast<long long>(kSignMasks[(sb >> 14) & 127u]),
-                                          static_cast<long long>(kSignMasks[(sb >> 7) & 127u]),
-                                          static_cast<long long>(kSignMasks[sb & 127u]));
+    const __m256i neg = _mm256_set_epi64x(static_cast<long long>(kIq2SignMasks[(sb >> 21) & 127u]),
+                                          static_cast<long long>(kIq2SignMasks[(sb >> 14) & 127u]),
+                                          static_cast<long long>(kIq2SignMasks[(sb >> 7) & 127u]),
+                                          static_cast<long long>(kIq2SignMasks[sb & 127u]));
     // Two's complement negation where neg is all ones: (mag ^ neg) - neg.
     return _mm256_sub_epi8(_mm256_xor_si256(mag, neg), neg);
   }

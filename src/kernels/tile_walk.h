@@ -1,0 +1,53 @@
+// tile_walk.h — the order in which every ISA's integer matmul kernels visit (row, token tile)
+// pairs, and data they share. Included only by ISA-specific translation units: everything here
+// has internal linkage, so each of them compiles its own copy with its own target flags (no
+// inline code compiled for one ISA can be merged into another's, the hazard the symbol check
+// in tests/kernels guards against).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <type_traits>
+
+#include "kernels/q8_matmul_args.h"
+
+namespace whale {
+namespace {
+
+// Tokens in chunks whose quantized activations stay in L2 while the weight rows stream past;
+// within a chunk one weight row at a time (several concurrent row streams decode slower: 2.4-3.3
+// against 7.5 tok/s on the 1.5B Q8_0 model) and its tokens in tiles of kWide, then 4, then 1.
+// Calls tile(std::integral_constant<int, TT>{}, row, first token). Any walk gives the same bits
+// (the contract in kernels/q8_matmul.h).
+template <int kWide, class Tile>
+inline void for_each_tile(const Q8MatmulArgs& a, Tile&& tile) {
+  const std::int64_t chunk = a.cols >= 4096 ? 16 : 64;
+  for (std::int64_t t0 = 0; t0 < a.n_tokens; t0 += chunk) {
+    const std::int64_t t1 = t0 + chunk < a.n_tokens ? t0 + chunk : a.n_tokens;
+    for (std::int64_t r = a.row_begin; r < a.row_end; ++r) {
+      std::int64_t t = t0;
+      if constexpr (kWide > 4)
+        for (; t + kWide <= t1; t += kWide) tile(std::integral_constant<int, kWide>{}, r, t);
+      for (; t + 4 <= t1; t += 4) tile(std::integral_constant<int, 4>{}, r, t);
+      for (; t < t1; ++t) tile(std::integral_constant<int, 1>{}, r, t);
+    }
+  }
+}
+
+// IQ2_XXS's 7 stored sign bits of a group -> 8 bytes, 0xFF where the coordinate is negative
+// (the 8th sign keeps the count of negatives even). Built at compile time: a table load per
+// group instead of parity and bit tests in the inner loop.
+constexpr std::array<std::uint64_t, 128> kIq2SignMasks = [] {
+  std::array<std::uint64_t, 128> m{};
+  for (unsigned s = 0; s < 128; ++s) {
+    unsigned bits = s, parity = 0;
+    for (int j = 0; j < 7; ++j) parity ^= (s >> j) & 1u;
+    bits |= parity << 7;
+    for (int j = 0; j < 8; ++j)
+      if ((bits >> j) & 1u) m[s] |= 0xFFULL << (8 * j);
+  }
+  return m;
+}();
+
+}  // namespace
+}  // namespace whale
