@@ -20,10 +20,16 @@ RowRange split_range(std::int64_t n, int n_threads, int thread_index, std::int64
 
 namespace {
 
-// How long an idle worker polls for the next job before it sleeps. Decode's gaps between jobs
-// (norms, attention of one token) are far shorter; a server idle between requests stops
-// spinning after this long.
-constexpr std::chrono::microseconds kSpin{2000};
+// How long an idle worker polls for the next job before it sleeps: first with the pause
+// instruction, then yielding the core to any other runnable thread (on a busy machine a
+// spinning worker would otherwise take the core its own caller needs). Decode's gaps between
+// jobs (norms, attention of one token) are far shorter; a server idle between requests stops
+// polling after this long.
+constexpr std::chrono::microseconds kPauseSpin{20};
+constexpr std::chrono::microseconds kSpin{300};
+// How long the caller polls for the workers to finish before it sleeps until the last one
+// wakes it (a worker descheduled on a busy machine may take a whole time slice).
+constexpr std::chrono::microseconds kCallerSpin{50};
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -74,11 +80,17 @@ void ThreadPool::parallel_for(std::int64_t n, const std::function<void(RowRange,
   }
   const RowRange mine = split_range(n, n_threads_, 0, grain);
   if (mine.size() > 0) fn(mine, 0);
-  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
-    if (spins < 4096)
-      cpu_relax();
-    else
-      std::this_thread::yield();
+  const auto spin_until = std::chrono::steady_clock::now() + kCallerSpin;
+  for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) {
+    cpu_relax();
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() > spin_until) {
+      // The same hand-off as the workers' sleep: count in caller_waiting_, then re-check.
+      std::unique_lock<std::mutex> lock(mutex_);
+      caller_waiting_.store(true, std::memory_order_seq_cst);
+      done_cv_.wait(lock, [&] { return pending_.load(std::memory_order_seq_cst) == 0; });
+      caller_waiting_.store(false, std::memory_order_relaxed);
+      break;
+    }
   }
   job_ = nullptr;
 }
@@ -88,10 +100,17 @@ bool ThreadPool::wait_for_job(std::uint64_t seen) {
     return stopping_.load(std::memory_order_acquire) ||
            generation_.load(std::memory_order_acquire) != seen;
   };
-  const auto spin_until = std::chrono::steady_clock::now() + kSpin;
+  const auto start = std::chrono::steady_clock::now();
+  bool pausing = true;
   for (int i = 0; !has_job(); ++i) {
-    cpu_relax();
-    if ((i & 255) == 255 && std::chrono::steady_clock::now() > spin_until) {
+    if (pausing)
+      cpu_relax();
+    else
+      std::this_thread::yield();
+    if ((i & 63) != 63) continue;
+    const auto waited = std::chrono::steady_clock::now() - start;
+    pausing = waited < kPauseSpin;
+    if (waited > kSpin) {
       std::unique_lock<std::mutex> lock(mutex_);
       sleepers_.fetch_add(1, std::memory_order_seq_cst);
       start_cv_.wait(lock, [&] {
@@ -111,7 +130,11 @@ void ThreadPool::worker_loop(int thread_index) {
     seen = generation_.load(std::memory_order_acquire);
     const RowRange mine = split_range(job_n_, n_threads_, thread_index, job_grain_);
     if (mine.size() > 0) (*job_)(mine, thread_index);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+        caller_waiting_.load(std::memory_order_seq_cst)) {
+      { std::lock_guard<std::mutex> lock(mutex_); }
+      done_cv_.notify_one();
+    }
   }
 }
 

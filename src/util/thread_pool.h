@@ -28,9 +28,9 @@ RowRange split_range(std::int64_t n, int n_threads, int thread_index, std::int64
 //
 // Decode issues hundreds of small parallel_for calls per token (one per matmul, per expert and
 // per head), so waking a sleeping worker through the kernel on each would cost more than many
-// of the jobs: idle workers first spin on the job counter for a short while (kSpin) and only then
-// sleep on a condition variable; the caller spins on the completion count, yielding after a while
-// so an oversubscribed machine still makes progress.
+// of the jobs: idle workers first poll the job counter for a short while and only then sleep on
+// a condition variable; the caller polls the completion count briefly, then sleeps until the
+// last worker wakes it, so a busy machine still runs the workers.
 class ThreadPool {
  public:
   explicit ThreadPool(int n_threads);
@@ -57,11 +57,13 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex mutex_;  // guards the sleep/wake hand-off only
   std::condition_variable start_cv_;
+  std::condition_variable done_cv_;
   // Job fields are written before generation_ is bumped (release) and read after it is seen
   // (acquire).
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<int> pending_{0};
   std::atomic<int> sleepers_{0};
+  std::atomic<bool> caller_waiting_{false};
   std::atomic<bool> stopping_{false};
   const std::function<void(RowRange, int)>* job_ = nullptr;
   std::int64_t job_n_ = 0;

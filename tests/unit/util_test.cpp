@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "unit/test_files.h"
@@ -161,6 +163,29 @@ TEST(ThreadPool, GrainAndManySuccessiveJobs) {
         16);
   }
   for (std::int64_t i = 0; i < 1000; ++i) ASSERT_EQ(out[static_cast<std::size_t>(i)], 200 * i);
+}
+
+// Every hand-off path of the polling pool: jobs back to back (workers still polling), jobs after
+// idle gaps longer than the polling window (workers asleep on the condition variable), and
+// jobs whose worker shares outlast the caller's own (the caller asleep until the last worker
+// wakes it). A lost wake-up would hang the test (ctest's timeout); a missed or repeated share
+// would break the sums.
+TEST(ThreadPool, EveryHandOffPathCompletesEachJobOnce) {
+  for (int threads : {2, 3}) {
+    ThreadPool pool(threads);
+    std::vector<std::int64_t> sum(static_cast<std::size_t>(threads), 0);
+    std::int64_t expected = 0;
+    for (int round = 0; round < 60; ++round) {
+      const int kind = round % 3;
+      if (kind == 1) std::this_thread::sleep_for(std::chrono::milliseconds(3));  // workers sleep
+      pool.parallel_for(threads, [&](RowRange r, int t) {
+        if (kind == 2 && t != 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // caller sleeps
+        sum[static_cast<std::size_t>(t)] += r.size() * (round + 1);
+      });
+      expected += round + 1;
+    }
+    for (int t = 0; t < threads; ++t) EXPECT_EQ(sum[static_cast<std::size_t>(t)], expected) << "thread " << t;
+  }
 }
 
 TEST(ThreadPool, ZeroOrNegativeThreadsMeansOne) {
