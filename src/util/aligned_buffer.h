@@ -1,6 +1,8 @@
 // aligned_buffer.h — an owning, 64-byte-aligned, move-only array for kernels and scratch.
 #pragma once
 
+#include <sys/mman.h>
+
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -12,9 +14,14 @@
 namespace whale {
 
 inline constexpr std::size_t kCacheLineBytes = 64;
+// x86-64's and AArch64's (4 KiB granule) transparent huge page size.
+inline constexpr std::size_t kHugePageBytes = std::size_t{2} << 20;
 
 // Zero-initialised storage for trivially copyable T, aligned to a cache line so SIMD loads
-// never split lines and threads writing neighbouring buffers never share one.
+// never split lines and threads writing neighbouring buffers never share one. Buffers of 2 MiB
+// or more (KV cache blocks, repacked weights, the roofline's read buffer) are aligned to and
+// backed by transparent huge pages where the kernel allows: a stream over 4 KiB pages misses
+// the TLB every page, which cost ~25 % of decode speed here (docs/kernels.md, "Huge pages").
 template <typename T>
 class AlignedBuffer {
   static_assert(std::is_trivially_copyable_v<T>);
@@ -24,9 +31,13 @@ class AlignedBuffer {
   explicit AlignedBuffer(std::size_t count) : size_(count) {
     if (count == 0) return;
     std::size_t bytes = count * sizeof(T);
-    bytes = (bytes + kCacheLineBytes - 1) / kCacheLineBytes * kCacheLineBytes;
-    data_ = static_cast<T*>(std::aligned_alloc(kCacheLineBytes, bytes));
+    const std::size_t align = bytes >= kHugePageBytes ? kHugePageBytes : kCacheLineBytes;
+    bytes = (bytes + align - 1) / align * align;
+    data_ = static_cast<T*>(std::aligned_alloc(align, bytes));
     if (data_ == nullptr) throw std::bad_alloc();
+    // Before the first touch, so the zeroing below already faults in huge pages. A hint: a
+    // kernel without THP leaves 4 KiB pages and the buffer works the same.
+    if (align == kHugePageBytes) ::madvise(static_cast<void*>(data_), bytes, MADV_HUGEPAGE);
     std::memset(static_cast<void*>(data_), 0, bytes);
   }
   AlignedBuffer(AlignedBuffer&& other) noexcept

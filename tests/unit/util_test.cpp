@@ -222,6 +222,16 @@ TEST(AlignedBuffer, AlignedZeroedAndMovable) {
     EXPECT_EQ(assigned[n - 1], static_cast<float>(n - 1));
     EXPECT_EQ(assigned.span().size(), n);
   }
+  // From 2 MiB up the buffer starts on a huge-page boundary (so THP can back all of it), and is
+  // still zeroed and whole.
+  for (std::size_t bytes : {kHugePageBytes, kHugePageBytes + 4, 3 * kHugePageBytes + 100}) {
+    AlignedBuffer<std::uint8_t> big(bytes);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(big.data()) % kHugePageBytes, 0u) << bytes;
+    EXPECT_EQ(big[0], 0u);
+    EXPECT_EQ(big[bytes - 1], 0u);
+    big[bytes - 1] = 7;
+    EXPECT_EQ(big[bytes - 1], 7u);
+  }
   AlignedBuffer<std::uint8_t> empty(0);
   EXPECT_TRUE(empty.empty());
   EXPECT_EQ(empty.data(), nullptr);
