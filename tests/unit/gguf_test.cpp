@@ -1,6 +1,10 @@
 // gguf_test.cpp — GGUF reader and writer: exact bytes against a hand-built image, round trips
 // of every value type and every ggml type, alignment, split files.
 #include <fmt/format.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/statfs.h>
+#include <unistd.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,8 +14,10 @@
 #include "data/bad/crafted.h"
 #include "format/gguf.h"
 #include "format/gguf_writer.h"
+#include "format/mapped_file.h"
 #include "format/model_files.h"
 #include "unit/test_files.h"
+#include "util/aligned_buffer.h"
 
 namespace whale {
 namespace {
@@ -181,6 +187,64 @@ TEST(GgufRoundTrip, EveryMetadataValueTypeBitForBit) {
   EXPECT_TRUE(f->contents.metadata == m);
   EXPECT_TRUE(same_bytes(f->contents.tensors[0].bytes, t0));
   EXPECT_EQ(f->contents.tensors[0].bytes.data(), f->file.bytes().data() + f->contents.data_offset);
+}
+
+// The weights' mapping starts on a 2 MiB boundary (file offset and address agree modulo the huge
+// page, so the kernel can map 2 MiB page-cache folios whole) and holds exactly the file.
+TEST(MappedFile, WholeFileOnAHugePageBoundary) {
+  const auto dir = test::scratch_dir();
+  for (std::size_t size : {std::size_t{1}, std::size_t{5000}, kHugePageBytes + 12345}) {
+    std::vector<std::byte> data(size);
+    for (std::size_t i = 0; i < size; ++i) data[i] = static_cast<std::byte>((i * 131) >> 3);
+    const auto path = dir / fmt::format("mapped_{}.bin", size);
+    test::write_bytes(path, data);
+    auto f = MappedFile::open(path);
+    ASSERT_TRUE(f.ok()) << f.error().what();
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(f->bytes().data()) % kHugePageBytes, 0u) << size;
+    ASSERT_EQ(f->size(), size);
+    EXPECT_TRUE(same_bytes(f->bytes(), data)) << size;
+  }
+  auto missing = MappedFile::open(dir / "no_such.bin");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_TRUE(contains(missing.error().what(), "no_such.bin"));
+}
+
+// A model-sized output is complete on disk and no longer in the page cache once write()
+// returns (so the next load reads it back in huge folios). tmpfs keeps files only in the page
+// cache, so there the residency cannot drop and is not checked.
+TEST(GgufWriter, LargeOutputIsWrittenWholeAndLeftOutOfThePageCache) {
+  const auto dir = test::scratch_dir();
+  const std::int64_t n = (std::int64_t{65} << 20) / 4;  // 65 MiB of F32, over the 64 MiB threshold
+  GgufWriter w(Metadata{});
+  ASSERT_TRUE(w.add_tensor("big", DType::kF32, {n}, [n](std::span<std::byte> out) -> Result<void> {
+                 for (std::int64_t i = 0; i < n; ++i) {
+                   const float v = static_cast<float>(i % 1000);
+                   std::memcpy(out.data() + 4 * i, &v, 4);
+                 }
+                 return {};
+               }).ok());
+  ASSERT_TRUE(w.write(dir / "big.gguf").ok());
+  auto f = open_gguf(dir / "big.gguf");
+  ASSERT_TRUE(f.ok()) << f.error().what();
+  // Residency before the data is touched: only the header has been read (with read-ahead, a
+  // few MiB at most of the 65).
+  struct statfs fs {};
+  ASSERT_EQ(::statfs(dir.c_str(), &fs), 0);
+  if (fs.f_type != TMPFS_MAGIC) {
+    const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    std::vector<unsigned char> resident((f->file.size() + page - 1) / page);
+    ASSERT_EQ(::mincore(const_cast<std::byte*>(f->file.bytes().data()), f->file.size(), resident.data()), 0);
+    std::size_t in_cache = 0;
+    for (unsigned char r : resident) in_cache += r & 1u;
+    EXPECT_LT(in_cache, resident.size() / 10) << in_cache << " of " << resident.size() << " pages";
+  }
+  const auto& t = f->contents.tensors[0];
+  ASSERT_EQ(t.bytes.size(), static_cast<std::size_t>(4 * n));
+  for (std::int64_t i : {std::int64_t{0}, std::int64_t{999}, n / 2 + 7, n - 1}) {
+    float v;
+    std::memcpy(&v, t.bytes.data() + 4 * i, 4);
+    EXPECT_EQ(v, static_cast<float>(i % 1000)) << i;
+  }
 }
 
 // Block geometry of every ggml type, from the GGUF spec and ggml's block structs, written out
