@@ -1,7 +1,11 @@
 // gguf_writer.cpp — GGUF v3 serialisation.
 #include "format/gguf_writer.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -139,6 +143,24 @@ Result<void> GgufWriter::emit(
   return {};
 }
 
+namespace {
+
+// Model-sized outputs are dropped from the page cache once written. The written pages sit in
+// the cache in small folios, which a later mmap can only map 4 KiB at a time; read back from
+// disk they come in 2 MiB folios mapped with one TLB entry each, and decode ran ~30 % faster
+// (docs/kernels.md, "Huge pages"). The cost is one read from disk on the next load.
+constexpr std::uint64_t kDropFromCacheBytes = std::uint64_t{64} << 20;
+
+Result<void> drop_from_page_cache(std::FILE* f, const std::filesystem::path& path) {
+  const int fd = ::fileno(f);
+  // Dirty pages cannot be dropped: write them back first (also what makes the rename durable).
+  if (::fdatasync(fd) != 0) return Error("write to {} failed: {}", path.string(), std::strerror(errno));
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);  // a hint; the file is complete either way
+  return {};
+}
+
+}  // namespace
+
 Result<void> GgufWriter::write(const std::filesystem::path& path, const std::string& progress_label) {
   const std::filesystem::path tmp = path.string() + ".partial";
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(tmp.c_str(), "wb"), &std::fclose);
@@ -152,6 +174,7 @@ Result<void> GgufWriter::write(const std::filesystem::path& path, const std::str
   auto r = emit(sink, [&](std::uint64_t done) { bar.update(done); });
   if (r.ok() && std::fflush(f.get()) != 0)
     r = Error("write to {} failed: {}", tmp.string(), std::strerror(errno));
+  if (r.ok() && data_bytes_ >= kDropFromCacheBytes) r = drop_from_page_cache(f.get(), tmp);
   std::FILE* raw = f.release();
   if (std::fclose(raw) != 0 && r.ok()) r = Error("closing {} failed", tmp.string());
   if (!r.ok()) {
