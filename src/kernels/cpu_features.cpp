@@ -32,7 +32,8 @@ bool cpu_has_avx512_vnni_vl() {
 #if defined(__x86_64__) || defined(__i386__)
   // libgcc's / compiler-rt's checks include the OS saving the AVX-512 state (XCR0).
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
+  return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512bw");
 #else
   return false;
 #endif

@@ -18,7 +18,8 @@ namespace {
 // within a chunk one weight row at a time (several concurrent row streams decode slower: 2.4-3.3
 // against 7.5 tok/s on the 1.5B Q8_0 model) and its tokens in tiles of kWide, then 4, then 1.
 // Calls tile(std::integral_constant<int, TT>{}, row, first token). Any walk gives the same bits
-// (the contract in kernels/q8_matmul.h).
+// (the contract in kernels/q8_matmul.h). (The AVX2 32-element block types decode rows in
+// pairs instead: x86_avx2/legacy_matmul.cpp says why.)
 template <int kWide, class Tile>
 inline void for_each_tile(const Q8MatmulArgs& a, Tile&& tile) {
   const std::int64_t chunk = a.cols >= 4096 ? 16 : 64;

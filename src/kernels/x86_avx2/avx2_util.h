@@ -71,6 +71,14 @@ inline float load_f16(const std::uint8_t* p) {
   return _cvtsh_ss(h);
 }
 
+// The f16 at p in all 8 lanes: a word broadcast and one conversion (the scalar conversion
+// then a float broadcast took four instructions, in loops that are short of them).
+inline __m256 broadcast_f16(const std::uint8_t* p) {
+  std::int16_t h;
+  std::memcpy(&h, p, 2);
+  return _mm256_cvtph_ps(_mm_set1_epi16(h));
+}
+
 inline std::uint32_t load_u32(const std::uint8_t* p) {
   std::uint32_t v;
   std::memcpy(&v, p, 4);

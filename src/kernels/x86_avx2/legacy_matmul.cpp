@@ -11,28 +11,37 @@ namespace whale::WHALE_AVX2_NS {
 namespace {
 
 // Element j in the low nibble of qs[j], j + 16 in the high nibble: 32 levels 0..15 in order.
+// The 16 bytes are loaded into both halves and the upper half shifted by 4 (three uops; the
+// split-and-insert form took five, and at decode these kernels are short of vector uops).
 inline __m256i nibbles(const std::uint8_t* qs) {
-  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m128i m = _mm_set1_epi8(0x0F);
-  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m), _mm_and_si128(q, m));
+  const __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)));
+  return _mm256_and_si256(_mm256_srlv_epi64(q, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(0x0F));
 }
 
-// Bit j of the little-endian u32 at p, as 0x10 in byte j (the fifth bit of Q5 levels).
-inline __m256i fifth_bits(const std::uint8_t* p) {
+// The Q5 levels: the nibbles with bit j of the little-endian u32 at qh added as 16 in byte j,
+// minus `offset` (16 for Q5_0's signed levels, 0 for Q5_1). AVX512BW turns the bits into a byte
+// mask directly (one masked op); AVX2 spreads each qh byte over 8 lanes and compares.
+inline __m256i with_fifth_bits(__m256i nib, const std::uint8_t* qh_bytes, int offset) {
   std::uint32_t qh;
-  std::memcpy(&qh, p, 4);
+  std::memcpy(&qh, qh_bytes, 4);
+#if defined(WHALE_VNNI)
+  const __m256i base = offset != 0 ? _mm256_sub_epi8(nib, _mm256_set1_epi8(static_cast<char>(offset))) : nib;
+  return _mm256_mask_add_epi8(base, _cvtu32_mask32(qh), base, _mm256_set1_epi8(0x10));
+#else
   const __m256i spread = _mm256_shuffle_epi8(
       _mm256_set1_epi32(static_cast<int>(qh)),
       _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3,
                        3, 3, 3, 3, 3, 3, 3));
   const __m256i bit = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ull));
-  return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit),
-                          _mm256_set1_epi8(0x10));
+  const __m256i q = _mm256_or_si256(
+      nib, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10)));
+  return offset != 0 ? _mm256_sub_epi8(q, _mm256_set1_epi8(static_cast<char>(offset))) : q;
+#endif
 }
 
 struct Unpacked {
   __m256i q;     // 32 signed levels
-  float d;
+  __m256 d;      // in every lane
   float m;       // the min (Q4_1 / Q5_1), else unused
 };
 
@@ -40,27 +49,26 @@ struct Q4_0 {
   static constexpr int kBytes = 18;
   static constexpr bool kHasMin = false;
   static Unpacked unpack(const std::uint8_t* p) {
-    return {_mm256_sub_epi8(nibbles(p + 2), _mm256_set1_epi8(8)), load_f16(p), 0.0f};
+    return {_mm256_sub_epi8(nibbles(p + 2), _mm256_set1_epi8(8)), broadcast_f16(p), 0.0f};
   }
 };
 struct Q4_1 {
   static constexpr int kBytes = 20;
   static constexpr bool kHasMin = true;
-  static Unpacked unpack(const std::uint8_t* p) { return {nibbles(p + 4), load_f16(p), load_f16(p + 2)}; }
+  static Unpacked unpack(const std::uint8_t* p) { return {nibbles(p + 4), broadcast_f16(p), load_f16(p + 2)}; }
 };
 struct Q5_0 {
   static constexpr int kBytes = 22;
   static constexpr bool kHasMin = false;
   static Unpacked unpack(const std::uint8_t* p) {
-    const __m256i q = _mm256_or_si256(nibbles(p + 6), fifth_bits(p + 2));
-    return {_mm256_sub_epi8(q, _mm256_set1_epi8(16)), load_f16(p), 0.0f};
+    return {with_fifth_bits(nibbles(p + 6), p + 2, 16), broadcast_f16(p), 0.0f};
   }
 };
 struct Q5_1 {
   static constexpr int kBytes = 24;
   static constexpr bool kHasMin = true;
   static Unpacked unpack(const std::uint8_t* p) {
-    return {_mm256_or_si256(nibbles(p + 8), fifth_bits(p + 4)), load_f16(p), load_f16(p + 2)};
+    return {with_fifth_bits(nibbles(p + 8), p + 4, 0), broadcast_f16(p), load_f16(p + 2)};
   }
 };
 struct IQ4_NL {
@@ -70,7 +78,7 @@ struct IQ4_NL {
     const __m256i table = _mm256_setr_epi8(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38,
                                            53, 69, 89, 113, -127, -104, -83, -65, -49, -35, -22,
                                            -10, 1, 13, 25, 38, 53, 69, 89, 113);
-    return {_mm256_shuffle_epi8(table, nibbles(p + 2)), load_f16(p), 0.0f};
+    return {_mm256_shuffle_epi8(table, nibbles(p + 2)), broadcast_f16(p), 0.0f};
   }
 };
 
@@ -82,6 +90,17 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
   const std::uint8_t* w[R];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) w[r] = bytes(a.w) + static_cast<std::size_t>(r0 + r) * a.w_row_bytes;
+  // Per-token pointers hoisted out of the block loop: recomputed from `a` in the loop, GCC ran
+  // out of registers and re-derived them with a multiply every block (12 of 36 instructions).
+  const std::int8_t* x[TT];
+  const float* xd[TT];
+  const std::int16_t* xs16[TT];
+#pragma GCC unroll 8
+  for (int t = 0; t < TT; ++t) {
+    x[t] = a.x_qs + (t0 + t) * a.cols;
+    xd[t] = a.x_d + (t0 + t) * nb;
+    xs16[t] = a.x_sums16 + (t0 + t) * (a.cols / 16);
+  }
   __m256 acc[R][TT];
   __m128 mins[R][TT];
 #pragma GCC unroll 8
@@ -91,6 +110,7 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
       acc[r][t] = _mm256_setzero_ps();
       mins[r][t] = _mm_setzero_ps();
     }
+#pragma GCC unroll 2
   for (std::int64_t b = 0; b < nb; ++b) {
     __m256i wq[R], wabs[R];
     __m256 dw[R];
@@ -101,17 +121,16 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
       const Unpacked u = T::unpack(w[r] + b * T::kBytes);
       wq[r] = u.q;
       wabs[r] = _mm256_sign_epi8(u.q, u.q);
-      dw[r] = _mm256_set1_ps(u.d);
+      dw[r] = u.d;
       mw[r] = _mm_set1_ps(u.m);
     }
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
-      const std::int64_t tok = t0 + t;
-      const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.x_qs + tok * a.cols + 32 * b));
-      const __m256 dx = _mm256_broadcast_ss(a.x_d + tok * nb + b);
+      const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[t] + 32 * b));
+      const __m256 dx = _mm256_broadcast_ss(xd[t] + b);
       __m128 xsum = _mm_setzero_ps();
       if constexpr (T::kHasMin) {
-        const std::int16_t* xs = a.x_sums16 + tok * (a.cols / 16) + 2 * b;
+        const std::int16_t* xs = xs16[t] + 2 * b;
         // Min lane 0 holds groups 0 and 1; lanes 1-3 get exact zeros, as in the reference.
         xsum = _mm_setr_ps(static_cast<float>(xs[0] + xs[1]), 0.0f, 0.0f, 0.0f);
       }
@@ -131,8 +150,19 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
       a.y[(t0 + t) * a.y_stride + r0 + r] = hsum_f32(acc[r][t]) + hsum_f32(mins[r][t]);
 }
 
+// Decode (one token) takes rows in pairs: each output's f32 sum is a chain of one FMA per
+// 32-element block in block order (the contract), 4 cycles a link, which with the short
+// unpacking of these types became the limit; two rows run two chains side by side. Cache-hot
+// Q5_0 1408x2048, one thread: 12.0 GB/s one row at a time, 13.5 in pairs (kernels bench,
+// WHALE_BENCH_HOT=1). The two row streams are both prefetched ahead.
 template <class T>
 void run(const Q8MatmulArgs& a) {
+  if (a.n_tokens == 1) {
+    std::int64_t r = a.row_begin;
+    for (; r + 2 <= a.row_end; r += 2) tile<T, 2, 1>(a, r, 0);
+    for (; r < a.row_end; ++r) tile<T, 1, 1>(a, r, 0);
+    return;
+  }
   for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<T, 1, decltype(tt)::value>(a, r, t); });
 }
 
