@@ -194,6 +194,7 @@ void q8_matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
   thread_local std::vector<std::int64_t> first_row;  // of each job in the joint row index
   thread_local std::vector<Q8Acts> acts;  // of the distinct inputs, in first-use order
   thread_local std::vector<const MatmulJob*> acts_source;
+  thread_local std::vector<std::int64_t> cuts;  // thread t's rows: [cuts[t], cuts[t + 1])
   args.clear();
   fns.clear();
   first_row.clear();
@@ -219,14 +220,40 @@ void q8_matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
     first_row.push_back(total_rows);
     total_rows += job.w->rows;
   }
+  // Each thread's share is cut by weight bytes, not rows: a batch may mix row sizes (V2-Lite's
+  // down batch has the shared expert's Q4_K rows of 2816 columns, 1584 bytes, beside the routed
+  // experts' Q5_0 rows of 1408, 968 bytes), and equal row counts gave one of two threads 8.2 MB
+  // to stream and the other 6.9. Cuts fall on multiples of 4 rows within a job.
+  if (args.empty()) return;
+  const int n_threads = pool.size();
+  std::uint64_t total_bytes = 0;
+  for (const Q8MatmulArgs& a : args) total_bytes += static_cast<std::uint64_t>(a.row_end) * a.w_row_bytes;
+  cuts.assign(1, 0);
+  std::size_t cut_job = 0;
+  std::uint64_t bytes_before_job = 0;  // of the jobs before cut_job
+  for (int t = 1; t < n_threads; ++t) {
+    const std::uint64_t target = total_bytes * static_cast<std::uint64_t>(t) / static_cast<std::uint64_t>(n_threads);
+    while (cut_job + 1 < args.size() &&
+           bytes_before_job + static_cast<std::uint64_t>(args[cut_job].row_end) * args[cut_job].w_row_bytes <= target) {
+      bytes_before_job += static_cast<std::uint64_t>(args[cut_job].row_end) * args[cut_job].w_row_bytes;
+      ++cut_job;
+    }
+    const Q8MatmulArgs& a = args[cut_job];
+    const std::int64_t row = static_cast<std::int64_t>((target - bytes_before_job) / a.w_row_bytes + 2) / 4 * 4;
+    cuts.push_back(std::max(cuts.back(), first_row[cut_job] + std::min(row, a.row_end)));
+  }
+  cuts.push_back(total_rows);
   // Named through references: inside the lambda, which runs on the workers too, the
   // thread_local names would denote each worker's own (empty) vectors.
   const std::vector<Q8MatmulArgs>& job_args = args;
   const std::vector<Q8MatmulFn>& job_fns = fns;
   const std::vector<std::int64_t>& job_first = first_row;
+  const std::vector<std::int64_t>& thread_cuts = cuts;
   pool.parallel_for(
-      total_rows,
-      [&](RowRange rows, int) {
+      n_threads,
+      [&](RowRange threads, int) {
+        const RowRange rows{thread_cuts[static_cast<std::size_t>(threads.begin)],
+                            thread_cuts[static_cast<std::size_t>(threads.end)]};
         for (std::size_t j = 0; j < job_args.size(); ++j) {
           const std::int64_t begin = std::max(rows.begin, job_first[j]);
           const std::int64_t end = std::min(rows.end, job_first[j] + job_args[j].row_end);
@@ -236,8 +263,7 @@ void q8_matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
           part.row_end = end - job_first[j];
           job_fns[j](part);
         }
-      },
-      4);
+      });
 }
 
 }  // namespace whale
