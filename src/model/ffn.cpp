@@ -11,8 +11,8 @@ void mlp_forward(const MlpWeights& w, Span2D<const float> x, Span2D<float> out, 
   ensure_size(s.gate, static_cast<std::size_t>(t * ffn));
   ensure_size(s.up, static_cast<std::size_t>(t * ffn));
   Span2D<float> g(s.gate.data(), t, ffn), u(s.up.data(), t, ffn);
-  matmul(w.gate, x, g, pool);
-  matmul(w.up, x, u, pool);
+  const MatmulJob gate_up[] = {{&w.gate, x, g}, {&w.up, x, u}};  // x quantized once, one dispatch
+  matmul_batch(gate_up, pool);
   silu_mul(g, u);
   matmul(w.down, g, out, pool);
 }

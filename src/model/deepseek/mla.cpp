@@ -142,19 +142,21 @@ void mla_forward(const MlaWeights& w, const ModelConfig& cfg, const RopeTable& r
   // Queries: q = W_q x, or W_qb · norm(W_qa x) with the low-rank path.   [N, H * qk]
   ensure_size(s.q, static_cast<std::size_t>(N * H * qk));
   Span2D<float> q(s.q.data(), N, H * qk);
+  // Latent and decoupled key: kv_a = W_kva x = [c_kv (lat) | k_rope (rope_d)]. Computed in one
+  // batch with the product of x that starts the queries (x quantized once, one dispatch).
+  ensure_size(s.kv_a, static_cast<std::size_t>(N * (lat + rope_d)));
+  Span2D<float> kv_a(s.kv_a.data(), N, lat + rope_d);
   if (cfg.q_lora_rank > 0) {
     ensure_size(s.q_a, static_cast<std::size_t>(N * cfg.q_lora_rank));
     Span2D<float> qa(s.q_a.data(), N, cfg.q_lora_rank);
-    matmul(w.wq_a, x, qa, pool);
+    const MatmulJob from_x[] = {{&w.wq_a, x, qa}, {&w.wkv_a, x, kv_a}};
+    matmul_batch(from_x, pool);
     rmsnorm(qa, w.q_a_norm, eps, qa);
     matmul(w.wq_b, qa, q, pool);
   } else {
-    matmul(w.wq, x, q, pool);
+    const MatmulJob from_x[] = {{&w.wq, x, q}, {&w.wkv_a, x, kv_a}};
+    matmul_batch(from_x, pool);
   }
-  // Latent and decoupled key: kv_a = W_kva x = [c_kv (lat) | k_rope (rope_d)].
-  ensure_size(s.kv_a, static_cast<std::size_t>(N * (lat + rope_d)));
-  Span2D<float> kv_a(s.kv_a.data(), N, lat + rope_d);
-  matmul(w.wkv_a, x, kv_a, pool);
   std::int64_t max_pos = 0;
   for (const MlaSegment& seg : segments) {
     const std::int64_t pos0 = seg.cache->n_tokens;

@@ -112,9 +112,8 @@ class DenseModel final : public Model {
     ensure_size(o_buf_, static_cast<std::size_t>(N * H * hd));
     ensure_size(scores_, static_cast<std::size_t>(static_cast<std::int64_t>(pool_.size()) * max_pos));
     Span2D<float> q(q_buf_.data(), N, H * hd), k(k_buf_.data(), N, KV * hd), v(v_buf_.data(), N, KV * hd);
-    matmul(w.wq, x, q, pool_);
-    matmul(w.wk, x, k, pool_);
-    matmul(w.wv, x, v, pool_);
+    const MatmulJob qkv[] = {{&w.wq, x, q}, {&w.wk, x, k}, {&w.wv, x, v}};  // x quantized once
+    matmul_batch(qkv, pool_);
     add_bias(q, w.bq);
     add_bias(k, w.bk);
     add_bias(v, w.bv);
