@@ -86,10 +86,18 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
   constexpr int kQsOffset = kQ5 ? 48 : 16;
   const std::int64_t nb = a.cols / 256;
   const std::uint8_t* row = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
+  // Per-token pointers hoisted out of the block loop (recomputed there, they cost a multiply
+  // and a signed division every block).
+  const std::int8_t* xq[TT];
+  const float* xd[TT];
+  const std::int16_t* xs32[TT];
   __m256 acc[TT];
   __m128 mins[TT];
 #pragma GCC unroll 8
   for (int t = 0; t < TT; ++t) {
+    xq[t] = a.x_qs + (t0 + t) * a.cols;
+    xd[t] = a.x_d + (t0 + t) * nb;
+    xs32[t] = a.x_sums32 + (t0 + t) * (a.cols / 32);
     acc[t] = _mm256_setzero_ps();
     mins[t] = _mm_setzero_ps();
   }
@@ -127,7 +135,7 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
       const __m256i sh = _mm256_set1_epi32(scale_pairs[2 * c + 1]);
 #pragma GCC unroll 8
       for (int t = 0; t < TT; ++t) {
-        const std::int8_t* x = a.x_qs + (t0 + t) * a.cols + 256 * b + 64 * c;
+        const std::int8_t* x = xq[t] + 256 * b + 64 * c;
         const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
         const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32));
         lanes[t] = madd_add(lanes[t], _mm256_maddubs_epi16(lo, x0), sl);
@@ -137,12 +145,12 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
     const __m128i mins16 = _mm_cvtepu8_epi16(_mm_unpackhi_epi64(sm, sm));
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
-      const __m128 dx = _mm_set1_ps(a.x_d[(t0 + t) * nb + b]);
+      const __m128 dx = _mm_set1_ps(xd[t][b]);
       const __m128 scale = _mm_mul_ps(d_dmin, dx);  // d·dx, dmin·dx
       acc[t] = _mm256_fmadd_ps(_mm256_broadcastss_ps(scale), _mm256_cvtepi32_ps(lanes[t]), acc[t]);
       // Σ_j m_j · (sum of the 32 x quants of sub-block j) in one madd.
       const __m128i pairs = _mm_loadu_si128(
-          reinterpret_cast<const __m128i*>(a.x_sums32 + (t0 + t) * (a.cols / 32) + 8 * b));
+          reinterpret_cast<const __m128i*>(xs32[t] + 8 * b));
       // Lane k: m_{2k}·pair_{2k} + m_{2k+1}·pair_{2k+1}, the contract's min lane k; dmin is
       // stored positive and the mins subtract.
       mins[t] = _mm_fnmadd_ps(_mm_shuffle_ps(scale, scale, 0x55),
