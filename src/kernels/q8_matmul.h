@@ -51,7 +51,8 @@ const std::array<Q8TypeInfo, kQ8TypeCount>& q8_types();
 
 const Q8MatmulKernels& q8_matmul_ref();
 const Q8MatmulKernels* q8_matmul_avx2();  // nullptr without AVX2+FMA+F16C
-// The same kernels with AVX512-VNNI int8 chains; nullptr without AVX512-VNNI + AVX512VL.
+// The same kernels with AVX512-VNNI int8 chains; nullptr without AVX512-VNNI + AVX512VL +
+// AVX512BW.
 const Q8MatmulKernels* q8_matmul_avx512_vnni();
 // AArch64: plain NEON (every AArch64 CPU; nullptr on other targets), and the same kernels with
 // sdot (nullptr without the dot-product extension).

@@ -160,7 +160,7 @@ TEST(Q8Matmul, Avx2EqualsReferenceBitForBit) {
 }
 
 TEST(Q8Matmul, Avx512VnniEqualsReferenceBitForBit) {
-  if (q8_matmul_avx512_vnni() == nullptr) GTEST_SKIP() << "no AVX512-VNNI + AVX512VL on this CPU";
+  if (q8_matmul_avx512_vnni() == nullptr) GTEST_SKIP() << "no AVX512-VNNI + AVX512VL + AVX512BW on this CPU";
   expect_equals_reference(q8_matmul_avx512_vnni());
 }
 #endif
