@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kernels/cpu_features.h"
 #include "kernels/matmul.h"
 #include "quant/dequantize.h"
 
@@ -152,37 +153,37 @@ void expect_equals_reference(const Q8MatmulKernels* fast) {
   }
 }
 
-// x86 kernel sets, compiled into x86 builds only; a CPU without the instructions skips.
+// Every kernel set this CPU can run equals the reference bit for bit. Which sets exist is the
+// CPU's business, so instead of one test per set that would skip where its set is missing, this
+// test asserts that the sets offered are exactly those the CPU's features allow (x86: AVX2 +
+// FMA + F16C, then AVX512-VNNI + VL + BW on top; AArch64: plain NEON always, dotprod where the
+// CPU has it — CI's qemu-aarch64 CPU does, so with CI set it must be there) and checks each.
+TEST(Q8Matmul, EveryKernelSetOfThisCpuEqualsReferenceBitForBit) {
 #if defined(__x86_64__) || defined(__i386__)
-TEST(Q8Matmul, Avx2EqualsReferenceBitForBit) {
-  if (q8_matmul_avx2() == nullptr) GTEST_SKIP() << "no AVX2+FMA+F16C on this CPU";
-  expect_equals_reference(q8_matmul_avx2());
-}
-
-TEST(Q8Matmul, Avx512VnniEqualsReferenceBitForBit) {
-  if (q8_matmul_avx512_vnni() == nullptr) GTEST_SKIP() << "no AVX512-VNNI + AVX512VL + AVX512BW on this CPU";
-  expect_equals_reference(q8_matmul_avx512_vnni());
-}
-#endif
-
-// NEON, compiled into AArch64 builds only (the x86 build checks in AArch64UsesNeonKernels that
-// it has no NEON tables). CI runs these under qemu-aarch64, whose CPU has the dot-product
-// extension, so with CI set a missing dotprod table fails; only a real CPU without the
-// extension may skip that variant (it then runs the plain NEON table, tested above it).
-#if defined(__aarch64__)
-TEST(Q8Matmul, NeonEqualsReferenceBitForBit) {
+  EXPECT_EQ(q8_matmul_avx2() != nullptr, cpu_has_avx2_fma_f16c());
+  EXPECT_EQ(q8_matmul_avx512_vnni() != nullptr, cpu_has_avx2_fma_f16c() && cpu_has_avx512_vnni_vl());
+#elif defined(__aarch64__)
   ASSERT_NE(q8_matmul_neon(), nullptr);
-  expect_equals_reference(q8_matmul_neon());
-}
-
-TEST(Q8Matmul, NeonDotprodEqualsReferenceBitForBit) {
-  if (q8_matmul_neon_dotprod() == nullptr) {
-    if (std::getenv("CI") != nullptr) FAIL() << "CI's qemu-aarch64 CPU should have dotprod";
-    GTEST_SKIP() << "this CPU has no NEON dot-product extension";
+  EXPECT_EQ(q8_matmul_neon_dotprod() != nullptr, cpu_has_neon_dotprod());
+  if (std::getenv("CI") != nullptr) {
+    EXPECT_NE(q8_matmul_neon_dotprod(), nullptr) << "CI's qemu-aarch64 CPU has dotprod";
   }
-  expect_equals_reference(q8_matmul_neon_dotprod());
-}
 #endif
+  std::vector<std::string_view> names{q8_matmul_ref().isa_name};  // from least to best
+  for (const Q8MatmulKernels* set :
+       {q8_matmul_avx2(), q8_matmul_avx512_vnni(), q8_matmul_neon(), q8_matmul_neon_dotprod()}) {
+    if (set == nullptr) continue;
+    SCOPED_TRACE(set->isa_name);
+    expect_equals_reference(set);
+    names.push_back(set->isa_name);
+  }
+  // The process runs one of the sets checked: the best, unless WHALE_KERNELS names a lesser one.
+  const std::string_view chosen = q8_matmul_kernels().isa_name;
+  EXPECT_NE(std::find(names.begin(), names.end(), chosen), names.end()) << chosen;
+  if (std::getenv("WHALE_KERNELS") == nullptr) {
+    EXPECT_EQ(chosen, names.back());
+  }
+}
 
 // The bit-for-bit tests above prove nothing if a table silently holds the reference: on
 // AArch64 every type has its own NEON kernel, the activation quantizer is NEON's, and the
