@@ -161,10 +161,25 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
   for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r] = hsum_f32(acc[t]) + hsum_f32(mins[t]);
 }
 
+}  // namespace
+}  // namespace whale::WHALE_AVX2_NS
+
+#if defined(WHALE_VNNI)
+// The VNNI build runs the 512-bit form of matmul_tile (it uses unpack_scales_simd above).
+#include "kernels/x86_avx512_vnni/q4k_512.h"
+#endif
+
+namespace whale::WHALE_AVX2_NS {
+namespace {
+
 template <bool kQ5>
 void matmul_rows(const Q8MatmulArgs& a) {
+#if defined(WHALE_VNNI)
+  matmul_rows_512<kQ5>(a);
+#else
   for_each_tile<kPrefillTokens>(
       a, [&](auto tt, std::int64_t r, std::int64_t t) { matmul_tile<decltype(tt)::value, kQ5>(a, r, t); });
+#endif
 }
 
 }  // namespace

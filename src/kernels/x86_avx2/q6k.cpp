@@ -100,9 +100,21 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
 }
 
 }  // namespace
+}  // namespace whale::WHALE_AVX2_NS
+
+#if defined(WHALE_VNNI)
+// The VNNI build runs the 512-bit, two-rows-at-a-time form instead of matmul_tile.
+#include "kernels/x86_avx512_vnni/q6k_512.h"
+#endif
+
+namespace whale::WHALE_AVX2_NS {
 
 void matmul_q6_k(const Q8MatmulArgs& a) {
+#if defined(WHALE_VNNI)
+  matmul_rows_512(a);
+#else
   for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { matmul_tile<decltype(tt)::value>(a, r, t); });
+#endif
 }
 
 float dot_q6_k_q8_k(const std::byte* w, const std::byte* x, std::int64_t n) {

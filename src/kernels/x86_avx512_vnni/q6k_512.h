@@ -1,0 +1,130 @@
+// q6k_512.h — the Q6_K matmul on 512-bit registers, two weight rows at a time, for the VNNI
+// build only (included by ../x86_avx2/q6k.cpp when WHALE_VNNI is defined). The same scheme as
+// q4k_512.h: a register holds 32 weights of row A in its low half and the same 32 of row B in
+// its high half, against the 32 activations broadcast to both halves, so its int32 lanes are
+// the contract's 8 lanes of A then of B. AVX-512 has no vpsignb: the weight's sign moves onto x
+// by a masked negation (x ≠ -128, so exact), one instruction per token as on AVX2.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/x86_avx2/avx2_util.h"
+
+// GCC 12's AVX-512 intrinsics start some results from _mm512_undefined_*(), which its own
+// -Wuninitialized flags once inlined (GCC bug 105593); nothing here reads an undefined value.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace whale::WHALE_AVX2_NS {
+namespace {
+
+// Both rows' 32 bytes at offset `off` of their blocks: row A low, row B high.
+inline __m512i load_pair(const std::uint8_t* wa, const std::uint8_t* wb, int off) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(load256(wa + off)), load256(wb + off), 1);
+}
+
+// vpermw indices for the quarter whose 16-element sub-blocks are j and j + 1: in the scale
+// table (words 0-15 row A's 16 scales, 16-31 row B's), words 0-7 of each half take scale j of
+// that half's row, words 8-15 scale j + 1.
+inline __m512i quarter_scale_index(int j) {
+  const __m256i a = _mm256_inserti128_si256(_mm256_set1_epi16(static_cast<short>(j)),
+                                            _mm_set1_epi16(static_cast<short>(j + 1)), 1);
+  const __m256i b = _mm256_add_epi16(a, _mm256_set1_epi16(16));
+  return _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
+}
+
+// Rows ra and rb (rb = ra for a last odd row: computed twice, its copy dropped) × TT tokens.
+template <int TT>
+void matmul_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, std::int64_t t0) {
+  constexpr int kBlockBytes = 210;
+  const std::int64_t nb = a.cols / 256;
+  const std::uint8_t* row_a = bytes(a.w) + static_cast<std::size_t>(ra) * a.w_row_bytes;
+  const std::uint8_t* row_b = bytes(a.w) + static_cast<std::size_t>(rb) * a.w_row_bytes;
+  const std::int8_t* xq[TT];
+  const float* xd[TT];
+  __m512 acc[TT];  // lanes 0-7: row A's acc, 8-15: row B's
+#pragma GCC unroll 8
+  for (int t = 0; t < TT; ++t) {
+    xq[t] = a.x_qs + (t0 + t) * a.cols;
+    xd[t] = a.x_d + (t0 + t) * nb;
+    acc[t] = _mm512_setzero_ps();
+  }
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  const __m512i m2 = _mm512_set1_epi8(0x03);
+  const __m512i k32 = _mm512_set1_epi8(32);
+  for (std::int64_t b = 0; b < nb; ++b) {
+    const std::uint8_t* wa = row_a + b * kBlockBytes;
+    const std::uint8_t* wb = row_b + b * kBlockBytes;
+    prefetch_ahead<kBlockBytes>(wa);
+    prefetch_ahead<kBlockBytes>(wb);
+    const __m512i scale_words = _mm512_cvtepi8_epi16(_mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wa + 192))),
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb + 192)), 1));
+    const __m512 d_ab = _mm512_castpd_ps(_mm512_insertf64x4(  // [dA ×8 | dB ×8]
+        _mm512_castps_pd(_mm512_set1_ps(load_f16(wa + 208))), _mm256_castps_pd(_mm256_set1_ps(load_f16(wb + 208))), 1));
+    __m512i lanes[TT];
+#pragma GCC unroll 2
+    for (int half = 0; half < 2; ++half) {
+      const __m512i ql0 = load_pair(wa, wb, 64 * half);
+      const __m512i ql1 = load_pair(wa, wb, 64 * half + 32);
+      const __m512i qh = load_pair(wa, wb, 128 + 32 * half);
+      const __m512i q[4] = {
+          _mm512_or_si512(_mm512_and_si512(ql0, m4), _mm512_slli_epi16(_mm512_and_si512(qh, m2), 4)),
+          _mm512_or_si512(_mm512_and_si512(ql1, m4), _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 2), m2), 4)),
+          _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql0, 4), m4),
+                          _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 4), m2), 4)),
+          _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql1, 4), m4),
+                          _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 6), m2), 4)),
+      };
+#pragma GCC unroll 4
+      for (int k = 0; k < 4; ++k) {
+        const __m512i qs = _mm512_sub_epi8(q[k], k32);  // the level, in [-32, 31]
+        const __m512i qa = _mm512_abs_epi8(qs);
+        const __mmask64 negative = _mm512_movepi8_mask(qs);
+        const __m512i scales = _mm512_permutexvar_epi16(quarter_scale_index(8 * half + 2 * k), scale_words);
+#pragma GCC unroll 8
+        for (int t = 0; t < TT; ++t) {
+          const __m512i x = _mm512_broadcast_i64x4(load256(reinterpret_cast<const std::uint8_t*>(
+              xq[t] + 256 * b + 128 * half + 32 * k)));
+          const __m512i xs = _mm512_mask_sub_epi8(x, negative, _mm512_setzero_si512(), x);
+          const __m512i pairs = _mm512_maddubs_epi16(qa, xs);
+          lanes[t] = half == 0 && k == 0 ? _mm512_madd_epi16(pairs, scales)
+                                         : _mm512_dpwssd_epi32(lanes[t], pairs, scales);
+        }
+      }
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < TT; ++t)
+      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(xd[t][b])), _mm512_cvtepi32_ps(lanes[t]), acc[t]);
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < TT; ++t) {
+    float* y = a.y + (t0 + t) * a.y_stride;
+    y[ra] = hsum_f32(_mm512_castps512_ps256(acc[t])) + 0.0f;
+    if (rb != ra)
+      y[rb] = hsum_f32(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[t]), 1))) + 0.0f;
+  }
+}
+
+// The walk of for_each_tile (tile_walk.h) with rows in pairs.
+inline void matmul_rows_512(const Q8MatmulArgs& a) {
+  const std::int64_t chunk = a.cols >= 4096 ? 16 : 64;
+  for (std::int64_t t0 = 0; t0 < a.n_tokens; t0 += chunk) {
+    const std::int64_t t1 = t0 + chunk < a.n_tokens ? t0 + chunk : a.n_tokens;
+    for (std::int64_t r = a.row_begin; r < a.row_end; r += 2) {
+      const std::int64_t r2 = r + 1 < a.row_end ? r + 1 : r;
+      std::int64_t t = t0;
+      for (; t + kPrefillTokens <= t1; t += kPrefillTokens) matmul_tile_512<kPrefillTokens>(a, r, r2, t);
+      for (; t + 4 <= t1; t += 4) matmul_tile_512<4>(a, r, r2, t);
+      for (; t < t1; ++t) matmul_tile_512<1>(a, r, r2, t);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace whale::WHALE_AVX2_NS
+
+#pragma GCC diagnostic pop
