@@ -32,8 +32,9 @@ double measure_fp32_fma_peak(ThreadPool& pool);
 // This is the inner loop of the K-quant kernels (Q4_K: vpmaddubsw, vpmaddwd with the
 // sub-block scale, vpaddd per 32 products and token). With `vnni` (only on a CPU with
 // AVX512-VNNI + AVX512VL: cpu_has_avx512_vnni_vl) the chain the VNNI kernels run instead:
-// vpmaddubsw, vpdpwssd.
-double measure_int8_madd_peak(ThreadPool& pool, bool vnni = false);
+// vpmaddubsw, vpdpwssd; with `wide` as well, that chain on 512-bit registers (the VNNI set's
+// Q4_K, Q5_K and Q6_K kernels: q8_matmul_uses_512_bit).
+double measure_int8_madd_peak(ThreadPool& pool, bool vnni = false, bool wide = false);
 
 // The same, for the sequence the Q8_0 and other 32-element-block kernels issue per 32
 // products: vpsignb, vpmaddubsw, vpmaddwd, vcvtdq2ps, vfmadd with the block scale (their

@@ -101,6 +101,33 @@ std::uint64_t int8_impl(std::uint64_t iterations, std::int32_t* sink) {
   return iterations * 6 * 32 * 2;
 }
 
+#if defined(WHALE_VNNI)
+// int8_impl on 512-bit registers: the chain of the VNNI build's Q4_K, Q5_K and Q6_K kernels
+// (x86_avx512_vnni/q4k_512.h, q6k_512.h). On Xeons with two 512-bit multiply ports it does
+// twice the work of the 256-bit chain per instruction.
+std::uint64_t int8_512_impl(std::uint64_t iterations, std::int32_t* sink) {
+  __m512i u0 = _mm512_set1_epi8(1), u1 = _mm512_set1_epi8(2), u2 = _mm512_set1_epi8(3);
+  const __m512i s0 = _mm512_set1_epi8(-1), s1 = _mm512_set1_epi8(2);
+  const __m512i ones = _mm512_set1_epi16(1);
+  __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+  for (std::uint64_t i = 0; i < iterations; ++i) {
+    asm volatile("" : "+v"(u0), "+v"(u1), "+v"(u2));
+    a0 = _mm512_dpwssd_epi32(a0, _mm512_maddubs_epi16(u0, s0), ones);
+    a1 = _mm512_dpwssd_epi32(a1, _mm512_maddubs_epi16(u1, s0), ones);
+    a2 = _mm512_dpwssd_epi32(a2, _mm512_maddubs_epi16(u2, s0), ones);
+    a3 = _mm512_dpwssd_epi32(a3, _mm512_maddubs_epi16(u0, s1), ones);
+    a4 = _mm512_dpwssd_epi32(a4, _mm512_maddubs_epi16(u1, s1), ones);
+    a5 = _mm512_dpwssd_epi32(a5, _mm512_maddubs_epi16(u2, s1), ones);
+  }
+  const __m512i s = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)),
+                                     _mm512_add_epi32(a4, a5));
+  alignas(64) std::int32_t lanes[16];
+  _mm512_store_si512(lanes, s);
+  *sink = static_cast<std::int32_t>(static_cast<std::uint32_t>(lanes[0]) + static_cast<std::uint32_t>(lanes[15]));
+  return iterations * 6 * 64 * 2;
+}
+#endif
+
 std::uint64_t int8_q8_block_impl(std::uint64_t iterations, float* sink) {
   // What the Q8_0 matmul kernel issues per 32 products (kernels/x86_avx2/q8_0_matmul.cpp):
   // vpsignb (the weight's sign moved onto x), vpmaddubsw, vpmaddwd, vcvtdq2ps, and an f32
@@ -145,5 +172,11 @@ std::uint64_t fma_chains_avx2(std::uint64_t iterations, float* sink) { return fm
 std::uint64_t int8_chains_avx2(std::uint64_t iterations, std::int32_t* sink) {
   return int8_impl(iterations, sink);
 }
+
+#if defined(WHALE_VNNI)
+std::uint64_t int8_chains_512(std::uint64_t iterations, std::int32_t* sink) {
+  return int8_512_impl(iterations, sink);
+}
+#endif
 
 }  // namespace whale::WHALE_ROOFLINE_NS

@@ -24,9 +24,11 @@ std::uint64_t int8_q8_block_chains_avx2(std::uint64_t iterations, float* sink);
 
 }  // namespace whale::roofline_isa
 
-// The two int8 chains again with AVX512-VNNI (roofline_vnni.cpp): maddubs + vpdpwssd, and
+// The int8 chains again with AVX512-VNNI (roofline_vnni.cpp): maddubs + vpdpwssd, and
 // sign + vpdpbusd + cvt + fma.
 namespace whale::roofline_isa_vnni {
 std::uint64_t int8_chains_avx2(std::uint64_t iterations, std::int32_t* sink);
 std::uint64_t int8_q8_block_chains_avx2(std::uint64_t iterations, float* sink);
+// maddubs + vpdpwssd on 512-bit registers (the Q4_K / Q5_K / Q6_K kernels of the VNNI set).
+std::uint64_t int8_chains_512(std::uint64_t iterations, std::int32_t* sink);
 }  // namespace whale::roofline_isa_vnni

@@ -185,6 +185,22 @@ TEST(Q8Matmul, EveryKernelSetOfThisCpuEqualsReferenceBitForBit) {
   }
 }
 
+// whale bench divides a model's prefill by the int8 peak of the chain its main kernel runs;
+// the VNNI set's Q4_K, Q5_K and Q6_K kernels run it on 512-bit registers, no other kernel does.
+TEST(Q8Matmul, OnlyTheVnniSetsKQuantKernelsAre512Bit) {
+  for (const Q8TypeInfo& info : q8_types()) {
+    const DType t = info.weight;
+    const bool wide_type = t == DType::kQ4_K || t == DType::kQ5_K || t == DType::kQ6_K;
+    EXPECT_FALSE(q8_matmul_uses_512_bit(q8_matmul_ref(), t)) << dtype_name(t);
+    if (q8_matmul_avx2() != nullptr) {
+      EXPECT_FALSE(q8_matmul_uses_512_bit(*q8_matmul_avx2(), t)) << dtype_name(t);
+    }
+    if (q8_matmul_avx512_vnni() != nullptr) {
+      EXPECT_EQ(q8_matmul_uses_512_bit(*q8_matmul_avx512_vnni(), t), wide_type) << dtype_name(t);
+    }
+  }
+}
+
 // The bit-for-bit tests above prove nothing if a table silently holds the reference: on
 // AArch64 every type has its own NEON kernel, the activation quantizer is NEON's, and the
 // process picks the best NEON table, or the one WHALE_KERNELS names (neon, scalar).
