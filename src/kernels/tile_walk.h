@@ -35,6 +35,25 @@ inline void for_each_tile(const Q8MatmulArgs& a, Tile&& tile) {
   }
 }
 
+// for_each_tile's walk with weight rows in pairs: tile(TT, row a, row b, first token), with
+// row b = row a for a last odd row (the 512-bit kernels hold two rows per register; they compute
+// that row twice and keep one copy).
+template <int kWide, class Tile>
+inline void for_each_row_pair_tile(const Q8MatmulArgs& a, Tile&& tile) {
+  const std::int64_t chunk = a.cols >= 4096 ? 16 : 64;
+  for (std::int64_t t0 = 0; t0 < a.n_tokens; t0 += chunk) {
+    const std::int64_t t1 = t0 + chunk < a.n_tokens ? t0 + chunk : a.n_tokens;
+    for (std::int64_t r = a.row_begin; r < a.row_end; r += 2) {
+      const std::int64_t r2 = r + 1 < a.row_end ? r + 1 : r;
+      std::int64_t t = t0;
+      for (; t + kWide <= t1; t += kWide) tile(std::integral_constant<int, kWide>{}, r, r2, t);
+      if constexpr (kWide > 4)
+        for (; t + 4 <= t1; t += 4) tile(std::integral_constant<int, 4>{}, r, r2, t);
+      for (; t < t1; ++t) tile(std::integral_constant<int, 1>{}, r, r2, t);
+    }
+  }
+}
+
 // IQ2_XXS's 7 stored sign bits of a group -> 8 bytes, 0xFF where the coordinate is negative
 // (the 8th sign keeps the count of negatives even). Built at compile time: a table load per
 // group instead of parity and bit tests in the inner loop.

@@ -175,7 +175,9 @@ namespace {
 template <bool kQ5>
 void matmul_rows(const Q8MatmulArgs& a) {
 #if defined(WHALE_VNNI)
-  matmul_rows_512<kQ5>(a);
+  for_each_row_pair_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t ra, std::int64_t rb, std::int64_t t) {
+    matmul_tile_512<decltype(tt)::value, kQ5>(a, ra, rb, t);
+  });
 #else
   for_each_tile<kPrefillTokens>(
       a, [&](auto tt, std::int64_t r, std::int64_t t) { matmul_tile<decltype(tt)::value, kQ5>(a, r, t); });

@@ -111,7 +111,9 @@ namespace whale::WHALE_AVX2_NS {
 
 void matmul_q6_k(const Q8MatmulArgs& a) {
 #if defined(WHALE_VNNI)
-  matmul_rows_512(a);
+  for_each_row_pair_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t ra, std::int64_t rb, std::int64_t t) {
+    matmul_tile_512<decltype(tt)::value>(a, ra, rb, t);
+  });
 #else
   for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { matmul_tile<decltype(tt)::value>(a, r, t); });
 #endif

@@ -12,12 +12,6 @@
 
 #include "kernels/x86_avx2/avx2_util.h"
 
-// GCC 12's AVX-512 intrinsics start some results from _mm512_undefined_*(), which its own
-// -Wuninitialized flags once inlined (GCC bug 105593); nothing here reads an undefined value.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
 namespace whale::WHALE_AVX2_NS {
 namespace {
 
@@ -109,22 +103,5 @@ void matmul_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, st
   }
 }
 
-// The walk of for_each_tile (tile_walk.h) with rows in pairs.
-inline void matmul_rows_512(const Q8MatmulArgs& a) {
-  const std::int64_t chunk = a.cols >= 4096 ? 16 : 64;
-  for (std::int64_t t0 = 0; t0 < a.n_tokens; t0 += chunk) {
-    const std::int64_t t1 = t0 + chunk < a.n_tokens ? t0 + chunk : a.n_tokens;
-    for (std::int64_t r = a.row_begin; r < a.row_end; r += 2) {
-      const std::int64_t r2 = r + 1 < a.row_end ? r + 1 : r;
-      std::int64_t t = t0;
-      for (; t + kPrefillTokens <= t1; t += kPrefillTokens) matmul_tile_512<kPrefillTokens>(a, r, r2, t);
-      for (; t + 4 <= t1; t += 4) matmul_tile_512<4>(a, r, r2, t);
-      for (; t < t1; ++t) matmul_tile_512<1>(a, r, r2, t);
-    }
-  }
-}
-
 }  // namespace
 }  // namespace whale::WHALE_AVX2_NS
-
-#pragma GCC diagnostic pop
