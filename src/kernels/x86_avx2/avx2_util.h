@@ -107,16 +107,20 @@ inline const std::uint8_t* bytes(const std::byte* p) {
 // 12-13 GB/s (the plain read loop's rate) with it. 1.5B-shape decode, 2 threads, one run:
 // Q4_K_M 15.3 / 17.2 / 18.1 / 17.2 tok/s at 1 / 2 / 4 / 6 KiB into L2, 15.4 at 2 KiB into L1;
 // Q8_0 8.6 / 9.7 / 10.0 / 10.0 (8.6 into L1). A distance in bytes covers the same memory latency
-// for every type.
-constexpr int kPrefetchBytes = 4096;
+// for every type. Re-measured with the faster kernels and huge-page mappings (whale bench -p 4
+// -n 64 -t 2, alternated, two runs each, tok/s at 4 → 8 KiB): 1.5B Q4_K_M 24.2 / 24.0 → 26.0 /
+// 24.9 (the 512-bit row-pair kernels alone; 12 and 16 KiB no better), then with every kernel at
+// 8 KiB Q8_0 16.5 / 16.2 → 16.7 / 16.6, V2-Lite Q4_K 15.7 / 16.6 → 16.0 / 17.1; prefill unchanged.
+// Dropping the second row's prefetch in the row-pair kernels cost 12-17 %.
+constexpr int kPrefetchBytes = 8192;
 
 // Prefetches the cache lines of the kBlock-byte block kPrefetchBytes past w. Prefetches never
 // fault, so running past the end of the matrix is harmless.
-template <int kBlock>
+template <int kBlock, int kAhead = kPrefetchBytes>
 inline void prefetch_ahead(const std::uint8_t* w) {
 #pragma GCC unroll 4
   for (int l = 0; l < kBlock; l += 64)
-    _mm_prefetch(reinterpret_cast<const char*>(w + kPrefetchBytes + l), _MM_HINT_T1);
+    _mm_prefetch(reinterpret_cast<const char*>(w + kAhead + l), _MM_HINT_T1);
 }
 
 // Tokens per prefill tile: the VNNI build may use 32 vector registers (AVX512VL), enough for
