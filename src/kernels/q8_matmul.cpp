@@ -124,7 +124,7 @@ const Q8MatmulKernels& q8_matmul_kernels() {
 
 bool q8_matmul_uses_512_bit(const Q8MatmulKernels& kernels, DType t) {
   return &kernels == q8_matmul_avx512_vnni() &&
-         (t == DType::kQ4_K || t == DType::kQ5_K || t == DType::kQ6_K);
+         (t == DType::kQ8_0 || t == DType::kQ4_K || t == DType::kQ5_K || t == DType::kQ6_K);
 }
 
 namespace {

@@ -61,9 +61,9 @@ const Q8MatmulKernels* q8_matmul_neon_dotprod();
 // The best for this CPU (WHALE_KERNELS=avx2, neon or scalar in the environment chooses a
 // lesser one); thread-safe.
 const Q8MatmulKernels& q8_matmul_kernels();
-// Whether `kernels` multiplies weights of type t on 512-bit registers (the VNNI set's Q4_K,
-// Q5_K and Q6_K kernels): the int8 peak a benchmark divides their speed by is then that of the
-// 512-bit chain.
+// Whether `kernels` multiplies a batch of tokens (prefill) of weight type t on 512-bit registers
+// (the VNNI set's Q8_0, Q4_K, Q5_K and Q6_K kernels): the int8 peak a benchmark divides their
+// prefill speed by is then that of the 512-bit chain.
 bool q8_matmul_uses_512_bit(const Q8MatmulKernels& kernels, DType t);
 
 // y = x · Wᵀ through the integer path (x quantized to the type's activation format into the

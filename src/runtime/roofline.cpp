@@ -155,11 +155,12 @@ double measure_int8_madd_peak(ThreadPool& pool, bool vnni, bool wide) {
   return rate / 1e9;
 }
 
-double measure_int8_q8_block_peak(ThreadPool& pool, bool vnni) {
+double measure_int8_q8_block_peak(ThreadPool& pool, bool vnni, bool wide) {
   if (detect_simd_level() != SimdLevel::kAvx2) return measure_int8_madd_peak(pool);
   std::vector<float> sinks(static_cast<std::size_t>(pool.size()), 0.0f);
   const std::uint64_t iters = 4'000'000;
   const double rate = best_rate(pool, 3, [&](std::size_t t) {
+    if (vnni && wide) return roofline_isa_vnni::int8_q8_block_chains_512(iters, &sinks[t]);
     return vnni ? roofline_isa_vnni::int8_q8_block_chains_avx2(iters, &sinks[t])
                 : roofline_isa::int8_q8_block_chains_avx2(iters, &sinks[t]);
   });

@@ -39,8 +39,9 @@ double measure_int8_madd_peak(ThreadPool& pool, bool vnni = false, bool wide = f
 // The same, for the sequence the Q8_0 and other 32-element-block kernels issue per 32
 // products: vpsignb, vpmaddubsw, vpmaddwd, vcvtdq2ps, vfmadd with the block scale (their
 // blocks are too short to accumulate in int32 first). Falls back to measure_int8_madd_peak's
-// scalar loop without AVX2. With `vnni`: vpsignb, vpdpbusd, vcvtdq2ps, vfmadd.
-double measure_int8_q8_block_peak(ThreadPool& pool, bool vnni = false);
+// scalar loop without AVX2. With `vnni`: vpsignb, vpdpbusd, vcvtdq2ps, vfmadd; with `wide` as
+// well, the VNNI set's 512-bit Q8_0 prefill sequence: vpxord, vpdpbusd, vcvtdq2ps, vfmadd on zmm.
+double measure_int8_q8_block_peak(ThreadPool& pool, bool vnni = false, bool wide = false);
 
 // The read loop of measure_read_bandwidth for one level: the wrapping sum of `n` words. Every
 // level returns the same sum for the same words (tests check that the loop reads it all).

@@ -128,6 +128,38 @@ std::uint64_t int8_512_impl(std::uint64_t iterations, std::int32_t* sink) {
 }
 #endif
 
+#if defined(WHALE_VNNI)
+// What the VNNI build's Q8_0 prefill kernel issues per 64 products (two rows of 32,
+// x86_avx512_vnni/q8_0_512.h): vpxord (x biased to unsigned), vpdpbusd, vcvtdq2ps and the f32
+// multiply-add with the block scale, on 512-bit registers.
+std::uint64_t int8_q8_block_512_impl(std::uint64_t iterations, float* sink) {
+  __m512i x0 = _mm512_set1_epi8(-2), x1 = _mm512_set1_epi8(4);
+  const __m512i w0 = _mm512_set1_epi8(3), w1 = _mm512_set1_epi8(-5), w2 = _mm512_set1_epi8(7);
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80)), start = _mm512_set1_epi32(-128);
+  const __m512 d = _mm512_set1_ps(1e-9f);
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+  const auto step = [&](__m512 acc, __m512i w, __m512i x) {
+    const __m512i s = _mm512_dpbusd_epi32(start, _mm512_xor_si512(x, bias), w);
+    return _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), acc);
+  };
+  for (std::uint64_t i = 0; i < iterations; ++i) {
+    asm volatile("" : "+v"(x0), "+v"(x1));
+    a0 = step(a0, w0, x0);
+    a1 = step(a1, w1, x0);
+    a2 = step(a2, w2, x0);
+    a3 = step(a3, w0, x1);
+    a4 = step(a4, w1, x1);
+    a5 = step(a5, w2, x1);
+  }
+  const __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                                 _mm512_add_ps(a4, a5));
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, s);
+  *sink = lanes[0] + lanes[15];
+  return iterations * 6 * 64 * 2;
+}
+#endif
+
 std::uint64_t int8_q8_block_impl(std::uint64_t iterations, float* sink) {
   // What the Q8_0 matmul kernel issues per 32 products (kernels/x86_avx2/q8_0_matmul.cpp):
   // vpsignb (the weight's sign moved onto x), vpmaddubsw, vpmaddwd, vcvtdq2ps, and an f32
@@ -176,6 +208,9 @@ std::uint64_t int8_chains_avx2(std::uint64_t iterations, std::int32_t* sink) {
 #if defined(WHALE_VNNI)
 std::uint64_t int8_chains_512(std::uint64_t iterations, std::int32_t* sink) {
   return int8_512_impl(iterations, sink);
+}
+std::uint64_t int8_q8_block_chains_512(std::uint64_t iterations, float* sink) {
+  return int8_q8_block_512_impl(iterations, sink);
 }
 #endif
 

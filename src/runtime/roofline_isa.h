@@ -29,6 +29,8 @@ std::uint64_t int8_q8_block_chains_avx2(std::uint64_t iterations, float* sink);
 namespace whale::roofline_isa_vnni {
 std::uint64_t int8_chains_avx2(std::uint64_t iterations, std::int32_t* sink);
 std::uint64_t int8_q8_block_chains_avx2(std::uint64_t iterations, float* sink);
-// maddubs + vpdpwssd on 512-bit registers (the Q4_K / Q5_K / Q6_K kernels of the VNNI set).
+// maddubs + vpdpwssd on 512-bit registers (the VNNI set's Q4_K / Q5_K / Q6_K kernels).
 std::uint64_t int8_chains_512(std::uint64_t iterations, std::int32_t* sink);
+// xor + vpdpbusd + cvt + fma on 512-bit registers (the VNNI set's Q8_0 prefill kernel).
+std::uint64_t int8_q8_block_chains_512(std::uint64_t iterations, float* sink);
 }  // namespace whale::roofline_isa_vnni
