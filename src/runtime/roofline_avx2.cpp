@@ -18,9 +18,6 @@ namespace {
 using WHALE_AVX2_NS::dot_u8s8_add;
 using WHALE_AVX2_NS::madd_add;
 
-// Hides a register's value from the optimiser so loop-invariant work is redone each round.
-inline void opaque(__m256i& v) { asm volatile("" : "+x"(v)); }
-
 inline std::uint64_t lanes_sum(__m256i v) {
   alignas(32) std::uint64_t lanes[4];
   _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), v);
@@ -73,125 +70,107 @@ std::uint64_t fma_impl(std::uint64_t iterations, float* sink) {
   return iterations * 10 * 8 * 2;
 }
 
-std::uint64_t int8_impl(std::uint64_t iterations, std::int32_t* sink) {
-  // Six products per round from three unsigned and two signed operands; the operands are made
-  // opaque each round so the products cannot be hoisted out of the loop.
-  __m256i u0 = _mm256_set1_epi8(1), u1 = _mm256_set1_epi8(2), u2 = _mm256_set1_epi8(3);
-  __m256i s0 = _mm256_set1_epi8(-1), s1 = _mm256_set1_epi8(2);
-  const __m256i ones = _mm256_set1_epi16(1);
-  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+// Six independent chains over the operand pairs (a0, a1, a2) × (b0, b1): acc_k = step(acc_k, a_i,
+// b_j), the operands made opaque each round so no product is hoisted out of the loop; returns
+// the six accumulators summed with `add`. Six chains cover the longest latency in the steps.
+template <class Acc, class Op, class Step, class Add>
+Acc six_chains(std::uint64_t iterations, Op a0, Op a1, Op a2, Op b0, Op b1, Acc zero, Step step, Add add) {
+  Acc c0 = zero, c1 = zero, c2 = zero, c3 = zero, c4 = zero, c5 = zero;
   for (std::uint64_t i = 0; i < iterations; ++i) {
-    opaque(u0);
-    opaque(u1);
-    opaque(u2);
-    // The K-quant kernels' step: u8 x s8 pairs, then the pairs times the (here unit) scale.
-    a0 = madd_add(a0, _mm256_maddubs_epi16(u0, s0), ones);
-    a1 = madd_add(a1, _mm256_maddubs_epi16(u1, s0), ones);
-    a2 = madd_add(a2, _mm256_maddubs_epi16(u2, s0), ones);
-    a3 = madd_add(a3, _mm256_maddubs_epi16(u0, s1), ones);
-    a4 = madd_add(a4, _mm256_maddubs_epi16(u1, s1), ones);
-    a5 = madd_add(a5, _mm256_maddubs_epi16(u2, s1), ones);
+    asm volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(b0), "+v"(b1));
+    c0 = step(c0, a0, b0);
+    c1 = step(c1, a1, b0);
+    c2 = step(c2, a2, b0);
+    c3 = step(c3, a0, b1);
+    c4 = step(c4, a1, b1);
+    c5 = step(c5, a2, b1);
   }
-  const __m256i s = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3)),
-                                     _mm256_add_epi32(a4, a5));
+  return add(add(add(c0, c1), add(c2, c3)), add(c4, c5));
+}
+
+// Wrapping sums are fine below: they only keep the work alive.
+std::int32_t first_plus_last(__m256i v) {
   alignas(32) std::int32_t lanes[8];
-  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), s);
-  // Wrapping is fine: the sum only keeps the work alive.
-  *sink = static_cast<std::int32_t>(static_cast<std::uint32_t>(lanes[0]) + static_cast<std::uint32_t>(lanes[7]));
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), v);
+  return static_cast<std::int32_t>(static_cast<std::uint32_t>(lanes[0]) + static_cast<std::uint32_t>(lanes[7]));
+}
+
+float first_plus_last(__m256 v) {
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, v);
+  return lanes[0] + lanes[7];
+}
+
+std::uint64_t int8_impl(std::uint64_t iterations, std::int32_t* sink) {
+  // The K-quant kernels' step: u8 x s8 pairs, then the pairs times the (here unit) scale.
+  const __m256i ones = _mm256_set1_epi16(1);
+  *sink = first_plus_last(six_chains(
+      iterations, _mm256_set1_epi8(1), _mm256_set1_epi8(2), _mm256_set1_epi8(3), _mm256_set1_epi8(-1),
+      _mm256_set1_epi8(2), _mm256_setzero_si256(),
+      [&](__m256i acc, __m256i u, __m256i s) { return madd_add(acc, _mm256_maddubs_epi16(u, s), ones); },
+      [](__m256i x, __m256i y) { return _mm256_add_epi32(x, y); }));
   return iterations * 6 * 32 * 2;
 }
-
-#if defined(WHALE_VNNI)
-// int8_impl on 512-bit registers: the chain of the VNNI build's Q4_K, Q5_K and Q6_K kernels
-// (x86_avx512_vnni/q4k_512.h, q6k_512.h). On Xeons with two 512-bit multiply ports it does
-// twice the work of the 256-bit chain per instruction.
-std::uint64_t int8_512_impl(std::uint64_t iterations, std::int32_t* sink) {
-  __m512i u0 = _mm512_set1_epi8(1), u1 = _mm512_set1_epi8(2), u2 = _mm512_set1_epi8(3);
-  const __m512i s0 = _mm512_set1_epi8(-1), s1 = _mm512_set1_epi8(2);
-  const __m512i ones = _mm512_set1_epi16(1);
-  __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
-  for (std::uint64_t i = 0; i < iterations; ++i) {
-    asm volatile("" : "+v"(u0), "+v"(u1), "+v"(u2));
-    a0 = _mm512_dpwssd_epi32(a0, _mm512_maddubs_epi16(u0, s0), ones);
-    a1 = _mm512_dpwssd_epi32(a1, _mm512_maddubs_epi16(u1, s0), ones);
-    a2 = _mm512_dpwssd_epi32(a2, _mm512_maddubs_epi16(u2, s0), ones);
-    a3 = _mm512_dpwssd_epi32(a3, _mm512_maddubs_epi16(u0, s1), ones);
-    a4 = _mm512_dpwssd_epi32(a4, _mm512_maddubs_epi16(u1, s1), ones);
-    a5 = _mm512_dpwssd_epi32(a5, _mm512_maddubs_epi16(u2, s1), ones);
-  }
-  const __m512i s = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)),
-                                     _mm512_add_epi32(a4, a5));
-  alignas(64) std::int32_t lanes[16];
-  _mm512_store_si512(lanes, s);
-  *sink = static_cast<std::int32_t>(static_cast<std::uint32_t>(lanes[0]) + static_cast<std::uint32_t>(lanes[15]));
-  return iterations * 6 * 64 * 2;
-}
-#endif
-
-#if defined(WHALE_VNNI)
-// What the VNNI build's Q8_0 prefill kernel issues per 64 products (two rows of 32,
-// x86_avx512_vnni/q8_0_512.h): vpxord (x biased to unsigned), vpdpbusd, vcvtdq2ps and the f32
-// multiply-add with the block scale, on 512-bit registers.
-std::uint64_t int8_q8_block_512_impl(std::uint64_t iterations, float* sink) {
-  __m512i x0 = _mm512_set1_epi8(-2), x1 = _mm512_set1_epi8(4);
-  const __m512i w0 = _mm512_set1_epi8(3), w1 = _mm512_set1_epi8(-5), w2 = _mm512_set1_epi8(7);
-  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80)), start = _mm512_set1_epi32(-128);
-  const __m512 d = _mm512_set1_ps(1e-9f);
-  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
-  const auto step = [&](__m512 acc, __m512i w, __m512i x) {
-    const __m512i s = _mm512_dpbusd_epi32(start, _mm512_xor_si512(x, bias), w);
-    return _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), acc);
-  };
-  for (std::uint64_t i = 0; i < iterations; ++i) {
-    asm volatile("" : "+v"(x0), "+v"(x1));
-    a0 = step(a0, w0, x0);
-    a1 = step(a1, w1, x0);
-    a2 = step(a2, w2, x0);
-    a3 = step(a3, w0, x1);
-    a4 = step(a4, w1, x1);
-    a5 = step(a5, w2, x1);
-  }
-  const __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
-                                 _mm512_add_ps(a4, a5));
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, s);
-  *sink = lanes[0] + lanes[15];
-  return iterations * 6 * 64 * 2;
-}
-#endif
 
 std::uint64_t int8_q8_block_impl(std::uint64_t iterations, float* sink) {
   // What the Q8_0 matmul kernel issues per 32 products (kernels/x86_avx2/q8_0_matmul.cpp):
   // vpsignb (the weight's sign moved onto x), vpmaddubsw, vpmaddwd, vcvtdq2ps, and an f32
-  // multiply-add with the block scale. Six independent chains cover the FMA latency.
-  __m256i w0 = _mm256_set1_epi8(3), w1 = _mm256_set1_epi8(-5), w2 = _mm256_set1_epi8(7);
-  __m256i x0 = _mm256_set1_epi8(-2), x1 = _mm256_set1_epi8(4);
+  // multiply-add with the block scale.
   const __m256 d = _mm256_set1_ps(1e-9f);
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
-  const auto step = [&](__m256 acc, __m256i w, __m256i x) {
-    const __m256i s = dot_u8s8_add(_mm256_setzero_si256(), _mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
-    return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc);
-  };
-  for (std::uint64_t i = 0; i < iterations; ++i) {
-    opaque(w0);
-    opaque(w1);
-    opaque(w2);
-    opaque(x0);
-    opaque(x1);
-    a0 = step(a0, w0, x0);
-    a1 = step(a1, w1, x0);
-    a2 = step(a2, w2, x0);
-    a3 = step(a3, w0, x1);
-    a4 = step(a4, w1, x1);
-    a5 = step(a5, w2, x1);
-  }
-  const __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
-                                 _mm256_add_ps(a4, a5));
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, s);
-  *sink = lanes[0] + lanes[7];
+  *sink = first_plus_last(six_chains(
+      iterations, _mm256_set1_epi8(3), _mm256_set1_epi8(-5), _mm256_set1_epi8(7), _mm256_set1_epi8(-2),
+      _mm256_set1_epi8(4), _mm256_setzero_ps(),
+      [&](__m256 acc, __m256i w, __m256i x) {
+        const __m256i s = dot_u8s8_add(_mm256_setzero_si256(), _mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+        return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc);
+      },
+      [](__m256 x, __m256 y) { return _mm256_add_ps(x, y); }));
   return iterations * 6 * 32 * 2;
 }
+
+#if defined(WHALE_VNNI)
+// The same chains on 512-bit registers, as the VNNI build's 512-bit kernels issue them
+// (x86_avx512_vnni/*_512.h). On Xeons with two 512-bit multiply ports they do twice the work of
+// the 256-bit chains per instruction.
+std::int32_t first_plus_last(__m512i v) {
+  alignas(64) std::int32_t lanes[16];
+  _mm512_store_si512(lanes, v);
+  return static_cast<std::int32_t>(static_cast<std::uint32_t>(lanes[0]) + static_cast<std::uint32_t>(lanes[15]));
+}
+
+float first_plus_last(__m512 v) {
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, v);
+  return lanes[0] + lanes[15];
+}
+
+// Q4_K, Q5_K, Q6_K: vpmaddubsw, vpdpwssd.
+std::uint64_t int8_512_impl(std::uint64_t iterations, std::int32_t* sink) {
+  const __m512i ones = _mm512_set1_epi16(1);
+  *sink = first_plus_last(six_chains(
+      iterations, _mm512_set1_epi8(1), _mm512_set1_epi8(2), _mm512_set1_epi8(3), _mm512_set1_epi8(-1),
+      _mm512_set1_epi8(2), _mm512_setzero_si512(),
+      [&](__m512i acc, __m512i u, __m512i s) { return _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(u, s), ones); },
+      [](__m512i x, __m512i y) { return _mm512_add_epi32(x, y); }));
+  return iterations * 6 * 64 * 2;
+}
+
+// Q8_0 prefill, per 64 products (two rows of 32): vpxord (x biased to unsigned), vpdpbusd,
+// vcvtdq2ps and the f32 multiply-add with the block scale.
+std::uint64_t int8_q8_block_512_impl(std::uint64_t iterations, float* sink) {
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80)), start = _mm512_set1_epi32(-128);
+  const __m512 d = _mm512_set1_ps(1e-9f);
+  *sink = first_plus_last(six_chains(
+      iterations, _mm512_set1_epi8(3), _mm512_set1_epi8(-5), _mm512_set1_epi8(7), _mm512_set1_epi8(-2),
+      _mm512_set1_epi8(4), _mm512_setzero_ps(),
+      [&](__m512 acc, __m512i w, __m512i x) {
+        const __m512i s = _mm512_dpbusd_epi32(start, _mm512_xor_si512(x, bias), w);
+        return _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), acc);
+      },
+      [](__m512 x, __m512 y) { return _mm512_add_ps(x, y); }));
+  return iterations * 6 * 64 * 2;
+}
+#endif
 
 }  // namespace
 

@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "kernels/x86_avx2/avx2_util.h"
+#include "kernels/x86_avx512_vnni/row_pair.h"
 
 namespace whale::WHALE_AVX2_NS {
 namespace {
@@ -73,12 +74,11 @@ void matmul_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, st
     const __m256 dmin_ab = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d_dmin),
                                                     _mm256_setr_epi32(1, 1, 1, 1, 3, 3, 3, 3));
     __m512i qh = _mm512_setzero_si512();
-    if constexpr (kQ5) qh = _mm512_inserti64x4(_mm512_castsi256_si512(load256(wa + 16)), load256(wb + 16), 1);
+    if constexpr (kQ5) qh = load_pair(wa, wb, 16);
     __m512i lanes[TT];
 #pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
-      const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(load256(wa + kQsOffset + 32 * c)),
-                                           load256(wb + kQsOffset + 32 * c), 1);
+      const __m512i q = load_pair(wa, wb, kQsOffset + 32 * c);
       __m512i lo = _mm512_and_si512(q, low_mask);
       __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), low_mask);
       if constexpr (kQ5) {
@@ -111,12 +111,7 @@ void matmul_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, st
     }
   }
 #pragma GCC unroll 8
-  for (int t = 0; t < TT; ++t) {
-    float* y = a.y + (t0 + t) * a.y_stride;
-    y[ra] = hsum_f32(_mm512_castps512_ps256(acc[t])) + hsum_f32(_mm256_castps256_ps128(mins[t]));
-    if (rb != ra)
-      y[rb] = hsum_f32(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[t]), 1))) + hsum_f32(_mm256_extractf128_ps(mins[t], 1));
-  }
+  for (int t = 0; t < TT; ++t) store_row_pair(a, t0 + t, ra, rb, acc[t], mins[t]);
 }
 
 }  // namespace

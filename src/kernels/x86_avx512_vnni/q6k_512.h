@@ -11,14 +11,10 @@
 #include <cstdint>
 
 #include "kernels/x86_avx2/avx2_util.h"
+#include "kernels/x86_avx512_vnni/row_pair.h"
 
 namespace whale::WHALE_AVX2_NS {
 namespace {
-
-// Both rows' 32 bytes at offset `off` of their blocks: row A low, row B high.
-inline __m512i load_pair(const std::uint8_t* wa, const std::uint8_t* wb, int off) {
-  return _mm512_inserti64x4(_mm512_castsi256_si512(load256(wa + off)), load256(wb + off), 1);
-}
 
 // vpermw indices for the quarter whose 16-element sub-blocks are j and j + 1: in the scale
 // table (words 0-15 row A's 16 scales, 16-31 row B's), words 0-7 of each half take scale j of
@@ -57,8 +53,7 @@ void matmul_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, st
     const __m512i scale_words = _mm512_cvtepi8_epi16(_mm256_inserti128_si256(
         _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wa + 192))),
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb + 192)), 1));
-    const __m512 d_ab = _mm512_castpd_ps(_mm512_insertf64x4(  // [dA ×8 | dB ×8]
-        _mm512_castps_pd(_mm512_set1_ps(load_f16(wa + 208))), _mm256_castps_pd(_mm256_set1_ps(load_f16(wb + 208))), 1));
+    const __m512 d_ab = broadcast_f16_pair(wa + 208, wb + 208);
     __m512i lanes[TT];
 #pragma GCC unroll 2
     for (int half = 0; half < 2; ++half) {
@@ -95,12 +90,7 @@ void matmul_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, st
       acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(xd[t][b])), _mm512_cvtepi32_ps(lanes[t]), acc[t]);
   }
 #pragma GCC unroll 8
-  for (int t = 0; t < TT; ++t) {
-    float* y = a.y + (t0 + t) * a.y_stride;
-    y[ra] = hsum_f32(_mm512_castps512_ps256(acc[t])) + 0.0f;
-    if (rb != ra)
-      y[rb] = hsum_f32(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[t]), 1))) + 0.0f;
-  }
+  for (int t = 0; t < TT; ++t) store_row_pair(a, t0 + t, ra, rb, acc[t], _mm256_setzero_ps());
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "kernels/x86_avx2/avx2_util.h"
+#include "kernels/x86_avx512_vnni/row_pair.h"
 
 namespace whale::WHALE_AVX2_NS {
 namespace {
@@ -41,14 +42,10 @@ void q8_0_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, std:
     const std::uint8_t* wb = row_b + b * kBlockBytes;
     prefetch_ahead<kBlockBytes>(wa);
     prefetch_ahead<kBlockBytes>(wb);
-    const __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(load256(wa + 2)), load256(wb + 2), 1);
+    const __m512i w = load_pair(wa, wb, 2);
     // −128·Σ w per lane: 0 − Σ 128·w.
     const __m512i start = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, w));
-    std::int16_t ha, hb;
-    std::memcpy(&ha, wa, 2);
-    std::memcpy(&hb, wb, 2);
-    const __m512 d_ab = _mm512_cvtph_ps(  // [dA ×8 | dB ×8], exact
-        _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16(ha)), _mm_set1_epi16(hb), 1));
+    const __m512 d_ab = broadcast_f16_pair(wa, wb);
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
       const __m512i x = _mm512_xor_si512(
@@ -58,12 +55,7 @@ void q8_0_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, std:
     }
   }
 #pragma GCC unroll 8
-  for (int t = 0; t < TT; ++t) {
-    float* y = a.y + (t0 + t) * a.y_stride;
-    y[ra] = hsum_f32(_mm512_castps512_ps256(acc[t])) + 0.0f;
-    if (rb != ra)
-      y[rb] = hsum_f32(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[t]), 1))) + 0.0f;
-  }
+  for (int t = 0; t < TT; ++t) store_row_pair(a, t0 + t, ra, rb, acc[t], _mm256_setzero_ps());
 }
 
 }  // namespace

@@ -1,0 +1,43 @@
+// row_pair.h — what the 512-bit row-pair kernels (q8_0_512.h, q4k_512.h, q6k_512.h) share: a
+// register holds row A's values in its low half and row B's in its high half. Internal linkage,
+// like avx2_util.h; included only by the VNNI build.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/q8_matmul_args.h"
+#include "kernels/x86_avx2/avx2_util.h"
+
+namespace whale::WHALE_AVX2_NS {
+namespace {
+
+// Both rows' 32 bytes at offset `off` of their blocks: row A low, row B high.
+inline __m512i load_pair(const std::uint8_t* wa, const std::uint8_t* wb, int off) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(load256(wa + off)), load256(wb + off), 1);
+}
+
+// The f16 scales at wa and wb as [dA ×8 | dB ×8] in f32 (exact).
+inline __m512 broadcast_f16_pair(const std::uint8_t* wa, const std::uint8_t* wb) {
+  std::int16_t ha, hb;
+  std::memcpy(&ha, wa, 2);
+  std::memcpy(&hb, wb, 2);
+  return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16(ha)), _mm_set1_epi16(hb), 1));
+}
+
+// Token t's outputs of rows ra and rb from the contract's float lanes: acc = [A's 8 | B's 8],
+// mins = [A's 4 | B's 4] (zero for types without mins: adding +0.0 is the contract's empty min
+// sum). rb == ra marks a last odd row whose second copy is dropped.
+inline void store_row_pair(const Q8MatmulArgs& a, std::int64_t t, std::int64_t ra, std::int64_t rb, __m512 acc,
+                           __m256 mins) {
+  float* y = a.y + t * a.y_stride;
+  y[ra] = hsum_f32(_mm512_castps512_ps256(acc)) + hsum_f32(_mm256_castps256_ps128(mins));
+  if (rb != ra)
+    y[rb] = hsum_f32(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1))) +
+            hsum_f32(_mm256_extractf128_ps(mins, 1));
+}
+
+}  // namespace
+}  // namespace whale::WHALE_AVX2_NS
