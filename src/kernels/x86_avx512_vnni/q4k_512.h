@@ -38,25 +38,20 @@ void matmul_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, st
   constexpr int kBlockBytes = kQ5 ? 176 : 144;
   constexpr int kQsOffset = kQ5 ? 48 : 16;
   const std::int64_t nb = a.cols / 256;
-  const std::uint8_t* row_a = bytes(a.w) + static_cast<std::size_t>(ra) * a.w_row_bytes;
-  const std::uint8_t* row_b = bytes(a.w) + static_cast<std::size_t>(rb) * a.w_row_bytes;
-  const std::int8_t* xq[TT];
-  const float* xd[TT];
+  const PairTileInputs<TT> in(a, ra, rb, t0);
   const std::int16_t* xs32[TT];
   __m512 acc[TT];   // lanes 0-7: row A's acc, 8-15: row B's
   __m256 mins[TT];  // lanes 0-3: row A's mins, 4-7: row B's
 #pragma GCC unroll 8
   for (int t = 0; t < TT; ++t) {
-    xq[t] = a.x_qs + (t0 + t) * a.cols;
-    xd[t] = a.x_d + (t0 + t) * nb;
     xs32[t] = a.x_sums32 + (t0 + t) * (a.cols / 32);
     acc[t] = _mm512_setzero_ps();
     mins[t] = _mm256_setzero_ps();
   }
   const __m512i low_mask = _mm512_set1_epi8(0x0F);
   for (std::int64_t b = 0; b < nb; ++b) {
-    const std::uint8_t* wa = row_a + b * kBlockBytes;
-    const std::uint8_t* wb = row_b + b * kBlockBytes;
+    const std::uint8_t* wa = in.row_a + b * kBlockBytes;
+    const std::uint8_t* wb = in.row_b + b * kBlockBytes;
     prefetch_ahead<kBlockBytes>(wa);
     prefetch_ahead<kBlockBytes>(wb);
     const __m128i sm_a = unpack_scales_simd(wa + 4);  // 8 scale bytes, 8 min bytes
@@ -93,7 +88,7 @@ void matmul_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, st
       const __m512i s_hi = _mm512_permutexvar_epi16(sub_block_scale_index(2 * c + 1), scale_words);
 #pragma GCC unroll 8
       for (int t = 0; t < TT; ++t) {
-        const std::int8_t* x = xq[t] + 256 * b + 64 * c;
+        const std::int8_t* x = in.xq[t] + 256 * b + 64 * c;
         const __m512i p_lo = _mm512_maddubs_epi16(lo, _mm512_broadcast_i64x4(load256(reinterpret_cast<const std::uint8_t*>(x))));
         const __m512i p_hi = _mm512_maddubs_epi16(hi, _mm512_broadcast_i64x4(load256(reinterpret_cast<const std::uint8_t*>(x + 32))));
         lanes[t] = c == 0 ? _mm512_madd_epi16(p_lo, s_lo) : _mm512_dpwssd_epi32(lanes[t], p_lo, s_lo);
@@ -102,7 +97,7 @@ void matmul_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, st
     }
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
-      const float dx = xd[t][b];
+      const float dx = in.xd[t][b];
       acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(dx)), _mm512_cvtepi32_ps(lanes[t]), acc[t]);
       // Lane p of each row: m_{2p}·pair_{2p} + m_{2p+1}·pair_{2p+1}, the contract's min lane p.
       const __m256i pairs = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xs32[t] + 8 * b)));

@@ -31,23 +31,16 @@ template <int TT>
 void matmul_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, std::int64_t t0) {
   constexpr int kBlockBytes = 210;
   const std::int64_t nb = a.cols / 256;
-  const std::uint8_t* row_a = bytes(a.w) + static_cast<std::size_t>(ra) * a.w_row_bytes;
-  const std::uint8_t* row_b = bytes(a.w) + static_cast<std::size_t>(rb) * a.w_row_bytes;
-  const std::int8_t* xq[TT];
-  const float* xd[TT];
+  const PairTileInputs<TT> in(a, ra, rb, t0);
   __m512 acc[TT];  // lanes 0-7: row A's acc, 8-15: row B's
 #pragma GCC unroll 8
-  for (int t = 0; t < TT; ++t) {
-    xq[t] = a.x_qs + (t0 + t) * a.cols;
-    xd[t] = a.x_d + (t0 + t) * nb;
-    acc[t] = _mm512_setzero_ps();
-  }
+  for (int t = 0; t < TT; ++t) acc[t] = _mm512_setzero_ps();
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   const __m512i m2 = _mm512_set1_epi8(0x03);
   const __m512i k32 = _mm512_set1_epi8(32);
   for (std::int64_t b = 0; b < nb; ++b) {
-    const std::uint8_t* wa = row_a + b * kBlockBytes;
-    const std::uint8_t* wb = row_b + b * kBlockBytes;
+    const std::uint8_t* wa = in.row_a + b * kBlockBytes;
+    const std::uint8_t* wb = in.row_b + b * kBlockBytes;
     prefetch_ahead<kBlockBytes>(wa);
     prefetch_ahead<kBlockBytes>(wb);
     const __m512i scale_words = _mm512_cvtepi8_epi16(_mm256_inserti128_si256(
@@ -77,7 +70,7 @@ void matmul_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, st
 #pragma GCC unroll 8
         for (int t = 0; t < TT; ++t) {
           const __m512i x = _mm512_broadcast_i64x4(load256(reinterpret_cast<const std::uint8_t*>(
-              xq[t] + 256 * b + 128 * half + 32 * k)));
+              in.xq[t] + 256 * b + 128 * half + 32 * k)));
           const __m512i xs = _mm512_mask_sub_epi8(x, negative, _mm512_setzero_si512(), x);
           const __m512i pairs = _mm512_maddubs_epi16(qa, xs);
           lanes[t] = half == 0 && k == 0 ? _mm512_madd_epi16(pairs, scales)
@@ -87,7 +80,7 @@ void matmul_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, st
     }
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t)
-      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(xd[t][b])), _mm512_cvtepi32_ps(lanes[t]), acc[t]);
+      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(in.xd[t][b])), _mm512_cvtepi32_ps(lanes[t]), acc[t]);
   }
 #pragma GCC unroll 8
   for (int t = 0; t < TT; ++t) store_row_pair(a, t0 + t, ra, rb, acc[t], _mm256_setzero_ps());

@@ -25,21 +25,14 @@ namespace {
 template <int TT>
 void q8_0_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, std::int64_t t0) {
   const std::int64_t nb = a.cols / 32;
-  const std::uint8_t* row_a = bytes(a.w) + static_cast<std::size_t>(ra) * a.w_row_bytes;
-  const std::uint8_t* row_b = bytes(a.w) + static_cast<std::size_t>(rb) * a.w_row_bytes;
-  const std::int8_t* xq[TT];
-  const float* xd[TT];
+  const PairTileInputs<TT> in(a, ra, rb, t0);
   __m512 acc[TT];  // lanes 0-7: row A's acc, 8-15: row B's
 #pragma GCC unroll 8
-  for (int t = 0; t < TT; ++t) {
-    xq[t] = a.x_qs + (t0 + t) * a.cols;
-    xd[t] = a.x_d + (t0 + t) * nb;
-    acc[t] = _mm512_setzero_ps();
-  }
+  for (int t = 0; t < TT; ++t) acc[t] = _mm512_setzero_ps();
   const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
   for (std::int64_t b = 0; b < nb; ++b) {
-    const std::uint8_t* wa = row_a + b * kBlockBytes;
-    const std::uint8_t* wb = row_b + b * kBlockBytes;
+    const std::uint8_t* wa = in.row_a + b * kBlockBytes;
+    const std::uint8_t* wb = in.row_b + b * kBlockBytes;
     prefetch_ahead<kBlockBytes>(wa);
     prefetch_ahead<kBlockBytes>(wb);
     const __m512i w = load_pair(wa, wb, 2);
@@ -49,9 +42,9 @@ void q8_0_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, std:
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
       const __m512i x = _mm512_xor_si512(
-          _mm512_broadcast_i64x4(load256(reinterpret_cast<const std::uint8_t*>(xq[t] + 32 * b))), bias);
+          _mm512_broadcast_i64x4(load256(reinterpret_cast<const std::uint8_t*>(in.xq[t] + 32 * b))), bias);
       const __m512i lanes = _mm512_dpbusd_epi32(start, x, w);
-      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(xd[t][b])), _mm512_cvtepi32_ps(lanes), acc[t]);
+      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(in.xd[t][b])), _mm512_cvtepi32_ps(lanes), acc[t]);
     }
   }
 #pragma GCC unroll 8

@@ -14,6 +14,26 @@
 namespace whale::WHALE_AVX2_NS {
 namespace {
 
+// What a row-pair tile reads: the two rows' first bytes, and each token's quants and block
+// scales (blocks of a.block_elems, the weight's block size).
+template <int TT>
+struct PairTileInputs {
+  const std::uint8_t* row_a;
+  const std::uint8_t* row_b;
+  const std::int8_t* xq[TT];
+  const float* xd[TT];
+
+  PairTileInputs(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, std::int64_t t0)
+      : row_a(bytes(a.w) + static_cast<std::size_t>(ra) * a.w_row_bytes),
+        row_b(bytes(a.w) + static_cast<std::size_t>(rb) * a.w_row_bytes) {
+#pragma GCC unroll 8
+    for (int t = 0; t < TT; ++t) {
+      xq[t] = a.x_qs + (t0 + t) * a.cols;
+      xd[t] = a.x_d + (t0 + t) * (a.cols / a.block_elems);
+    }
+  }
+};
+
 // Both rows' 32 bytes at offset `off` of their blocks: row A low, row B high.
 inline __m512i load_pair(const std::uint8_t* wa, const std::uint8_t* wb, int off) {
   return _mm512_inserti64x4(_mm512_castsi256_si512(load256(wa + off)), load256(wb + off), 1);
