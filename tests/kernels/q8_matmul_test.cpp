@@ -186,11 +186,13 @@ TEST(Q8Matmul, EveryKernelSetOfThisCpuEqualsReferenceBitForBit) {
 }
 
 // whale bench divides a model's prefill by the int8 peak of the chain its main kernel runs;
-// the VNNI set's Q8_0, Q4_K, Q5_K and Q6_K kernels run it on 512-bit registers, no other does.
-TEST(Q8Matmul, OnlyTheVnniSetsQ8_0AndKQuantKernelsAre512Bit) {
+// the VNNI set's kernels of the 32-element types and of Q4_K, Q5_K and Q6_K run it on 512-bit
+// registers; no other set's, and not Q2_K, Q3_K, IQ4_XS or the codebook types'.
+TEST(Q8Matmul, OnlyTheVnniSetsKernelsOfSomeTypesAre512Bit) {
   for (const Q8TypeInfo& info : q8_types()) {
     const DType t = info.weight;
-    const bool wide_type = t == DType::kQ8_0 || t == DType::kQ4_K || t == DType::kQ5_K || t == DType::kQ6_K;
+    const bool wide_type = dtype_traits(t).block_elems == 32 || t == DType::kQ4_K || t == DType::kQ5_K ||
+                           t == DType::kQ6_K;
     EXPECT_FALSE(q8_matmul_uses_512_bit(q8_matmul_ref(), t)) << dtype_name(t);
     if (q8_matmul_avx2() != nullptr) {
       EXPECT_FALSE(q8_matmul_uses_512_bit(*q8_matmul_avx2(), t)) << dtype_name(t);

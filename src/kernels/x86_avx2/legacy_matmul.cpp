@@ -150,11 +150,39 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
       a.y[(t0 + t) * a.y_stride + r0 + r] = hsum_f32(acc[r][t]) + hsum_f32(mins[r][t]);
 }
 
+}  // namespace
+}  // namespace whale::WHALE_AVX2_NS
+
+#if defined(WHALE_VNNI)
+// The VNNI build's prefill runs the 512-bit, two-rows-per-register kernel.
+#include "kernels/x86_avx512_vnni/block32_512.h"
+#endif
+
+namespace whale::WHALE_AVX2_NS {
+namespace {
+
+#if defined(WHALE_VNNI)
+// Two rows of type T unpacked into the halves of 512-bit registers (block32_512.h).
+template <class T>
+struct LegacyPair {
+  static constexpr int kBytes = T::kBytes;
+  static constexpr bool kHasMin = T::kHasMin;
+  static Block32Pair unpack(const std::uint8_t* wa, const std::uint8_t* wb) {
+    const Unpacked ua = T::unpack(wa), ub = T::unpack(wb);
+    return {_mm512_inserti64x4(_mm512_castsi256_si512(ua.q), ub.q, 1),
+            _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(ua.d)), _mm256_castps_pd(ub.d), 1)),
+            _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(ua.m)), _mm_set1_ps(ub.m), 1)};
+  }
+};
+#endif
+
 // Decode (one token) takes rows in pairs: each output's f32 sum is a chain of one FMA per
 // 32-element block in block order (the contract), 4 cycles a link, which with the short
 // unpacking of these types became the limit; two rows run two chains side by side. Cache-hot
 // Q5_0 1408x2048, one thread: 12.0 GB/s one row at a time, 13.5 in pairs (kernels bench,
 // WHALE_BENCH_HOT=1). The two row streams are both prefetched ahead.
+// The VNNI build's prefill runs block32_512.h; its decode stays here (the 512-bit tile decoded
+// cache-hot Q5_0 1408x2048 at 37 GOP/s against 52 for these pairs, one thread).
 template <class T>
 void run(const Q8MatmulArgs& a) {
   if (a.n_tokens == 1) {
@@ -163,7 +191,13 @@ void run(const Q8MatmulArgs& a) {
     for (; r < a.row_end; ++r) tile<T, 1, 1>(a, r, 0);
     return;
   }
+#if defined(WHALE_VNNI)
+  for_each_row_pair_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t ra, std::int64_t rb, std::int64_t t) {
+    block32_tile_512<LegacyPair<T>, decltype(tt)::value>(a, ra, rb, t);
+  });
+#else
   for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<T, 1, decltype(tt)::value>(a, r, t); });
+#endif
 }
 
 }  // namespace

@@ -67,7 +67,7 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
 
 #if defined(WHALE_VNNI)
 // The VNNI build runs the 512-bit, two-rows-per-register kernel instead of tile.
-#include "kernels/x86_avx512_vnni/q8_0_512.h"
+#include "kernels/x86_avx512_vnni/block32_512.h"
 #endif
 
 namespace whale::WHALE_AVX2_NS {
@@ -81,7 +81,7 @@ void matmul_q8_0(const Q8MatmulArgs& a) {
     return;
   }
   for_each_row_pair_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t ra, std::int64_t rb, std::int64_t t) {
-    q8_0_tile_512<decltype(tt)::value>(a, ra, rb, t);
+    block32_tile_512<Q8_0Pair, decltype(tt)::value>(a, ra, rb, t);
   });
 #else
   for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<1, decltype(tt)::value>(a, r, t); });

@@ -1,0 +1,86 @@
+// block32_512.h — the matmul of the 32-element block types (Q8_0, and Q4_0, Q4_1, Q5_0, Q5_1,
+// IQ4_NL unpacked to levels) on 512-bit registers, two weight rows per register, for the VNNI
+// build only (included by ../x86_avx2/q8_0_matmul.cpp and legacy_matmul.cpp when WHALE_VNNI is
+// defined). As in q4k_512.h, row A's 32 levels fill the low half and row B's the high half,
+// against the block's 32 activations broadcast to both halves, so vpdpbusd's int32 lanes are
+// the contract's 8 lanes of A then of B (kernels/q8_matmul.h) and one convert + FMA serves two
+// rows.
+//
+// vpdpbusd wants one unsigned operand and AVX-512 has no vpsignb, so instead of moving the
+// weight's sign onto x (the AVX2 kernels) x is biased: x + 128 = x ^ 0x80 is unsigned, and
+// Σ (x + 128)·w = Σ x·w + 128·Σ w, so each lane starts from −128·Σ w (one vpdpbusd of the
+// levels with 128 per row pair and block, shared by every token). All exact in int32.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/x86_avx2/avx2_util.h"
+#include "kernels/x86_avx512_vnni/row_pair.h"
+
+namespace whale::WHALE_AVX2_NS {
+namespace {
+
+// One block of two rows, unpacked.
+struct Block32Pair {
+  __m512i levels;  // [A's 32 signed levels | B's]
+  __m512 d;        // [dA ×8 | dB ×8]
+  __m256 m;        // [mA ×4 | mB ×4]: the mins of Q4_1 / Q5_1, else unused
+};
+
+// Rows ra and rb (rb = ra for a last odd row: computed twice, its copy dropped) × TT tokens.
+// Pair::kBytes is the block size, Pair::kHasMin whether it has a min (whose term lands in min
+// lane 0, m·d_x·Σx, lanes 1-3 exact zeros), Pair::unpack(wa, wb) a Block32Pair.
+template <class Pair, int TT>
+void block32_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, std::int64_t t0) {
+  const PairTileInputs<TT> in(a, ra, rb, t0);
+  const std::int16_t* xs16[TT];
+  __m512 acc[TT];   // lanes 0-7: row A's acc, 8-15: row B's
+  __m256 mins[TT];  // lanes 0-3: row A's mins, 4-7: row B's
+#pragma GCC unroll 8
+  for (int t = 0; t < TT; ++t) {
+    xs16[t] = a.x_sums16 + (t0 + t) * (a.cols / 16);
+    acc[t] = _mm512_setzero_ps();
+    mins[t] = _mm256_setzero_ps();
+  }
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
+  const std::int64_t nb = a.cols / 32;
+  for (std::int64_t b = 0; b < nb; ++b) {
+    const std::uint8_t* wa = in.row_a + b * Pair::kBytes;
+    const std::uint8_t* wb = in.row_b + b * Pair::kBytes;
+    prefetch_ahead<Pair::kBytes>(wa);
+    prefetch_ahead<Pair::kBytes>(wb);
+    const Block32Pair w = Pair::unpack(wa, wb);
+    // −128·Σ w per lane: 0 − Σ 128·w.
+    const __m512i start =
+        _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, w.levels));
+#pragma GCC unroll 8
+    for (int t = 0; t < TT; ++t) {
+      const __m512i x = _mm512_xor_si512(
+          _mm512_broadcast_i64x4(load256(reinterpret_cast<const std::uint8_t*>(in.xq[t] + 32 * b))), bias);
+      const __m512i lanes = _mm512_dpbusd_epi32(start, x, w.levels);
+      const __m512 dx = _mm512_set1_ps(in.xd[t][b]);
+      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(w.d, dx), _mm512_cvtepi32_ps(lanes), acc[t]);
+      if constexpr (Pair::kHasMin) {
+        const float s = static_cast<float>(xs16[t][2 * b] + xs16[t][2 * b + 1]);
+        const __m256 xsum = _mm256_setr_ps(s, 0.0f, 0.0f, 0.0f, s, 0.0f, 0.0f, 0.0f);
+        mins[t] = _mm256_fmadd_ps(_mm256_mul_ps(w.m, _mm512_castps512_ps256(dx)), xsum, mins[t]);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < TT; ++t) store_row_pair(a, t0 + t, ra, rb, acc[t], mins[t]);
+}
+
+// Q8_0: f16 d, then 32 int8 quants.
+struct Q8_0Pair {
+  static constexpr int kBytes = 34;
+  static constexpr bool kHasMin = false;
+  static Block32Pair unpack(const std::uint8_t* wa, const std::uint8_t* wb) {
+    return {load_pair(wa, wb, 2), broadcast_f16_pair(wa, wb), _mm256_setzero_ps()};
+  }
+};
+
+}  // namespace
+}  // namespace whale::WHALE_AVX2_NS
