@@ -123,10 +123,7 @@ const Q8MatmulKernels& q8_matmul_kernels() {
 }
 
 bool q8_matmul_uses_512_bit(const Q8MatmulKernels& kernels, DType t) {
-  return &kernels == q8_matmul_avx512_vnni() &&
-         (t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ4_1 || t == DType::kQ5_0 ||
-          t == DType::kQ5_1 || t == DType::kIQ4_NL || t == DType::kQ4_K || t == DType::kQ5_K ||
-          t == DType::kQ6_K);
+  return &kernels == q8_matmul_avx512_vnni() && q8_type_info(t) != nullptr;
 }
 
 namespace {

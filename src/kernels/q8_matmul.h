@@ -62,8 +62,7 @@ const Q8MatmulKernels* q8_matmul_neon_dotprod();
 // lesser one); thread-safe.
 const Q8MatmulKernels& q8_matmul_kernels();
 // Whether `kernels` multiplies a batch of tokens (prefill) of weight type t on 512-bit registers
-// (the VNNI set's kernels of the 32-element types, Q4_K, Q5_K and Q6_K): the int8 peak a
-// benchmark divides their
+// (the VNNI set does for every type of its table): the int8 peak a benchmark divides their
 // prefill speed by is then that of the 512-bit chain.
 bool q8_matmul_uses_512_bit(const Q8MatmulKernels& kernels, DType t);
 

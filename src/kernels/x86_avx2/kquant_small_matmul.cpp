@@ -230,8 +230,31 @@ void tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
   for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r] = hsum_f32(acc[t]) + hsum_f32(mins[t]);
 }
 
+}  // namespace
+}  // namespace whale::WHALE_AVX2_NS
+
+#if defined(WHALE_VNNI)
+// The VNNI build's prefill runs the 512-bit, two-rows-per-register kernel.
+#include "kernels/x86_avx512_vnni/kquant_small_512.h"
+#endif
+
+namespace whale::WHALE_AVX2_NS {
+namespace {
+
 template <class T>
 void run(const Q8MatmulArgs& a) {
+#if defined(WHALE_VNNI)
+  // Prefill only: at decode the 512-bit tile was slower for all but IQ2_XXS (cache-hot, one
+  // thread, 2048x7168, GB/s-equivalent OP/s 256-bit -> 512-bit: Q2_K 55 -> 41, Q3_K 37 -> 13,
+  // IQ4_XS 55 -> 29, IQ1_M 16 -> 12, IQ2_XXS 15 -> 18): the per-block unpacking doubles and no
+  // token shares it.
+  if (a.n_tokens > 1) {
+    for_each_row_pair_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t ra, std::int64_t rb, std::int64_t t) {
+      kquant_small_tile_512<T, decltype(tt)::value>(a, ra, rb, t);
+    });
+    return;
+  }
+#endif
   for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<T, decltype(tt)::value>(a, r, t); });
 }
 

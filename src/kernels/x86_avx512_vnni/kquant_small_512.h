@@ -1,0 +1,85 @@
+// kquant_small_512.h — the matmul of Q2_K, Q3_K, IQ4_XS and the codebook types on 512-bit
+// registers, two weight rows per register, for the VNNI build's prefill only (included by
+// ../x86_avx2/kquant_small_matmul.cpp when WHALE_VNNI is defined). Each row's 32-element chunk
+// is unpacked by its AVX2 type (T::begin, T::chunk) and the two rows' chunks fill the halves of
+// one register, against the chunk's 32 activations broadcast to both halves: the int32 lanes
+// are the contract's 8 lanes of row A then of row B (kernels/q8_matmul.h), as in q4k_512.h.
+// Signed levels move their sign onto x by a masked negation (AVX-512 has no vpsignb).
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/x86_avx2/avx2_util.h"
+#include "kernels/x86_avx512_vnni/row_pair.h"
+
+namespace whale::WHALE_AVX2_NS {
+namespace {
+
+// Rows ra and rb (rb = ra for a last odd row: computed twice, its copy dropped) × TT tokens.
+template <class T, int TT>
+void kquant_small_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, std::int64_t t0) {
+  const std::int64_t nb = a.cols / 256;
+  const PairTileInputs<TT> in(a, ra, rb, t0);
+  __m512 acc[TT];   // lanes 0-7: row A's acc, 8-15: row B's
+  __m256 mins[TT];  // lanes 0-3: row A's mins, 4-7: row B's (Q2_K)
+#pragma GCC unroll 8
+  for (int t = 0; t < TT; ++t) {
+    acc[t] = _mm512_setzero_ps();
+    mins[t] = _mm256_setzero_ps();
+  }
+  // Pairs (2k, 2k + 1) of the min products' 16 lanes: row A's in lanes 0-3, row B's in 4-7.
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 0, 0, 0, 0, 0, 0, 0, 0);
+  BlockState sa, sb;
+  for (std::int64_t b = 0; b < nb; ++b) {
+    const std::uint8_t* wa = in.row_a + b * T::kBytes;
+    const std::uint8_t* wb = in.row_b + b * T::kBytes;
+    prefetch_ahead<T::kBytes>(wa);
+    prefetch_ahead<T::kBytes>(wb);
+    T::begin(wa, sa);
+    T::begin(wb, sb);
+    __m512i lanes[TT];
+#pragma GCC unroll 1
+    for (int c = 0; c < 8; ++c) {
+      const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(T::chunk(wa, c)), T::chunk(wb, c), 1);
+      const __m512i qa = T::kSigned ? _mm512_abs_epi8(q) : q;
+      const __mmask64 negative = T::kSigned ? _mm512_movepi8_mask(q) : 0;
+      // Words 0-7 of each half: the half's row's scale of elements 0-15 of the chunk; 8-15: of 16-31.
+      const __m512i scales = _mm512_inserti64x4(
+          _mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16(sa.sc[2 * c + 1]), _mm_set1_epi16(sa.sc[2 * c]))),
+          _mm256_set_m128i(_mm_set1_epi16(sb.sc[2 * c + 1]), _mm_set1_epi16(sb.sc[2 * c])), 1);
+#pragma GCC unroll 8
+      for (int t = 0; t < TT; ++t) {
+        __m512i x = _mm512_broadcast_i64x4(load256(reinterpret_cast<const std::uint8_t*>(in.xq[t] + 256 * b + 32 * c)));
+        if constexpr (T::kSigned) x = _mm512_mask_sub_epi8(x, negative, _mm512_setzero_si512(), x);
+        const __m512i p = _mm512_maddubs_epi16(qa, x);
+        lanes[t] = c == 0 ? _mm512_madd_epi16(p, scales) : _mm512_dpwssd_epi32(lanes[t], p, scales);
+      }
+    }
+    const __m512 d_ab = _mm512_castpd_ps(_mm512_insertf64x4(
+        _mm512_castps_pd(_mm512_set1_ps(sa.d)), _mm256_castps_pd(_mm256_set1_ps(sb.d)), 1));
+    const __m256 dmin_ab = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(sa.dmin)), _mm_set1_ps(sb.dmin), 1);
+    const __m512i m16_ab = _mm512_inserti64x4(_mm512_castsi256_si512(sa.m16), sb.m16, 1);
+#pragma GCC unroll 8
+    for (int t = 0; t < TT; ++t) {
+      const float dx = in.xd[t][b];
+      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(dx)), _mm512_cvtepi32_ps(lanes[t]), acc[t]);
+      if constexpr (T::kHasMin) {
+        // Min lane k: the 16-element groups 4k..4k+3, i.e. madd lanes 2k and 2k+1 of each row.
+        const __m512i xs = _mm512_broadcast_i64x4(
+            load256(reinterpret_cast<const std::uint8_t*>(a.x_sums16 + (t0 + t) * (a.cols / 16) + 16 * b)));
+        const __m512i prod = _mm512_madd_epi16(m16_ab, xs);
+        const __m256i m4 = _mm256_add_epi32(_mm512_castsi512_si256(_mm512_permutexvar_epi32(even, prod)),
+                                            _mm512_castsi512_si256(_mm512_permutexvar_epi32(odd, prod)));
+        mins[t] = _mm256_fmadd_ps(_mm256_mul_ps(dmin_ab, _mm256_set1_ps(dx)), _mm256_cvtepi32_ps(m4), mins[t]);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < TT; ++t) store_row_pair(a, t0 + t, ra, rb, acc[t], mins[t]);
+}
+
+}  // namespace
+}  // namespace whale::WHALE_AVX2_NS
