@@ -5,8 +5,8 @@
 // The integer matmul kernels are compiled twice: for AVX2 (namespace whale::avx2) and, from the
 // wrappers in ../x86_avx512_vnni/, with WHALE_VNNI defined and AVX512-VNNI + AVX512VL enabled
 // (namespace whale::avx2_vnni: the same kernels, their int8 chains shortened by vpdpbusd / vpdpwssd,
-// and the Q4_K, Q5_K, Q6_K matmuls and the 32-element types' prefill on 512-bit registers). All
-// compute the same int32 sums, so results are bit-identical.
+// and every type's prefill, and Q4_K, Q5_K, Q6_K decode, on 512-bit registers: ../x86_avx512_vnni/
+// *_512.h). All compute the same int32 sums, so results are bit-identical.
 #pragma once
 
 #include <immintrin.h>

@@ -9,6 +9,9 @@
 #include "kernels/x86_avx2/avx2_quant_dot.h"
 #include "kernels/x86_avx2/avx2_util.h"
 #include "quant/iq_codebooks.h"
+#if defined(WHALE_VNNI)
+#include "kernels/x86_avx512_vnni/kquant_small_512.h"  // the VNNI build's prefill
+#endif
 
 namespace whale::WHALE_AVX2_NS {
 namespace {
@@ -230,17 +233,6 @@ void tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
   for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r] = hsum_f32(acc[t]) + hsum_f32(mins[t]);
 }
 
-}  // namespace
-}  // namespace whale::WHALE_AVX2_NS
-
-#if defined(WHALE_VNNI)
-// The VNNI build's prefill runs the 512-bit, two-rows-per-register kernel.
-#include "kernels/x86_avx512_vnni/kquant_small_512.h"
-#endif
-
-namespace whale::WHALE_AVX2_NS {
-namespace {
-
 template <class T>
 void run(const Q8MatmulArgs& a) {
 #if defined(WHALE_VNNI)
@@ -250,7 +242,7 @@ void run(const Q8MatmulArgs& a) {
   // token shares it.
   if (a.n_tokens > 1) {
     for_each_row_pair_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t ra, std::int64_t rb, std::int64_t t) {
-      kquant_small_tile_512<T, decltype(tt)::value>(a, ra, rb, t);
+      kquant_small_tile_512<T, BlockState, decltype(tt)::value>(a, ra, rb, t);
     });
     return;
   }

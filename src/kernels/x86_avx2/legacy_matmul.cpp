@@ -6,6 +6,9 @@
 #include "kernels/q8_matmul_args.h"
 #include "kernels/x86_avx2/avx2_quant_dot.h"
 #include "kernels/x86_avx2/avx2_util.h"
+#if defined(WHALE_VNNI)
+#include "kernels/x86_avx512_vnni/block32_512.h"  // the VNNI build's prefill
+#endif
 
 namespace whale::WHALE_AVX2_NS {
 namespace {
@@ -149,17 +152,6 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
     for (int t = 0; t < TT; ++t)
       a.y[(t0 + t) * a.y_stride + r0 + r] = hsum_f32(acc[r][t]) + hsum_f32(mins[r][t]);
 }
-
-}  // namespace
-}  // namespace whale::WHALE_AVX2_NS
-
-#if defined(WHALE_VNNI)
-// The VNNI build's prefill runs the 512-bit, two-rows-per-register kernel.
-#include "kernels/x86_avx512_vnni/block32_512.h"
-#endif
-
-namespace whale::WHALE_AVX2_NS {
-namespace {
 
 #if defined(WHALE_VNNI)
 // Two rows of type T unpacked into the halves of 512-bit registers (block32_512.h).

@@ -6,6 +6,9 @@
 #include "kernels/q8_matmul_args.h"
 #include "kernels/x86_avx2/avx2_quant_dot.h"
 #include "kernels/x86_avx2/avx2_util.h"
+#if defined(WHALE_VNNI)
+#include "kernels/x86_avx512_vnni/block32_512.h"  // the VNNI build's prefill
+#endif
 
 namespace whale::WHALE_AVX2_NS {
 namespace {
@@ -63,14 +66,6 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
 }
 
 }  // namespace
-}  // namespace whale::WHALE_AVX2_NS
-
-#if defined(WHALE_VNNI)
-// The VNNI build runs the 512-bit, two-rows-per-register kernel instead of tile.
-#include "kernels/x86_avx512_vnni/block32_512.h"
-#endif
-
-namespace whale::WHALE_AVX2_NS {
 
 void matmul_q8_0(const Q8MatmulArgs& a) {
 #if defined(WHALE_VNNI)

@@ -18,7 +18,8 @@ namespace whale::WHALE_AVX2_NS {
 namespace {
 
 // Rows ra and rb (rb = ra for a last odd row: computed twice, its copy dropped) × TT tokens.
-template <class T, int TT>
+// State: the AVX2 kernels' per-block state (d, dmin, the 16 scales, the mins) that T::begin fills.
+template <class T, class State, int TT>
 void kquant_small_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, std::int64_t t0) {
   const std::int64_t nb = a.cols / 256;
   const PairTileInputs<TT> in(a, ra, rb, t0);
@@ -32,7 +33,7 @@ void kquant_small_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t 
   // Pairs (2k, 2k + 1) of the min products' 16 lanes: row A's in lanes 0-3, row B's in 4-7.
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
   const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 0, 0, 0, 0, 0, 0, 0, 0);
-  BlockState sa, sb;
+  State sa, sb;
   for (std::int64_t b = 0; b < nb; ++b) {
     const std::uint8_t* wa = in.row_a + b * T::kBytes;
     const std::uint8_t* wb = in.row_b + b * T::kBytes;
