@@ -3,6 +3,9 @@
 // Q8_K block: f32 d @0, 256 int8 quants @4.
 #include "kernels/x86_avx2/avx2_quant_dot.h"
 #include "kernels/x86_avx2/avx2_util.h"
+#if defined(WHALE_VNNI)
+#include "kernels/x86_avx512_vnni/q6k_512.h"  // the VNNI build's matmul
+#endif
 
 namespace whale::WHALE_AVX2_NS {
 namespace {
@@ -100,14 +103,6 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
 }
 
 }  // namespace
-}  // namespace whale::WHALE_AVX2_NS
-
-#if defined(WHALE_VNNI)
-// The VNNI build runs the 512-bit, two-rows-at-a-time form instead of matmul_tile.
-#include "kernels/x86_avx512_vnni/q6k_512.h"
-#endif
-
-namespace whale::WHALE_AVX2_NS {
 
 void matmul_q6_k(const Q8MatmulArgs& a) {
 #if defined(WHALE_VNNI)
