@@ -47,13 +47,18 @@ struct Q3K {
   static constexpr int kBytes = 110;
   static constexpr bool kSigned = true;
   static constexpr bool kHasMin = false;
+  // Scale j: low 4 bits from byte j (j < 8) or the high nibble of byte j - 8, top 2 bits from
+  // bits 2·(j/4) of byte 8 + j%4; all 16 at once: the 8 low bytes and their high nibbles side by
+  // side, and the word of bytes 8-11 shifted by 0, 2, 4, 6 for scales 0-3, 4-7, 8-11, 12-15.
   static void begin(const std::uint8_t* w, BlockState& s) {
-    const std::uint8_t* sc = w + 96;
-    for (int j = 0; j < 16; ++j) {
-      const int low = (j < 8) ? (sc[j] & 0xF) : (sc[j - 8] >> 4);
-      const int high = (sc[8 + j % 4] >> (2 * (j / 4))) & 3;
-      s.sc[j] = static_cast<std::int16_t>((low | (high << 4)) - 32);
-    }
+    const __m128i low8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(w + 96));
+    const __m128i m4 = _mm_set1_epi8(0x0F);
+    const __m128i low = _mm_unpacklo_epi64(_mm_and_si128(low8, m4), _mm_and_si128(_mm_srli_epi16(low8, 4), m4));
+    const __m128i high = _mm_and_si128(
+        _mm_srlv_epi32(_mm_set1_epi32(static_cast<int>(load_u32(w + 104))), _mm_setr_epi32(0, 2, 4, 6)),
+        _mm_set1_epi8(3));
+    const __m128i sc = _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(high, 4)), _mm_set1_epi8(32));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(s.sc), _mm256_cvtepi8_epi16(sc));
     s.d = load_f16(w + 108);
   }
   static __m256i chunk(const std::uint8_t* w, int c) {
