@@ -28,6 +28,7 @@ struct Q2K {
   static constexpr int kBytes = 84;
   static constexpr bool kSigned = false;
   static constexpr bool kHasMin = true;
+  static constexpr bool kPermuteScales = true;  // see tile
   static void begin(const std::uint8_t* w, BlockState& s) {
     for (int j = 0; j < 16; ++j) s.sc[j] = static_cast<std::int16_t>(w[j] & 0xF);
     s.m16 = _mm256_cvtepu8_epi16(_mm_srli_epi16(
@@ -47,6 +48,7 @@ struct Q3K {
   static constexpr int kBytes = 110;
   static constexpr bool kSigned = true;
   static constexpr bool kHasMin = false;
+  static constexpr bool kPermuteScales = true;  // see tile
   // Scale j: low 4 bits from byte j (j < 8) or the high nibble of byte j - 8, top 2 bits from
   // bits 2·(j/4) of byte 8 + j%4; all 16 at once: the 8 low bytes and their high nibbles side by
   // side, and the word of bytes 8-11 shifted by 0, 2, 4, 6 for scales 0-3, 4-7, 8-11, 12-15.
@@ -77,6 +79,7 @@ struct IQ4XS {
   static constexpr int kBytes = 136;
   static constexpr bool kSigned = true;
   static constexpr bool kHasMin = false;
+  static constexpr bool kPermuteScales = false;  // see tile
   static void begin(const std::uint8_t* w, BlockState& s) {
     const int sh = w[2] | (w[3] << 8);
     for (int ib = 0; ib < 8; ++ib) {
@@ -117,6 +120,7 @@ struct IQ2XXS {
   static constexpr int kBytes = 66;
   static constexpr bool kSigned = true;
   static constexpr bool kHasMin = false;
+  static constexpr bool kPermuteScales = true;  // see tile
   static void begin(const std::uint8_t* w, BlockState& s) {
     for (int c = 0; c < 8; ++c)
       s.sc[2 * c] = s.sc[2 * c + 1] = static_cast<std::int16_t>(2 * (load_u32(w + 6 + 8 * c) >> 28) + 1);
@@ -149,6 +153,7 @@ struct IQ1S {
   static constexpr int kBytes = 50;
   static constexpr bool kSigned = true;
   static constexpr bool kHasMin = false;
+  static constexpr bool kPermuteScales = false;  // see tile
   static void begin(const std::uint8_t* w, BlockState& s) {
     for (int c = 0; c < 8; ++c)
       s.sc[2 * c] = s.sc[2 * c + 1] = static_cast<std::int16_t>(2 * ((load_u16(w + 34 + 2 * c) >> 12) & 7) + 1);
@@ -169,6 +174,7 @@ struct IQ1M {
   static constexpr int kBytes = 56;
   static constexpr bool kSigned = true;
   static constexpr bool kHasMin = false;
+  static constexpr bool kPermuteScales = false;  // see tile
   static void begin(const std::uint8_t* w, BlockState& s) {
     std::uint16_t d_bits = 0;
     for (int k = 0; k < 4; ++k) {
@@ -210,7 +216,18 @@ void tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
     for (int c = 0; c < 8; ++c) {
       const __m256i q = T::chunk(w, c);
       const __m256i qa = T::kSigned ? _mm256_sign_epi8(q, q) : q;
-      const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(st.sc[2 * c + 1]), _mm_set1_epi16(st.sc[2 * c]));
+      __m256i scales = _mm256_set_m128i(_mm_set1_epi16(st.sc[2 * c + 1]), _mm_set1_epi16(st.sc[2 * c]));
+#if defined(WHALE_VNNI)
+      // One vpermw from the 16 scale words (AVX512BW + VL) instead of two word broadcasts and an
+      // insert: at decode (cache-hot, one thread, 2048x7168) Q2_K 58 -> 78-80 GOP/s, Q3_K 37-38
+      // -> 51, IQ2_XXS 15-16 -> 20-21. The types whose begin() writes the scales one by one lose
+      // instead (IQ4_XS 54-55 -> 40-42, IQ1_M 17 -> 15: the vector load waits for those stores),
+      // so they keep the broadcasts (kPermuteScales).
+      if constexpr (T::kPermuteScales)
+        scales = _mm256_permutexvar_epi16(
+            _mm256_inserti128_si256(_mm256_set1_epi16(static_cast<short>(2 * c)), _mm_set1_epi16(static_cast<short>(2 * c + 1)), 1),
+            _mm256_load_si256(reinterpret_cast<const __m256i*>(st.sc)));
+#endif
 #pragma GCC unroll 8
       for (int t = 0; t < TT; ++t) {
         const __m256i x = _mm256_loadu_si256(
@@ -245,14 +262,16 @@ void run(const Q8MatmulArgs& a) {
   // thread, 2048x7168, GB/s-equivalent OP/s 256-bit -> 512-bit: Q2_K 55 -> 41, Q3_K 37 -> 13,
   // IQ4_XS 55 -> 29, IQ1_M 16 -> 12, IQ2_XXS 15 -> 18): the per-block unpacking doubles and no
   // token shares it.
-  if (a.n_tokens > 1) {
-    for_each_row_pair_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t ra, std::int64_t rb, std::int64_t t) {
-      kquant_small_tile_512<T, BlockState, decltype(tt)::value>(a, ra, rb, t);
-    });
+  if (a.n_tokens == 1) {
+    for (std::int64_t r = a.row_begin; r < a.row_end; ++r) tile<T, 1>(a, r, 0);
     return;
   }
-#endif
+  for_each_row_pair_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t ra, std::int64_t rb, std::int64_t t) {
+    kquant_small_tile_512<T, BlockState, decltype(tt)::value>(a, ra, rb, t);
+  });
+#else
   for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<T, decltype(tt)::value>(a, r, t); });
+#endif
 }
 
 }  // namespace
