@@ -3,8 +3,7 @@
 // integer path (activations quantized to Q8). Reports weight bytes/s (the decode roofline's
 // currency), op/s (prefill's) and `roof`, the fraction of the machine's limit measured at
 // start-up with the same threads: read bandwidth for T=1, the int8 multiply-add peak (integer
-// path; the K-quant chain of the kernel set in use, on 512-bit registers for the kernels that
-// use them (q8_matmul_uses_512_bit), see runtime/roofline.h) or the FP32 FMA peak (exact path)
+// path; the K-quant chain of the kernel set in use, see runtime/roofline.h) or the FP32 FMA peak (exact path)
 // for T=64. The matrix is cycled through copies larger than the L3, so T=1 streams from DRAM.
 #include <benchmark/benchmark.h>
 
@@ -38,7 +37,6 @@ constexpr DType kTypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8
 // Measured once in main, before the benchmarks run.
 struct Limits {
   double read_gbs = 0, fp32_gflops = 0, int8_gops = 0;
-  double int8_512_gops = 0;  // the chain of the kernels q8_matmul_uses_512_bit names
 };
 Limits g_limits;
 
@@ -117,9 +115,8 @@ void bm_matmul(benchmark::State& state) {
   // The fraction of the limit that bounds this case (see the file comment).
   const bool integer = numerics == whale::MatmulNumerics::kQ8Activations &&
                        whale::dtype_traits(type).is_quantized;
-  const double int8 = whale::q8_matmul_uses_512_bit(whale::q8_matmul_kernels(), type) ? g_limits.int8_512_gops
-                                                                                    : g_limits.int8_gops;
-  const double limit = T == 1 ? g_limits.read_gbs * 1e9 : (integer ? int8 : g_limits.fp32_gflops) * 1e9;
+  const double limit = T == 1 ? g_limits.read_gbs * 1e9
+                              : (integer ? g_limits.int8_gops : g_limits.fp32_gflops) * 1e9;
   const double per_iter = T == 1 ? static_cast<double>(weight_bytes) : ops;
   if (limit > 0)
     state.counters["roof"] =
@@ -152,13 +149,11 @@ int main(int argc, char** argv) {
     whale::ThreadPool pool(bench_threads());
     g_limits.read_gbs = whale::measure_read_bandwidth(pool);
     g_limits.fp32_gflops = whale::measure_fp32_fma_peak(pool);
-    const bool vnni = &whale::q8_matmul_kernels() == whale::q8_matmul_avx512_vnni();
-    g_limits.int8_gops = whale::measure_int8_madd_peak(pool, vnni);
-    g_limits.int8_512_gops = vnni ? whale::measure_int8_madd_peak(pool, true, true) : g_limits.int8_gops;
+    g_limits.int8_gops = whale::measure_int8_madd_peak(
+        pool, &whale::q8_matmul_kernels() == whale::q8_matmul_avx512_vnni());
     benchmark::AddCustomContext("read_GBps", std::to_string(g_limits.read_gbs));
     benchmark::AddCustomContext("fp32_GFLOPs", std::to_string(g_limits.fp32_gflops));
     benchmark::AddCustomContext("int8_GOPs", std::to_string(g_limits.int8_gops));
-    benchmark::AddCustomContext("int8_512bit_GOPs", std::to_string(g_limits.int8_512_gops));
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

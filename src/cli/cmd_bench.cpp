@@ -159,18 +159,14 @@ int run_bench(const BenchOptions& o) {
   // FMA with the block scale.
   const auto main_type = dtype_from_name(budget.main_dtype);
   const bool short_blocks = main_type && dtype_traits(*main_type).block_elems == 32;
-  // With the AVX512-VNNI kernel set the chains are shorter (vpdpbusd / vpdpwssd).
+  // The AVX512-VNNI kernel set runs every type's prefill on 512-bit registers with shorter
+  // chains (vpdpwssd; for 32-element blocks x biased to unsigned by a xor, then vpdpbusd).
   const bool vnni = q8_matmul_avx512_vnni() != nullptr && &q8_matmul_kernels() == q8_matmul_avx512_vnni();
-  // Its Q8_0, Q4_K, Q5_K and Q6_K prefill kernels run on 512-bit registers (Q8_0 biases x to
-  // unsigned with a xor where the 256-bit kernel moves the weight's sign onto it).
-  const bool wide = main_type && q8_matmul_uses_512_bit(q8_matmul_kernels(), *main_type);
-  if (vnni && short_blocks)
-    lim.int8_chain = wide ? "xor+dpbusd+cvt+fma zmm" : "sign+dpbusd+cvt+fma";
-  else if (vnni)
-    lim.int8_chain = wide ? "maddubs+dpwssd zmm" : "maddubs+dpwssd";
+  if (vnni)
+    lim.int8_chain = short_blocks ? "xor+dpbusd+cvt+fma zmm" : "maddubs+dpwssd zmm";
   else
     lim.int8_chain = short_blocks ? "sign+maddubs+madd+cvt+fma" : "maddubs+madd+add";
-  lim.int8_gops = short_blocks ? measure_int8_q8_block_peak(pool, vnni, wide) : measure_int8_madd_peak(pool, vnni, wide);
+  lim.int8_gops = short_blocks ? measure_int8_q8_block_peak(pool, vnni) : measure_int8_madd_peak(pool, vnni);
   auto measured = run_repeats(**model, o);
   if (!measured.ok()) return fail(measured.error());
   std::vector<ParallelResult> par;

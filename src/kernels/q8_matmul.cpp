@@ -122,10 +122,6 @@ const Q8MatmulKernels& q8_matmul_kernels() {
   return best;
 }
 
-bool q8_matmul_uses_512_bit(const Q8MatmulKernels& kernels, DType t) {
-  return &kernels == q8_matmul_avx512_vnni() && q8_type_info(t) != nullptr;
-}
-
 namespace {
 
 // The kernel arguments of one product over all its rows (the caller narrows the row range).

@@ -51,8 +51,8 @@ const std::array<Q8TypeInfo, kQ8TypeCount>& q8_types();
 
 const Q8MatmulKernels& q8_matmul_ref();
 const Q8MatmulKernels* q8_matmul_avx2();  // nullptr without AVX2+FMA+F16C
-// The same kernels with AVX512-VNNI int8 chains; nullptr without AVX512-VNNI + AVX512VL +
-// AVX512BW.
+// The same kernels with AVX512-VNNI int8 chains, every type's prefill (and Q4_K, Q5_K, Q6_K
+// decode) on 512-bit registers; nullptr without AVX512-VNNI + AVX512VL + AVX512BW.
 const Q8MatmulKernels* q8_matmul_avx512_vnni();
 // AArch64: plain NEON (every AArch64 CPU; nullptr on other targets), and the same kernels with
 // sdot (nullptr without the dot-product extension).
@@ -61,10 +61,6 @@ const Q8MatmulKernels* q8_matmul_neon_dotprod();
 // The best for this CPU (WHALE_KERNELS=avx2, neon or scalar in the environment chooses a
 // lesser one); thread-safe.
 const Q8MatmulKernels& q8_matmul_kernels();
-// Whether `kernels` multiplies a batch of tokens (prefill) of weight type t on 512-bit registers
-// (the VNNI set does for every type of its table): the int8 peak a benchmark divides their
-// prefill speed by is then that of the 512-bit chain.
-bool q8_matmul_uses_512_bit(const Q8MatmulKernels& kernels, DType t);
 
 // y = x · Wᵀ through the integer path (x quantized to the type's activation format into the
 // calling thread's scratch). Precondition: q8_type_info(w.dtype) and no FP8 block scales.

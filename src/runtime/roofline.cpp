@@ -142,26 +142,24 @@ double measure_fp32_fma_peak(ThreadPool& pool) {
   return rate / 1e9;
 }
 
-double measure_int8_madd_peak(ThreadPool& pool, bool vnni, bool wide) {
+double measure_int8_madd_peak(ThreadPool& pool, bool vnni) {
   const SimdLevel level = detect_simd_level();
   std::vector<std::int32_t> sinks(static_cast<std::size_t>(pool.size()), 0);
   const std::uint64_t iters = 4'000'000;
   const double rate = best_rate(pool, 3, [&](std::size_t t) {
     if (level != SimdLevel::kAvx2) return roofline_isa::int8_chains_scalar(iters, &sinks[t]);
-    if (vnni && wide) return roofline_isa_vnni::int8_chains_512(iters, &sinks[t]);
-    return vnni ? roofline_isa_vnni::int8_chains_avx2(iters, &sinks[t])
+    return vnni ? roofline_isa_vnni::int8_chains_512(iters, &sinks[t])
                 : roofline_isa::int8_chains_avx2(iters, &sinks[t]);
   });
   return rate / 1e9;
 }
 
-double measure_int8_q8_block_peak(ThreadPool& pool, bool vnni, bool wide) {
+double measure_int8_q8_block_peak(ThreadPool& pool, bool vnni) {
   if (detect_simd_level() != SimdLevel::kAvx2) return measure_int8_madd_peak(pool);
   std::vector<float> sinks(static_cast<std::size_t>(pool.size()), 0.0f);
   const std::uint64_t iters = 4'000'000;
   const double rate = best_rate(pool, 3, [&](std::size_t t) {
-    if (vnni && wide) return roofline_isa_vnni::int8_q8_block_chains_512(iters, &sinks[t]);
-    return vnni ? roofline_isa_vnni::int8_q8_block_chains_avx2(iters, &sinks[t])
+    return vnni ? roofline_isa_vnni::int8_q8_block_chains_512(iters, &sinks[t])
                 : roofline_isa::int8_q8_block_chains_avx2(iters, &sinks[t]);
   });
   return rate / 1e9;

@@ -31,17 +31,16 @@ double measure_fp32_fma_peak(ThreadPool& pool);
 // vpmaddubsw, vpmaddwd, vpaddd). One int8 product accumulated counts 2 operations.
 // This is the inner loop of the K-quant kernels (Q4_K: vpmaddubsw, vpmaddwd with the
 // sub-block scale, vpaddd per 32 products and token). With `vnni` (only on a CPU with
-// AVX512-VNNI + AVX512VL: cpu_has_avx512_vnni_vl) the chain the VNNI kernels run instead:
-// vpmaddubsw, vpdpwssd; with `wide` as well, that chain on 512-bit registers (the VNNI set's
-// Q4_K, Q5_K and Q6_K kernels: q8_matmul_uses_512_bit).
-double measure_int8_madd_peak(ThreadPool& pool, bool vnni = false, bool wide = false);
+// AVX512-VNNI + AVX512VL: cpu_has_avx512_vnni_vl) the chain the VNNI kernel set's prefill runs
+// instead: vpmaddubsw, vpdpwssd on 512-bit registers.
+double measure_int8_madd_peak(ThreadPool& pool, bool vnni = false);
 
 // The same, for the sequence the Q8_0 and other 32-element-block kernels issue per 32
 // products: vpsignb, vpmaddubsw, vpmaddwd, vcvtdq2ps, vfmadd with the block scale (their
 // blocks are too short to accumulate in int32 first). Falls back to measure_int8_madd_peak's
-// scalar loop without AVX2. With `vnni`: vpsignb, vpdpbusd, vcvtdq2ps, vfmadd; with `wide` as
-// well, the VNNI set's 512-bit Q8_0 prefill sequence: vpxord, vpdpbusd, vcvtdq2ps, vfmadd on zmm.
-double measure_int8_q8_block_peak(ThreadPool& pool, bool vnni = false, bool wide = false);
+// scalar loop without AVX2. With `vnni`: the VNNI set's prefill sequence, vpxord (x biased to
+// unsigned), vpdpbusd, vcvtdq2ps, vfmadd on 512-bit registers.
+double measure_int8_q8_block_peak(ThreadPool& pool, bool vnni = false);
 
 // The read loop of measure_read_bandwidth for one level: the wrapping sum of `n` words. Every
 // level returns the same sum for the same words (tests check that the loop reads it all).

@@ -1,8 +1,8 @@
 // roofline_avx2.cpp — the AVX2/FMA measuring loops (compiled with -mavx2 -mfma, called only
 // after detect_simd_level() saw both). Only intrinsics here: an inline library function
 // compiled with AVX2 could be chosen by the linker for scalar callers too. roofline_vnni.cpp
-// compiles this file again with AVX512-VNNI into namespace roofline_isa_vnni: the int8 chains
-// then use the kernels' VNNI instructions (the same helpers as the kernels, avx2_util.h).
+// compiles this file again with AVX512-VNNI into namespace roofline_isa_vnni, where only the
+// int8 chains of the VNNI kernel set's prefill (512-bit registers) are built.
 #include <immintrin.h>
 
 #include "kernels/x86_avx2/avx2_util.h"
@@ -15,6 +15,7 @@
 namespace whale::WHALE_ROOFLINE_NS {
 namespace {
 
+#if !defined(WHALE_VNNI)
 using WHALE_AVX2_NS::dot_u8s8_add;
 using WHALE_AVX2_NS::madd_add;
 
@@ -70,6 +71,8 @@ std::uint64_t fma_impl(std::uint64_t iterations, float* sink) {
   return iterations * 10 * 8 * 2;
 }
 
+#endif
+
 // Six independent chains over the operand pairs (a0, a1, a2) × (b0, b1): acc_k = step(acc_k, a_i,
 // b_j), the operands made opaque each round so no product is hoisted out of the loop; returns
 // the six accumulators summed with `add`. Six chains cover the longest latency in the steps.
@@ -88,6 +91,7 @@ Acc six_chains(std::uint64_t iterations, Op a0, Op a1, Op a2, Op b0, Op b1, Acc 
   return add(add(add(c0, c1), add(c2, c3)), add(c4, c5));
 }
 
+#if !defined(WHALE_VNNI)
 // Wrapping sums are fine below: they only keep the work alive.
 std::int32_t first_plus_last(__m256i v) {
   alignas(32) std::int32_t lanes[8];
@@ -128,10 +132,10 @@ std::uint64_t int8_q8_block_impl(std::uint64_t iterations, float* sink) {
   return iterations * 6 * 32 * 2;
 }
 
-#if defined(WHALE_VNNI)
-// The same chains on 512-bit registers, as the VNNI build's 512-bit kernels issue them
+#else
+// The same chains on 512-bit registers, as the VNNI set's prefill kernels issue them
 // (x86_avx512_vnni/*_512.h). On Xeons with two 512-bit multiply ports they do twice the work of
-// the 256-bit chains per instruction.
+// the 256-bit chains per instruction. Wrapping sums only keep the work alive.
 std::int32_t first_plus_last(__m512i v) {
   alignas(64) std::int32_t lanes[16];
   _mm512_store_si512(lanes, v);
@@ -174,6 +178,7 @@ std::uint64_t int8_q8_block_512_impl(std::uint64_t iterations, float* sink) {
 
 }  // namespace
 
+#if !defined(WHALE_VNNI)
 std::uint64_t int8_q8_block_chains_avx2(std::uint64_t iterations, float* sink) {
   return int8_q8_block_impl(iterations, sink);
 }
@@ -184,7 +189,7 @@ std::uint64_t int8_chains_avx2(std::uint64_t iterations, std::int32_t* sink) {
   return int8_impl(iterations, sink);
 }
 
-#if defined(WHALE_VNNI)
+#else
 std::uint64_t int8_chains_512(std::uint64_t iterations, std::int32_t* sink) {
   return int8_512_impl(iterations, sink);
 }

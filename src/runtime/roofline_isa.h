@@ -24,13 +24,11 @@ std::uint64_t int8_q8_block_chains_avx2(std::uint64_t iterations, float* sink);
 
 }  // namespace whale::roofline_isa
 
-// The int8 chains again with AVX512-VNNI (roofline_vnni.cpp): maddubs + vpdpwssd, and
-// sign + vpdpbusd + cvt + fma.
+// The int8 chains of the AVX512-VNNI kernel set's prefill, on 512-bit registers
+// (roofline_vnni.cpp).
 namespace whale::roofline_isa_vnni {
-std::uint64_t int8_chains_avx2(std::uint64_t iterations, std::int32_t* sink);
-std::uint64_t int8_q8_block_chains_avx2(std::uint64_t iterations, float* sink);
-// maddubs + vpdpwssd on 512-bit registers (the VNNI set's Q4_K / Q5_K / Q6_K kernels).
+// maddubs + vpdpwssd (the 256-element K-quant and codebook types).
 std::uint64_t int8_chains_512(std::uint64_t iterations, std::int32_t* sink);
-// xor + vpdpbusd + cvt + fma on 512-bit registers (the VNNI set's Q8_0 prefill kernel).
+// xor + vpdpbusd + cvt + fma (Q8_0 and the other 32-element types).
 std::uint64_t int8_q8_block_chains_512(std::uint64_t iterations, float* sink);
 }  // namespace whale::roofline_isa_vnni

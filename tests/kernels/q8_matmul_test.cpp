@@ -185,25 +185,6 @@ TEST(Q8Matmul, EveryKernelSetOfThisCpuEqualsReferenceBitForBit) {
   }
 }
 
-// whale bench divides a model's prefill by the int8 peak of the chain its main kernel runs;
-// the VNNI set runs every type's prefill on 512-bit registers, no other set any.
-TEST(Q8Matmul, OnlyTheVnniSetIs512Bit) {
-  for (const Q8TypeInfo& info : q8_types()) {
-    const DType t = info.weight;
-    EXPECT_FALSE(q8_matmul_uses_512_bit(q8_matmul_ref(), t)) << dtype_name(t);
-    if (q8_matmul_avx2() != nullptr) {
-      EXPECT_FALSE(q8_matmul_uses_512_bit(*q8_matmul_avx2(), t)) << dtype_name(t);
-    }
-    if (q8_matmul_avx512_vnni() != nullptr) {
-      EXPECT_TRUE(q8_matmul_uses_512_bit(*q8_matmul_avx512_vnni(), t)) << dtype_name(t);
-    }
-  }
-  // Types without an integer kernel never are.
-  if (q8_matmul_avx512_vnni() != nullptr) {
-    EXPECT_FALSE(q8_matmul_uses_512_bit(*q8_matmul_avx512_vnni(), DType::kF32));
-  }
-}
-
 // The bit-for-bit tests above prove nothing if a table silently holds the reference: on
 // AArch64 every type has its own NEON kernel, the activation quantizer is NEON's, and the
 // process picks the best NEON table, or the one WHALE_KERNELS names (neon, scalar).
