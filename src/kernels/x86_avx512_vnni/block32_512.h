@@ -36,14 +36,9 @@ template <class Pair, int TT>
 void block32_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, std::int64_t t0) {
   const PairTileInputs<TT> in(a, ra, rb, t0);
   const std::int16_t* xs16[TT];
-  __m512 acc[TT];   // lanes 0-7: row A's acc, 8-15: row B's
-  __m256 mins[TT];  // lanes 0-3: row A's mins, 4-7: row B's
 #pragma GCC unroll 8
-  for (int t = 0; t < TT; ++t) {
-    xs16[t] = a.x_sums16 + (t0 + t) * (a.cols / 16);
-    acc[t] = _mm512_setzero_ps();
-    mins[t] = _mm256_setzero_ps();
-  }
+  for (int t = 0; t < TT; ++t) xs16[t] = a.x_sums16 + (t0 + t) * (a.cols / 16);
+  PairSums<TT> sums;
   const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
   const std::int64_t nb = a.cols / 32;
   for (std::int64_t b = 0; b < nb; ++b) {
@@ -61,16 +56,15 @@ void block32_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, s
           _mm512_broadcast_i64x4(load256(reinterpret_cast<const std::uint8_t*>(in.xq[t] + 32 * b))), bias);
       const __m512i lanes = _mm512_dpbusd_epi32(start, x, w.levels);
       const __m512 dx = _mm512_set1_ps(in.xd[t][b]);
-      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(w.d, dx), _mm512_cvtepi32_ps(lanes), acc[t]);
+      sums.acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(w.d, dx), _mm512_cvtepi32_ps(lanes), sums.acc[t]);
       if constexpr (Pair::kHasMin) {
         const float s = static_cast<float>(xs16[t][2 * b] + xs16[t][2 * b + 1]);
         const __m256 xsum = _mm256_setr_ps(s, 0.0f, 0.0f, 0.0f, s, 0.0f, 0.0f, 0.0f);
-        mins[t] = _mm256_fmadd_ps(_mm256_mul_ps(w.m, _mm512_castps512_ps256(dx)), xsum, mins[t]);
+        sums.mins[t] = _mm256_fmadd_ps(_mm256_mul_ps(w.m, _mm512_castps512_ps256(dx)), xsum, sums.mins[t]);
       }
     }
   }
-#pragma GCC unroll 8
-  for (int t = 0; t < TT; ++t) store_row_pair(a, t0 + t, ra, rb, acc[t], mins[t]);
+  sums.store(a, t0, ra, rb);
 }
 
 // Q8_0: f16 d, then 32 int8 quants.

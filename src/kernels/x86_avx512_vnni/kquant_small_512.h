@@ -23,13 +23,7 @@ template <class T, class State, int TT>
 void kquant_small_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, std::int64_t t0) {
   const std::int64_t nb = a.cols / 256;
   const PairTileInputs<TT> in(a, ra, rb, t0);
-  __m512 acc[TT];   // lanes 0-7: row A's acc, 8-15: row B's
-  __m256 mins[TT];  // lanes 0-3: row A's mins, 4-7: row B's (Q2_K)
-#pragma GCC unroll 8
-  for (int t = 0; t < TT; ++t) {
-    acc[t] = _mm512_setzero_ps();
-    mins[t] = _mm256_setzero_ps();
-  }
+  PairSums<TT> sums;  // mins: Q2_K only
   // Pairs (2k, 2k + 1) of the min products' 16 lanes: row A's in lanes 0-3, row B's in 4-7.
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
   const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 0, 0, 0, 0, 0, 0, 0, 0);
@@ -66,7 +60,7 @@ void kquant_small_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t 
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
       const float dx = in.xd[t][b];
-      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(dx)), _mm512_cvtepi32_ps(lanes[t]), acc[t]);
+      sums.acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(dx)), _mm512_cvtepi32_ps(lanes[t]), sums.acc[t]);
       if constexpr (T::kHasMin) {
         // Min lane k: the 16-element groups 4k..4k+3, i.e. madd lanes 2k and 2k+1 of each row.
         const __m512i xs = _mm512_broadcast_i64x4(
@@ -74,12 +68,11 @@ void kquant_small_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t 
         const __m512i prod = _mm512_madd_epi16(m16_ab, xs);
         const __m256i m4 = _mm256_add_epi32(_mm512_castsi512_si256(_mm512_permutexvar_epi32(even, prod)),
                                             _mm512_castsi512_si256(_mm512_permutexvar_epi32(odd, prod)));
-        mins[t] = _mm256_fmadd_ps(_mm256_mul_ps(dmin_ab, _mm256_set1_ps(dx)), _mm256_cvtepi32_ps(m4), mins[t]);
+        sums.mins[t] = _mm256_fmadd_ps(_mm256_mul_ps(dmin_ab, _mm256_set1_ps(dx)), _mm256_cvtepi32_ps(m4), sums.mins[t]);
       }
     }
   }
-#pragma GCC unroll 8
-  for (int t = 0; t < TT; ++t) store_row_pair(a, t0 + t, ra, rb, acc[t], mins[t]);
+  sums.store(a, t0, ra, rb);
 }
 
 }  // namespace

@@ -40,14 +40,9 @@ void matmul_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, st
   const std::int64_t nb = a.cols / 256;
   const PairTileInputs<TT> in(a, ra, rb, t0);
   const std::int16_t* xs32[TT];
-  __m512 acc[TT];   // lanes 0-7: row A's acc, 8-15: row B's
-  __m256 mins[TT];  // lanes 0-3: row A's mins, 4-7: row B's
 #pragma GCC unroll 8
-  for (int t = 0; t < TT; ++t) {
-    xs32[t] = a.x_sums32 + (t0 + t) * (a.cols / 32);
-    acc[t] = _mm512_setzero_ps();
-    mins[t] = _mm256_setzero_ps();
-  }
+  for (int t = 0; t < TT; ++t) xs32[t] = a.x_sums32 + (t0 + t) * (a.cols / 32);
+  PairSums<TT> sums;
   const __m512i low_mask = _mm512_set1_epi8(0x0F);
   for (std::int64_t b = 0; b < nb; ++b) {
     const std::uint8_t* wa = in.row_a + b * kBlockBytes;
@@ -98,15 +93,14 @@ void matmul_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, st
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
       const float dx = in.xd[t][b];
-      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(dx)), _mm512_cvtepi32_ps(lanes[t]), acc[t]);
+      sums.acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(dx)), _mm512_cvtepi32_ps(lanes[t]), sums.acc[t]);
       // Lane p of each row: m_{2p}·pair_{2p} + m_{2p+1}·pair_{2p+1}, the contract's min lane p.
       const __m256i pairs = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xs32[t] + 8 * b)));
-      mins[t] = _mm256_fmadd_ps(_mm256_mul_ps(dmin_ab, _mm256_set1_ps(dx)),
-                                _mm256_cvtepi32_ps(_mm256_madd_epi16(min_words, pairs)), mins[t]);
+      sums.mins[t] = _mm256_fmadd_ps(_mm256_mul_ps(dmin_ab, _mm256_set1_ps(dx)),
+                                _mm256_cvtepi32_ps(_mm256_madd_epi16(min_words, pairs)), sums.mins[t]);
     }
   }
-#pragma GCC unroll 8
-  for (int t = 0; t < TT; ++t) store_row_pair(a, t0 + t, ra, rb, acc[t], mins[t]);
+  sums.store(a, t0, ra, rb);
 }
 
 }  // namespace

@@ -32,9 +32,7 @@ void matmul_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, st
   constexpr int kBlockBytes = 210;
   const std::int64_t nb = a.cols / 256;
   const PairTileInputs<TT> in(a, ra, rb, t0);
-  __m512 acc[TT];  // lanes 0-7: row A's acc, 8-15: row B's
-#pragma GCC unroll 8
-  for (int t = 0; t < TT; ++t) acc[t] = _mm512_setzero_ps();
+  PairSums<TT> sums;  // no mins
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   const __m512i m2 = _mm512_set1_epi8(0x03);
   const __m512i k32 = _mm512_set1_epi8(32);
@@ -80,10 +78,9 @@ void matmul_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, st
     }
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t)
-      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(in.xd[t][b])), _mm512_cvtepi32_ps(lanes[t]), acc[t]);
+      sums.acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(in.xd[t][b])), _mm512_cvtepi32_ps(lanes[t]), sums.acc[t]);
   }
-#pragma GCC unroll 8
-  for (int t = 0; t < TT; ++t) store_row_pair(a, t0 + t, ra, rb, acc[t], _mm256_setzero_ps());
+  sums.store(a, t0, ra, rb);
 }
 
 }  // namespace

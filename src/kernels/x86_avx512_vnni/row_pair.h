@@ -47,17 +47,35 @@ inline __m512 broadcast_f16_pair(const std::uint8_t* wa, const std::uint8_t* wb)
   return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16(ha)), _mm_set1_epi16(hb), 1));
 }
 
-// Token t's outputs of rows ra and rb from the contract's float lanes: acc = [A's 8 | B's 8],
-// mins = [A's 4 | B's 4] (zero for types without mins: adding +0.0 is the contract's empty min
-// sum). rb == ra marks a last odd row whose second copy is dropped.
-inline void store_row_pair(const Q8MatmulArgs& a, std::int64_t t, std::int64_t ra, std::int64_t rb, __m512 acc,
-                           __m256 mins) {
-  float* y = a.y + t * a.y_stride;
-  y[ra] = hsum_f32(_mm512_castps512_ps256(acc)) + hsum_f32(_mm256_castps256_ps128(mins));
-  if (rb != ra)
-    y[rb] = hsum_f32(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1))) +
-            hsum_f32(_mm256_extractf128_ps(mins, 1));
-}
+// The float accumulators of a row-pair tile, per token: acc = [A's 8 lanes | B's 8] and
+// mins = [A's 4 | B's 4] (left zero by types without mins: adding +0.0 is the contract's empty
+// min sum), all starting at zero.
+template <int TT>
+struct PairSums {
+  __m512 acc[TT];
+  __m256 mins[TT];
+
+  PairSums() {
+#pragma GCC unroll 8
+    for (int t = 0; t < TT; ++t) {
+      acc[t] = _mm512_setzero_ps();
+      mins[t] = _mm256_setzero_ps();
+    }
+  }
+
+  // The outputs of rows ra and rb for tokens t0.. (rb == ra marks a last odd row whose second
+  // copy is dropped), each the contract's final sum of its lanes.
+  void store(const Q8MatmulArgs& a, std::int64_t t0, std::int64_t ra, std::int64_t rb) const {
+#pragma GCC unroll 8
+    for (int t = 0; t < TT; ++t) {
+      float* y = a.y + (t0 + t) * a.y_stride;
+      y[ra] = hsum_f32(_mm512_castps512_ps256(acc[t])) + hsum_f32(_mm256_castps256_ps128(mins[t]));
+      if (rb != ra)
+        y[rb] = hsum_f32(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[t]), 1))) +
+                hsum_f32(_mm256_extractf128_ps(mins[t], 1));
+    }
+  }
+};
 
 }  // namespace
 }  // namespace whale::WHALE_AVX2_NS
