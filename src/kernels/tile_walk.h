@@ -14,44 +14,56 @@
 namespace whale {
 namespace {
 
-// Tokens in chunks whose quantized activations stay in L2 while the weight rows stream past;
-// within a chunk one weight row at a time (several concurrent row streams decode slower: 2.4-3.3
+// The tokens [t0, t1) of a chunk in tiles: kWide at a time, then 4, then 1. Calls
+// tile(std::integral_constant<int, TT>{}, first token).
+template <int kWide, class Tile>
+inline void for_each_token_tile(std::int64_t t0, std::int64_t t1, Tile&& tile) {
+  std::int64_t t = t0;
+  for (; t + kWide <= t1; t += kWide) tile(std::integral_constant<int, kWide>{}, t);
+  if constexpr (kWide > 4)
+    for (; t + 4 <= t1; t += 4) tile(std::integral_constant<int, 4>{}, t);
+  for (; t < t1; ++t) tile(std::integral_constant<int, 1>{}, t);
+}
+
+// Tokens per chunk: the chunk's quantized activations stay in L2 while the weight rows stream
+// past.
+inline std::int64_t token_chunk(const Q8MatmulArgs& a) { return a.cols >= 4096 ? 16 : 64; }
+
+// Tokens in chunks (token_chunk); within a chunk one weight row at a time (several concurrent row streams decode slower: 2.4-3.3
 // against 7.5 tok/s on the 1.5B Q8_0 model) and its tokens in tiles of kWide, then 4, then 1.
 // Calls tile(std::integral_constant<int, TT>{}, row, first token). Any walk gives the same bits
 // (the contract in kernels/q8_matmul.h). (The AVX2 32-element block types decode rows in
 // pairs instead: x86_avx2/legacy_matmul.cpp says why.)
 template <int kWide, class Tile>
 inline void for_each_tile(const Q8MatmulArgs& a, Tile&& tile) {
-  const std::int64_t chunk = a.cols >= 4096 ? 16 : 64;
+  const std::int64_t chunk = token_chunk(a);
   for (std::int64_t t0 = 0; t0 < a.n_tokens; t0 += chunk) {
     const std::int64_t t1 = t0 + chunk < a.n_tokens ? t0 + chunk : a.n_tokens;
-    for (std::int64_t r = a.row_begin; r < a.row_end; ++r) {
-      std::int64_t t = t0;
-      if constexpr (kWide > 4)
-        for (; t + kWide <= t1; t += kWide) tile(std::integral_constant<int, kWide>{}, r, t);
-      for (; t + 4 <= t1; t += 4) tile(std::integral_constant<int, 4>{}, r, t);
-      for (; t < t1; ++t) tile(std::integral_constant<int, 1>{}, r, t);
-    }
+    for (std::int64_t r = a.row_begin; r < a.row_end; ++r)
+      for_each_token_tile<kWide>(t0, t1, [&](auto tt, std::int64_t t) { tile(tt, r, t); });
   }
 }
 
 // for_each_tile's walk with weight rows in pairs: tile(TT, row a, row b, first token), with
 // row b = row a for a last odd row (the 512-bit kernels hold two rows per register; they compute
-// that row twice and keep one copy).
-template <int kWide, class Tile>
-inline void for_each_row_pair_tile(const Q8MatmulArgs& a, Tile&& tile) {
-  const std::int64_t chunk = a.cols >= 4096 ? 16 : 64;
-  for (std::int64_t t0 = 0; t0 < a.n_tokens; t0 += chunk) {
-    const std::int64_t t1 = t0 + chunk < a.n_tokens ? t0 + chunk : a.n_tokens;
+// that row twice and keep one copy). chunk(t0, t1) runs first for each token chunk (the
+// block32_512.h kernels repack its activations there).
+template <int kWide, class Tile, class Chunk>
+inline void for_each_row_pair_tile(const Q8MatmulArgs& a, Tile&& tile, Chunk&& chunk) {
+  const std::int64_t chunk_tokens = token_chunk(a);
+  for (std::int64_t t0 = 0; t0 < a.n_tokens; t0 += chunk_tokens) {
+    const std::int64_t t1 = t0 + chunk_tokens < a.n_tokens ? t0 + chunk_tokens : a.n_tokens;
+    chunk(t0, t1);
     for (std::int64_t r = a.row_begin; r < a.row_end; r += 2) {
       const std::int64_t r2 = r + 1 < a.row_end ? r + 1 : r;
-      std::int64_t t = t0;
-      for (; t + kWide <= t1; t += kWide) tile(std::integral_constant<int, kWide>{}, r, r2, t);
-      if constexpr (kWide > 4)
-        for (; t + 4 <= t1; t += 4) tile(std::integral_constant<int, 4>{}, r, r2, t);
-      for (; t < t1; ++t) tile(std::integral_constant<int, 1>{}, r, r2, t);
+      for_each_token_tile<kWide>(t0, t1, [&](auto tt, std::int64_t t) { tile(tt, r, r2, t); });
     }
   }
+}
+
+template <int kWide, class Tile>
+inline void for_each_row_pair_tile(const Q8MatmulArgs& a, Tile&& tile) {
+  for_each_row_pair_tile<kWide>(a, tile, [](std::int64_t, std::int64_t) {});
 }
 
 // IQ2_XXS's 7 stored sign bits of a group -> 8 bytes, 0xFF where the coordinate is negative

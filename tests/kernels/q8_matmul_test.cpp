@@ -127,29 +127,38 @@ std::vector<float> run(const Weights& w, const std::vector<float>& x, std::int64
   return y;
 }
 
-// Every type, odd shapes and thread counts: `fast` gives the reference's bits.
+// Every type, odd shapes and thread counts: `fast` gives the reference's bits. The last shapes
+// span several token chunks (tile_walk.h: 64 tokens, 16 from 4096 columns), each ending in
+// tiles of 4 and 1.
 void expect_equals_reference(const Q8MatmulKernels* fast) {
+  struct Shape {
+    std::int64_t blocks, rows, tokens;
+  };
   std::uint64_t seed = 1;
   for (const Q8TypeInfo& info : q8_types()) {
     const std::int64_t block = dtype_traits(info.weight).block_elems;
-    for (std::int64_t n_blocks : {1, 3, 7})
+    std::vector<Shape> shapes;
+    for (std::int64_t blocks : {1, 3, 7})
       for (std::int64_t rows : {1, 3, 5, 17})
-        for (std::int64_t tokens : {1, 2, 5, 9}) {
-          ++seed;
-          const Weights w = make_weights(info.weight, rows, block * n_blocks, seed);
-          std::mt19937_64 rng(seed * 31);
-          const auto x = gaussian(tokens * w.view.cols, rng, 0.02f);
-          const auto ref = run(w, x, tokens, 1, q8_matmul_ref());
-          for (int threads : {1, 2, 3}) {
-            const auto got = run(w, x, tokens, threads, *fast);
-            for (std::size_t i = 0; i < ref.size(); ++i)
-              ASSERT_EQ(std::memcmp(&ref[i], &got[i], 4), 0)
-                  << dtype_name(info.weight) << " seed " << seed << " rows " << rows << " cols "
-                  << w.view.cols << " tokens " << tokens << " threads " << threads << " token "
-                  << i / static_cast<std::size_t>(rows) << " row " << i % static_cast<std::size_t>(rows)
-                  << ": ref " << ref[i] << " got " << got[i] << " (" << fast->isa_name << ")";
-          }
-        }
+        for (std::int64_t tokens : {1, 2, 5, 9}) shapes.push_back({blocks, rows, tokens});
+    shapes.push_back({3, 5, 77});
+    shapes.push_back({4096 / block, 3, 37});
+    for (const auto& [blocks, rows, tokens] : shapes) {
+      ++seed;
+      const Weights w = make_weights(info.weight, rows, block * blocks, seed);
+      std::mt19937_64 rng(seed * 31);
+      const auto x = gaussian(tokens * w.view.cols, rng, 0.02f);
+      const auto ref = run(w, x, tokens, 1, q8_matmul_ref());
+      for (int threads : {1, 2, 3}) {
+        const auto got = run(w, x, tokens, threads, *fast);
+        for (std::size_t i = 0; i < ref.size(); ++i)
+          ASSERT_EQ(std::memcmp(&ref[i], &got[i], 4), 0)
+              << dtype_name(info.weight) << " seed " << seed << " rows " << rows << " cols "
+              << w.view.cols << " tokens " << tokens << " threads " << threads << " token "
+              << i / static_cast<std::size_t>(rows) << " row " << i % static_cast<std::size_t>(rows)
+              << ": ref " << ref[i] << " got " << got[i] << " (" << fast->isa_name << ")";
+      }
+    }
   }
 }
 

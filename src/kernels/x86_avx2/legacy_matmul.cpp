@@ -184,9 +184,7 @@ void run(const Q8MatmulArgs& a) {
     return;
   }
 #if defined(WHALE_VNNI)
-  for_each_row_pair_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t ra, std::int64_t rb, std::int64_t t) {
-    block32_tile_512<LegacyPair<T>, decltype(tt)::value>(a, ra, rb, t);
-  });
+  block32_matmul_512<LegacyPair<T>>(a);
 #else
   for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<T, 1, decltype(tt)::value>(a, r, t); });
 #endif

@@ -75,9 +75,7 @@ void matmul_q8_0(const Q8MatmulArgs& a) {
     for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<1, decltype(tt)::value>(a, r, t); });
     return;
   }
-  for_each_row_pair_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t ra, std::int64_t rb, std::int64_t t) {
-    block32_tile_512<Q8_0Pair, decltype(tt)::value>(a, ra, rb, t);
-  });
+  block32_matmul_512<Q8_0Pair>(a);
 #else
   for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<1, decltype(tt)::value>(a, r, t); });
 #endif

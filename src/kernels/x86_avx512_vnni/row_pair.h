@@ -26,7 +26,7 @@ struct PairTileInputs {
   PairTileInputs(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, std::int64_t t0)
       : row_a(bytes(a.w) + static_cast<std::size_t>(ra) * a.w_row_bytes),
         row_b(bytes(a.w) + static_cast<std::size_t>(rb) * a.w_row_bytes) {
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int t = 0; t < TT; ++t) {
       xq[t] = a.x_qs + (t0 + t) * a.cols;
       xd[t] = a.x_d + (t0 + t) * (a.cols / a.block_elems);
@@ -56,7 +56,7 @@ struct PairSums {
   __m256 mins[TT];
 
   PairSums() {
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int t = 0; t < TT; ++t) {
       acc[t] = _mm512_setzero_ps();
       mins[t] = _mm256_setzero_ps();
@@ -66,7 +66,7 @@ struct PairSums {
   // The outputs of rows ra and rb for tokens t0.. (rb == ra marks a last odd row whose second
   // copy is dropped), each the contract's final sum of its lanes.
   void store(const Q8MatmulArgs& a, std::int64_t t0, std::int64_t ra, std::int64_t rb) const {
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int t = 0; t < TT; ++t) {
       float* y = a.y + (t0 + t) * a.y_stride;
       y[ra] = hsum_f32(_mm512_castps512_ps256(acc[t])) + hsum_f32(_mm256_castps256_ps128(mins[t]));
