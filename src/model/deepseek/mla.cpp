@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/attention.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 
@@ -30,23 +31,26 @@ void attend_expanded(const MlaWeights& w, const Dims& d, std::int64_t layer, con
   ensure_size(s.expanded_kv, static_cast<std::size_t>(P * H * (nope + vd)));
   Span2D<float> kv(s.expanded_kv.data(), P, H * (nope + vd));
   matmul(w.wkv_b, latents, kv, pool);
+  if (s.attention.size() < static_cast<std::size_t>(pool.size())) s.attention.resize(static_cast<std::size_t>(pool.size()));
+  // Keys of head h: its no-RoPE part [P, nope] in kv, then the RoPE part every head shares in the
+  // cache; values: the head's part [P, vd] in kv.
   pool.parallel_for(H, [&](RowRange heads, int thread) {
-    float* sc = s.scores.data() + thread * P;
+    AttentionScratch& as = s.attention[static_cast<std::size_t>(thread)];
+    as.key_a.resize(static_cast<std::size_t>(P));
+    as.key_b.resize(static_cast<std::size_t>(P));
+    as.value.resize(static_cast<std::size_t>(P));
     for (std::int64_t h = heads.begin; h < heads.end; ++h) {
-      for (std::int64_t t = 0; t < seg.rows; ++t) {
-        const float* qh = q.row(seg.row0 + t) + h * qk;
-        const std::int64_t n_pos = pos0 + t + 1;  // causal
-        for (std::int64_t p = 0; p < n_pos; ++p) {
-          const float* kh = kv.row(p) + h * (nope + vd);
-          sc[p] = d.scale * (dot_f32(qh, kh, nope) + dot_f32(qh + nope, cache.k_row(layer, p) + lat, d.rope_d));
-        }
-        softmax({sc, static_cast<std::size_t>(n_pos)});
-        float* o = heads_out.row(seg.row0 + t) + h * vd;
-        std::fill_n(o, vd, 0.0f);
-        for (std::int64_t p = 0; p < n_pos; ++p)
-          axpy(sc[p], {kv.row(p) + h * (nope + vd) + nope, static_cast<std::size_t>(vd)},
-               {o, static_cast<std::size_t>(vd)});
+      for (std::int64_t p = 0; p < P; ++p) {
+        const auto i = static_cast<std::size_t>(p);
+        as.key_a[i] = kv.row(p) + h * (nope + vd);
+        as.key_b[i] = cache.k_row(layer, p) + lat;
+        as.value[i] = kv.row(p) + h * (nope + vd) + nope;
       }
+      const AttentionKv keys{P, as.key_a.data(), nope, as.key_b.data(), d.rope_d, as.value.data(), vd};
+      attend(keys,
+             causal_queries(as, q.row(seg.row0) + h * qk, q.stride(), heads_out.row(seg.row0) + h * vd,
+                            heads_out.stride(), seg.rows, pos0, d.scale),
+             as);
     }
   });
 }
@@ -157,10 +161,8 @@ void mla_forward(const MlaWeights& w, const ModelConfig& cfg, const RopeTable& r
     const MatmulJob from_x[] = {{&w.wq, x, q}, {&w.wkv_a, x, kv_a}};
     matmul_batch(from_x, pool);
   }
-  std::int64_t max_pos = 0;
   for (const MlaSegment& seg : segments) {
     const std::int64_t pos0 = seg.cache->n_tokens;
-    max_pos = std::max(max_pos, pos0 + seg.rows);
     for (std::int64_t t = 0; t < seg.rows; ++t) {
       const std::int64_t r = seg.row0 + t;
       float* row = seg.cache->k_row(layer, pos0 + t);
@@ -174,7 +176,6 @@ void mla_forward(const MlaWeights& w, const ModelConfig& cfg, const RopeTable& r
 
   ensure_size(s.heads_out, static_cast<std::size_t>(N * H * d.vd));
   Span2D<float> heads_out(s.heads_out.data(), N, H * d.vd);
-  ensure_size(s.scores, static_cast<std::size_t>(static_cast<std::int64_t>(pool.size()) * max_pos));
   for (const MlaSegment& seg : segments)
     if (!seg.absorbed) attend_expanded(w, d, layer, seg, q, s, pool, heads_out);
   attend_absorbed(w, d, layer, segments, q, s, pool, heads_out);

@@ -6,6 +6,7 @@
 #include <span>
 #include <vector>
 
+#include "kernels/attention.h"
 #include "kernels/matmul.h"
 
 #include "model/config.h"
@@ -37,6 +38,7 @@ struct MlaScratch {
   std::vector<std::int64_t> gathered_first;  // per segment: its first gathered row, or -1
   std::vector<std::size_t> absorbed_segments;
   std::vector<MatmulJob> head_jobs;  // the per-head products, run as one batch
+  std::vector<AttentionScratch> attention;  // the expanded form's, one per pool thread
 };
 
 // One sequence's rows of a batched step: x rows [row0, row0 + rows) run at positions

@@ -1,6 +1,7 @@
 // dense_model.cpp — GQA attention + SwiGLU decoder stack for Qwen2 and Llama.
 #include "model/dense/dense_model.h"
 
+#include "kernels/attention.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "model/ffn.h"
@@ -32,7 +33,8 @@ void add_bias(Span2D<float> y, const std::vector<float>& b) {
 class DenseModel final : public Model {
  public:
   DenseModel(WeightStore store, ModelConfig config, int n_threads)
-      : store_(std::move(store)), config_(std::move(config)), pool_(n_threads) {}
+      : store_(std::move(store)), config_(std::move(config)), pool_(n_threads),
+        attention_scratch_(static_cast<std::size_t>(pool_.size())) {}
 
   Result<void> bind() {
     const ModelConfig& c = config_;
@@ -103,14 +105,10 @@ class DenseModel final : public Model {
     const ModelConfig& c = config_;
     const std::int64_t N = x.rows(), H = c.num_attention_heads, KV = c.num_key_value_heads,
                        hd = c.head_dim;
-    std::int64_t max_pos = 0;
-    for (const SeqStep& s : steps)
-      max_pos = std::max(max_pos, s.cache->n_tokens + static_cast<std::int64_t>(s.tokens.size()));
     ensure_size(q_buf_, static_cast<std::size_t>(N * H * hd));
     ensure_size(k_buf_, static_cast<std::size_t>(N * KV * hd));
     ensure_size(v_buf_, static_cast<std::size_t>(N * KV * hd));
     ensure_size(o_buf_, static_cast<std::size_t>(N * H * hd));
-    ensure_size(scores_, static_cast<std::size_t>(static_cast<std::int64_t>(pool_.size()) * max_pos));
     Span2D<float> q(q_buf_.data(), N, H * hd), k(k_buf_.data(), N, KV * hd), v(v_buf_.data(), N, KV * hd);
     const MatmulJob qkv[] = {{&w.wq, x, q}, {&w.wk, x, k}, {&w.wv, x, v}};  // x quantized once
     matmul_batch(qkv, pool_);
@@ -130,27 +128,26 @@ class DenseModel final : public Model {
     const float scale = static_cast<float>(c.attention_scale());
     const std::int64_t group = H / KV;
     Span2D<float> o(o_buf_.data(), N, H * hd);
-    // Work items are (sequence, head) pairs; each (row, head) is computed by one thread in one
-    // fixed order, so the bits do not depend on the batch or the thread count.
+    // Work items are (sequence, head) pairs; attend() gives each (row, head) the same bits
+    // whatever the batch or the thread count.
     const auto n_seq = static_cast<std::int64_t>(steps.size());
     pool_.parallel_for(n_seq * H, [&](RowRange items, int thread) {
-      float* sc = scores_.data() + thread * max_pos;
+      AttentionScratch& as = attention_scratch_[static_cast<std::size_t>(thread)];
       for (std::int64_t item = items.begin; item < items.end; ++item) {
         const auto i = static_cast<std::size_t>(item / H);
         const std::int64_t h = item % H, kvh = h / group;
         KvCache& cache = *steps[i].cache;
         const std::int64_t r0 = rows.first_row[i], pos0 = cache.n_tokens;
-        for (std::int64_t t = 0; t < static_cast<std::int64_t>(steps[i].tokens.size()); ++t) {
-          const float* qh = q.row(r0 + t) + h * hd;
-          const std::int64_t n_pos = pos0 + t + 1;
-          for (std::int64_t p = 0; p < n_pos; ++p)
-            sc[p] = scale * dot_f32(qh, cache.k_row(layer, p) + kvh * hd, hd);
-          softmax({sc, static_cast<std::size_t>(n_pos)});
-          float* oh = o.row(r0 + t) + h * hd;
-          std::fill_n(oh, hd, 0.0f);
-          for (std::int64_t p = 0; p < n_pos; ++p)
-            axpy(sc[p], {cache.v_row(layer, p) + kvh * hd, static_cast<std::size_t>(hd)}, {oh, static_cast<std::size_t>(hd)});
+        const auto T = static_cast<std::int64_t>(steps[i].tokens.size());
+        as.key_a.resize(static_cast<std::size_t>(pos0 + T));
+        as.value.resize(static_cast<std::size_t>(pos0 + T));
+        for (std::int64_t p = 0; p < pos0 + T; ++p) {
+          as.key_a[static_cast<std::size_t>(p)] = cache.k_row(layer, p) + kvh * hd;
+          as.value[static_cast<std::size_t>(p)] = cache.v_row(layer, p) + kvh * hd;
         }
+        const AttentionKv kv{pos0 + T, as.key_a.data(), hd, nullptr, 0, as.value.data(), hd};
+        attend(kv, causal_queries(as, q.row(r0) + h * hd, q.stride(), o.row(r0) + h * hd, o.stride(), T, pos0, scale),
+               as);
       }
     });
     matmul(w.wo, o, out, pool_);
@@ -164,7 +161,8 @@ class DenseModel final : public Model {
   std::vector<DenseLayer> layers_;
   StepScratch scratch_;
   FfnScratch ffn_scratch_;
-  AlignedBuffer<float> q_buf_, k_buf_, v_buf_, o_buf_, scores_;
+  AlignedBuffer<float> q_buf_, k_buf_, v_buf_, o_buf_;
+  std::vector<AttentionScratch> attention_scratch_;  // one per pool thread
 };
 
 }  // namespace
