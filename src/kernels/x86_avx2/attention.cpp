@@ -27,21 +27,15 @@ struct Avx2Vec {
   }
   static V sub(V v, float s) { return _mm256_sub_ps(v, _mm256_set1_ps(s)); }
   static V mul(V v, float s) { return _mm256_mul_ps(v, _mm256_set1_ps(s)); }
-  // As the AVX-512 kernel's exp (x86_avx512_vnni/attention.cpp), with 2^n built in the exponent
-  // bits (n >= -126 after the clamp, so the exponent field stays normal).
-  static V exp(V x) {
-    x = _mm256_max_ps(_mm256_set1_ps(-87.3f), x);
-    const V n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    V r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    V p = _mm256_set1_ps(1.9875691500e-4f);
-    for (const float c : {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f})
-      p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    const __m256i scale = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(scale));
+  static V set1(float s) { return _mm256_set1_ps(s); }
+  static V round(V v) { return _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V fnma(V a, V b, V c) { return _mm256_fnmadd_ps(a, b, c); }
+  // n in [−126, 0] after exp_nonpositive's clamp: 2^n built in the exponent bits stays normal.
+  static V scale2n(V v, V n) {
+    return _mm256_mul_ps(v, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23)));
   }
+  static V exp(V x) { return exp_nonpositive<Avx2Vec>(x); }
 };
 
 }  // namespace

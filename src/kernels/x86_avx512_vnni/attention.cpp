@@ -20,21 +20,12 @@ struct Avx512Vec {
   static float reduce_add(V v) { return _mm512_reduce_add_ps(v); }
   static V sub(V v, float s) { return _mm512_sub_ps(v, _mm512_set1_ps(s)); }
   static V mul(V v, float s) { return _mm512_mul_ps(v, _mm512_set1_ps(s)); }
-  // e^x = 2^n · e^r with n = round(x · log2 e) and r = x − n · ln 2 (ln 2 in two parts, the
-  // first exact in f32), e^r by Cephes's degree-7 polynomial; x is clamped at −87.3 (e^x then
-  // underflows to a normal 2^-126 scale, and max keeps a NaN in its second operand).
-  static V exp(V x) {
-    x = _mm512_max_ps(_mm512_set1_ps(-87.3f), x);
-    const V n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    V r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    V p = _mm512_set1_ps(1.9875691500e-4f);
-    for (const float c : {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f})
-      p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(p, n);
-  }
+  static V set1(float s) { return _mm512_set1_ps(s); }
+  static V round(V v) { return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V fnma(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }
+  static V scale2n(V v, V n) { return _mm512_scalef_ps(v, n); }
+  static V exp(V x) { return exp_nonpositive<Avx512Vec>(x); }
 };
 
 }  // namespace
