@@ -27,6 +27,7 @@ struct BlockState {
 struct Q2K {
   static constexpr int kBytes = 84;
   static constexpr bool kSigned = false;
+  static constexpr int kMaxLevel = 3;  // the largest |level|
   static constexpr bool kHasMin = true;
   static constexpr bool kPermuteScales = true;  // see tile
   static void begin(const std::uint8_t* w, BlockState& s) {
@@ -47,6 +48,7 @@ struct Q2K {
 struct Q3K {
   static constexpr int kBytes = 110;
   static constexpr bool kSigned = true;
+  static constexpr int kMaxLevel = 4;  // the largest |level|
   static constexpr bool kHasMin = false;
   static constexpr bool kPermuteScales = true;  // see tile
   // Scale j: low 4 bits from byte j (j < 8) or the high nibble of byte j - 8, top 2 bits from
@@ -78,6 +80,7 @@ struct Q3K {
 struct IQ4XS {
   static constexpr int kBytes = 136;
   static constexpr bool kSigned = true;
+  static constexpr int kMaxLevel = 127;  // the largest |level|
   static constexpr bool kHasMin = false;
   static constexpr bool kPermuteScales = false;  // see tile
   static void begin(const std::uint8_t* w, BlockState& s) {
@@ -119,6 +122,7 @@ inline std::uint16_t load_u16(const std::uint8_t* p) {
 struct IQ2XXS {
   static constexpr int kBytes = 66;
   static constexpr bool kSigned = true;
+  static constexpr int kMaxLevel = 43;  // the largest |level|
   static constexpr bool kHasMin = false;
   static constexpr bool kPermuteScales = true;  // see tile
   static void begin(const std::uint8_t* w, BlockState& s) {
@@ -152,6 +156,7 @@ inline __m256i iq1_levels(std::uint32_t i0, std::uint32_t i1, std::uint32_t i2, 
 struct IQ1S {
   static constexpr int kBytes = 50;
   static constexpr bool kSigned = true;
+  static constexpr int kMaxLevel = 9;  // the largest |level|
   static constexpr bool kHasMin = false;
   static constexpr bool kPermuteScales = false;  // see tile
   static void begin(const std::uint8_t* w, BlockState& s) {
@@ -173,6 +178,7 @@ struct IQ1S {
 struct IQ1M {
   static constexpr int kBytes = 56;
   static constexpr bool kSigned = true;
+  static constexpr int kMaxLevel = 9;  // the largest |level|
   static constexpr bool kHasMin = false;
   static constexpr bool kPermuteScales = false;  // see tile
   static void begin(const std::uint8_t* w, BlockState& s) {
@@ -266,9 +272,10 @@ void run(const Q8MatmulArgs& a) {
     for (std::int64_t r = a.row_begin; r < a.row_end; ++r) tile<T, 1>(a, r, 0);
     return;
   }
-  for_each_row_pair_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t ra, std::int64_t rb, std::int64_t t) {
-    kquant_small_tile_512<T, BlockState, decltype(tt)::value>(a, ra, rb, t);
-  });
+  for_each_packed_row_pair_tile<kPrefillTokens>(
+      a, false, kBiasedX<T>, [&](auto tt, const PackedChunk& x, std::int64_t ra, std::int64_t rb, std::int64_t t) {
+        kquant_small_tile_512<T, BlockState, decltype(tt)::value>(a, x, ra, rb, t);
+      });
 #else
   for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<T, decltype(tt)::value>(a, r, t); });
 #endif

@@ -106,9 +106,16 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
 
 void matmul_q6_k(const Q8MatmulArgs& a) {
 #if defined(WHALE_VNNI)
-  for_each_row_pair_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t ra, std::int64_t rb, std::int64_t t) {
-    matmul_tile_512<decltype(tt)::value>(a, ra, rb, t);
-  });
+  if (a.n_tokens == 1) {  // decode: the masked negation costs less than the bias's correction
+    for_each_row_pair_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t ra, std::int64_t rb, std::int64_t t) {
+      matmul_tile_512<decltype(tt)::value, false>(a, nullptr, ra, rb, t);
+    });
+    return;
+  }
+  for_each_packed_row_pair_tile<kPrefillTokens>(
+      a, false, true, [&](auto tt, const PackedChunk& x, std::int64_t ra, std::int64_t rb, std::int64_t t) {
+        matmul_tile_512<decltype(tt)::value, true>(a, &x, ra, rb, t);
+      });
 #else
   for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { matmul_tile<decltype(tt)::value>(a, r, t); });
 #endif

@@ -4,7 +4,11 @@
 // is unpacked by its AVX2 type (T::begin, T::chunk) and the two rows' chunks fill the halves of
 // one register, against the chunk's 32 activations broadcast to both halves: the int32 lanes
 // are the contract's 8 lanes of row A then of row B (kernels/q8_matmul.h), as in q4k_512.h.
-// Signed levels move their sign onto x by a masked negation (AVX-512 has no vpsignb).
+// Levels up to ±64 (all but IQ4_XS) multiply x biased from the packed chunk (x + 128,
+// unsigned; row_pair.h), each lane ending by subtracting 128 · Σ sc·q over its elements,
+// computed once per row pair and block for all tokens (exact: the pair sums stay within
+// 255 · 64 · 2 < 2^15). IQ4_XS's levels reach ±127, so its x takes the sign of the level by
+// a masked negation (AVX-512 has no vpsignb), one instruction per token and chunk.
 #pragma once
 
 #include <immintrin.h>
@@ -17,12 +21,22 @@
 namespace whale::WHALE_AVX2_NS {
 namespace {
 
+// Whether T's levels fit the biased-x products.
+template <class T>
+constexpr bool kBiasedX = T::kMaxLevel <= 64;
+
 // Rows ra and rb (rb = ra for a last odd row: computed twice, its copy dropped) × TT tokens.
 // State: the AVX2 kernels' per-block state (d, dmin, the 16 scales, the mins) that T::begin fills.
+// x_packed: the chunk's activations, biased when kBiasedX<T>.
 template <class T, class State, int TT>
-void kquant_small_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, std::int64_t t0) {
+void kquant_small_tile_512(const Q8MatmulArgs& a, const PackedChunk& x_packed, std::int64_t ra, std::int64_t rb,
+                           std::int64_t t0) {
+  constexpr bool kBiased = kBiasedX<T>;
   const std::int64_t nb = a.cols / 256;
   const PairTileInputs<TT> in(a, ra, rb, t0);
+  const std::uint8_t* xq = x_packed.quants(t0);  // [8 nb][TT][32]
+  const float* xd = x_packed.scales(t0);         // [nb][TT]
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
   PairSums<TT> sums;  // mins: Q2_K only
   // Pairs (2k, 2k + 1) of the min products' 16 lanes: row A's in lanes 0-3, row B's in 4-7.
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
@@ -36,31 +50,39 @@ void kquant_small_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t 
     T::begin(wa, sa);
     T::begin(wb, sb);
     __m512i lanes[TT];
+    __m512i bias_lanes = _mm512_setzero_si512();  // 128 · Σ sc·q per lane (kBiased)
 #pragma GCC unroll 1
     for (int c = 0; c < 8; ++c) {
       const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(T::chunk(wa, c)), T::chunk(wb, c), 1);
-      const __m512i qa = T::kSigned ? _mm512_abs_epi8(q) : q;
-      const __mmask64 negative = T::kSigned ? _mm512_movepi8_mask(q) : 0;
+      const __m512i qa = T::kSigned && !kBiased ? _mm512_abs_epi8(q) : q;
+      const __mmask64 negative = T::kSigned && !kBiased ? _mm512_movepi8_mask(q) : 0;
       // Words 0-7 of each half: the half's row's scale of elements 0-15 of the chunk; 8-15: of 16-31.
       const __m512i scales = _mm512_inserti64x4(
           _mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16(sa.sc[2 * c + 1]), _mm_set1_epi16(sa.sc[2 * c]))),
           _mm256_set_m128i(_mm_set1_epi16(sb.sc[2 * c + 1]), _mm_set1_epi16(sb.sc[2 * c])), 1);
+      if constexpr (kBiased) bias_lanes = _mm512_dpwssd_epi32(bias_lanes, _mm512_maddubs_epi16(bias, q), scales);
 #pragma GCC unroll 8
       for (int t = 0; t < TT; ++t) {
-        __m512i x = _mm512_broadcast_i64x4(load256(reinterpret_cast<const std::uint8_t*>(in.xq[t] + 256 * b + 32 * c)));
-        if constexpr (T::kSigned) x = _mm512_mask_sub_epi8(x, negative, _mm512_setzero_si512(), x);
-        const __m512i p = _mm512_maddubs_epi16(qa, x);
+        const __m512i x = _mm512_broadcast_i64x4(load256(xq + 32 * (c * TT + t)));
+        __m512i p;
+        if constexpr (kBiased) {
+          p = _mm512_maddubs_epi16(x, q);
+        } else {  // x packed unbiased: the level's sign moves onto it
+          p = _mm512_maddubs_epi16(qa, _mm512_mask_sub_epi8(x, negative, _mm512_setzero_si512(), x));
+        }
         lanes[t] = c == 0 ? _mm512_madd_epi16(p, scales) : _mm512_dpwssd_epi32(lanes[t], p, scales);
       }
     }
+    xq += 8 * 32 * TT;
     const __m512 d_ab = _mm512_castpd_ps(_mm512_insertf64x4(
         _mm512_castps_pd(_mm512_set1_ps(sa.d)), _mm256_castps_pd(_mm256_set1_ps(sb.d)), 1));
     const __m256 dmin_ab = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(sa.dmin)), _mm_set1_ps(sb.dmin), 1);
     const __m512i m16_ab = _mm512_inserti64x4(_mm512_castsi256_si512(sa.m16), sb.m16, 1);
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
-      const float dx = in.xd[t][b];
-      sums.acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(dx)), _mm512_cvtepi32_ps(lanes[t]), sums.acc[t]);
+      const float dx = xd[TT * b + t];
+      const __m512i exact = kBiased ? _mm512_sub_epi32(lanes[t], bias_lanes) : lanes[t];
+      sums.acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(dx)), _mm512_cvtepi32_ps(exact), sums.acc[t]);
       if constexpr (T::kHasMin) {
         // Min lane k: the 16-element groups 4k..4k+3, i.e. madd lanes 2k and 2k+1 of each row.
         const __m512i xs = _mm512_broadcast_i64x4(

@@ -2,8 +2,12 @@
 // build only (included by ../x86_avx2/q6k.cpp when WHALE_VNNI is defined). The same scheme as
 // q4k_512.h: a register holds 32 weights of row A in its low half and the same 32 of row B in
 // its high half, against the 32 activations broadcast to both halves, so its int32 lanes are
-// the contract's 8 lanes of A then of B. AVX-512 has no vpsignb: the weight's sign moves onto x
-// by a masked negation (x ≠ -128, so exact), one instruction per token as on AVX2.
+// the contract's 8 lanes of A then of B. AVX-512 has no vpsignb, so for the signed levels
+// (q − 32) either x takes the weight's sign by a masked negation (x ≠ -128, so exact), one
+// instruction per token as on AVX2 (decode), or, at prefill, x comes biased from the packed
+// chunk (x + 128, unsigned; row_pair.h) against the signed levels, and each lane ends by
+// subtracting 128 · Σ sc·(q − 32) over its elements, computed once per row pair and block for
+// all tokens. Both exact in int32: |lane| ≤ 32 · 255 · 32 · 128 < 2^31, pair sums ≤ 16320.
 #pragma once
 
 #include <immintrin.h>
@@ -26,16 +30,21 @@ inline __m512i quarter_scale_index(int j) {
   return _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
 }
 
-// Rows ra and rb (rb = ra for a last odd row: computed twice, its copy dropped) × TT tokens.
-template <int TT>
-void matmul_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, std::int64_t t0) {
+// Rows ra and rb (rb = ra for a last odd row: computed twice, its copy dropped) × TT tokens from
+// t0: x from the packed chunk (biased) when kPacked, else from the activations (x_packed unused).
+template <int TT, bool kPacked>
+void matmul_tile_512(const Q8MatmulArgs& a, const PackedChunk* x_packed, std::int64_t ra, std::int64_t rb,
+                     std::int64_t t0) {
   constexpr int kBlockBytes = 210;
   const std::int64_t nb = a.cols / 256;
   const PairTileInputs<TT> in(a, ra, rb, t0);
+  const std::uint8_t* xq = kPacked ? x_packed->quants(t0) : nullptr;  // [8 nb][TT][32]
+  const float* xd = kPacked ? x_packed->scales(t0) : nullptr;         // [nb][TT]
   PairSums<TT> sums;  // no mins
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   const __m512i m2 = _mm512_set1_epi8(0x03);
   const __m512i k32 = _mm512_set1_epi8(32);
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
   for (std::int64_t b = 0; b < nb; ++b) {
     const std::uint8_t* wa = in.row_a + b * kBlockBytes;
     const std::uint8_t* wb = in.row_b + b * kBlockBytes;
@@ -46,6 +55,7 @@ void matmul_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, st
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb + 192)), 1));
     const __m512 d_ab = broadcast_f16_pair(wa + 208, wb + 208);
     __m512i lanes[TT];
+    __m512i bias_lanes = _mm512_setzero_si512();  // 128 · Σ sc·(q − 32) per lane (kPacked)
 #pragma GCC unroll 2
     for (int half = 0; half < 2; ++half) {
       const __m512i ql0 = load_pair(wa, wb, 64 * half);
@@ -61,24 +71,40 @@ void matmul_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, st
       };
 #pragma GCC unroll 4
       for (int k = 0; k < 4; ++k) {
+        const int c = 4 * half + k;  // the 32-element chunk
         const __m512i qs = _mm512_sub_epi8(q[k], k32);  // the level, in [-32, 31]
-        const __m512i qa = _mm512_abs_epi8(qs);
-        const __mmask64 negative = _mm512_movepi8_mask(qs);
-        const __m512i scales = _mm512_permutexvar_epi16(quarter_scale_index(8 * half + 2 * k), scale_words);
+        const __m512i scales = _mm512_permutexvar_epi16(quarter_scale_index(2 * c), scale_words);
+        if constexpr (kPacked) {
+          bias_lanes = _mm512_dpwssd_epi32(bias_lanes, _mm512_maddubs_epi16(bias, qs), scales);
 #pragma GCC unroll 8
-        for (int t = 0; t < TT; ++t) {
-          const __m512i x = _mm512_broadcast_i64x4(load256(reinterpret_cast<const std::uint8_t*>(
-              in.xq[t] + 256 * b + 128 * half + 32 * k)));
-          const __m512i xs = _mm512_mask_sub_epi8(x, negative, _mm512_setzero_si512(), x);
-          const __m512i pairs = _mm512_maddubs_epi16(qa, xs);
-          lanes[t] = half == 0 && k == 0 ? _mm512_madd_epi16(pairs, scales)
-                                         : _mm512_dpwssd_epi32(lanes[t], pairs, scales);
+          for (int t = 0; t < TT; ++t) {
+            const __m512i pairs = _mm512_maddubs_epi16(_mm512_broadcast_i64x4(load256(xq + 32 * (c * TT + t))), qs);
+            lanes[t] = c == 0 ? _mm512_madd_epi16(pairs, scales) : _mm512_dpwssd_epi32(lanes[t], pairs, scales);
+          }
+        } else {
+          const __m512i qa = _mm512_abs_epi8(qs);
+          const __mmask64 negative = _mm512_movepi8_mask(qs);
+#pragma GCC unroll 8
+          for (int t = 0; t < TT; ++t) {
+            const __m512i x = _mm512_broadcast_i64x4(
+                load256(reinterpret_cast<const std::uint8_t*>(in.xq[t] + 256 * b + 32 * c)));
+            const __m512i xs = _mm512_mask_sub_epi8(x, negative, _mm512_setzero_si512(), x);
+            const __m512i pairs = _mm512_maddubs_epi16(qa, xs);
+            lanes[t] = c == 0 ? _mm512_madd_epi16(pairs, scales) : _mm512_dpwssd_epi32(lanes[t], pairs, scales);
+          }
         }
       }
     }
 #pragma GCC unroll 8
-    for (int t = 0; t < TT; ++t)
-      sums.acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(in.xd[t][b])), _mm512_cvtepi32_ps(lanes[t]), sums.acc[t]);
+    for (int t = 0; t < TT; ++t) {
+      const float dx = kPacked ? xd[t] : in.xd[t][b];
+      const __m512i exact = kPacked ? _mm512_sub_epi32(lanes[t], bias_lanes) : lanes[t];
+      sums.acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(dx)), _mm512_cvtepi32_ps(exact), sums.acc[t]);
+    }
+    if constexpr (kPacked) {
+      xq += 8 * 32 * TT;
+      xd += TT;
+    }
   }
   sums.store(a, t0, ra, rb);
 }

@@ -1,4 +1,4 @@
-// row_pair.h — what the 512-bit row-pair kernels (q8_0_512.h, q4k_512.h, q6k_512.h) share: a
+// row_pair.h — what the 512-bit row-pair kernels (block32_512.h, q4k_512.h, q6k_512.h) share: a
 // register holds row A's values in its low half and row B's in its high half. Internal linkage,
 // like avx2_util.h; included only by the VNNI build.
 #pragma once
@@ -6,7 +6,9 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "kernels/q8_matmul_args.h"
 #include "kernels/x86_avx2/avx2_util.h"
@@ -76,6 +78,91 @@ struct PairSums {
     }
   }
 };
+
+// A token chunk's activations repacked for the tiles, once per chunk and thread: each tile of
+// TT tokens block-major (32-element block b's TT quant rows, then block b + 1's), so a tile
+// reads its tokens at fixed offsets from one pointer, with the quants biased where the kernel
+// wants (x ^ 0x80 = x + 128, unsigned, for vpdpbusd / vpmaddubsw's unsigned operand). Without it each token cost
+// a pointer reload (16 live pointers do not fit the general registers) and an xor or a masked
+// negation per 32 products.
+class PackedChunk {
+ public:
+  PackedChunk() = default;
+  PackedChunk(const PackedChunk&) = delete;
+  PackedChunk& operator=(const PackedChunk&) = delete;
+  ~PackedChunk() { std::free(quants_); }
+
+  // Repacks tokens [t0, t1) of a, in the tiles for_each_token_tile<kWide> makes; with_sums:
+  // also each 32-element block's quant sum (Q8_0 activations only); biased: x + 128, else x.
+  template <int kWide>
+  void pack(const Q8MatmulArgs& a, std::int64_t t0, std::int64_t t1, bool with_sums, bool biased) {
+    t0_ = t0;
+    nb_ = a.cols / 32;
+    n_scales_ = a.cols / a.block_elems;
+    reserve(static_cast<std::size_t>(t1 - t0) * static_cast<std::size_t>(a.cols));
+    const __m256i bias = _mm256_set1_epi8(static_cast<char>(biased ? 0x80 : 0));
+    for_each_token_tile<kWide>(t0, t1, [&](auto tt, std::int64_t t) {
+      constexpr int TT = decltype(tt)::value;
+      std::uint8_t* q = quants(t);
+      float* d = scales(t);
+      float* s = sums(t);
+      for (std::int64_t b = 0; b < nb_; ++b)
+        for (int j = 0; j < TT; ++j, q += 32) {
+          const std::int64_t token = t + j;
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(q), _mm256_xor_si256(load256(reinterpret_cast<const std::uint8_t*>(a.x_qs + token * a.cols + 32 * b)), bias));
+          if (with_sums) {
+            const std::int16_t* xs16 = a.x_sums16 + token * (a.cols / 16) + 2 * b;
+            s[b * TT + j] = static_cast<float>(xs16[0] + xs16[1]);
+          }
+        }
+      for (std::int64_t b = 0; b < n_scales_; ++b)
+        for (int j = 0; j < TT; ++j) d[b * TT + j] = a.x_d[(t + j) * n_scales_ + b];
+    });
+  }
+
+  // The tile starting at token t: quant row j of 32-element block b at quants(t) + 32 (b·TT +
+  // j), the scale of its activation block ab (32 or 256 elements) at scales(t)[ab·TT + j], and
+  // the sum of block b's 32 quants (as f32, exact) at sums(t)[b·TT + j].
+  const std::uint8_t* quants(std::int64_t t) const { return quants_ + (t - t0_) * nb_ * 32; }
+  const float* scales(std::int64_t t) const { return scales_ + (t - t0_) * n_scales_; }
+  const float* sums(std::int64_t t) const { return sums_ + (t - t0_) * nb_; }
+
+ private:
+  std::uint8_t* quants(std::int64_t t) { return quants_ + (t - t0_) * nb_ * 32; }
+  float* scales(std::int64_t t) { return scales_ + (t - t0_) * n_scales_; }
+  float* sums(std::int64_t t) { return sums_ + (t - t0_) * nb_; }
+
+  // Grows (never shrinks) to quant_bytes of quants and a scale and a sum per 32 of them.
+  void reserve(std::size_t quant_bytes) {
+    if (quant_bytes <= capacity_) return;
+    std::free(quants_);
+    const std::size_t floats = quant_bytes / 32;
+    // aligned_alloc wants a size that is a multiple of the alignment.
+    const std::size_t bytes = (quant_bytes + 2 * floats * sizeof(float) + 63) / 64 * 64;
+    quants_ = static_cast<std::uint8_t*>(std::aligned_alloc(64, bytes));
+    if (quants_ == nullptr) throw std::bad_alloc();
+    scales_ = reinterpret_cast<float*>(quants_ + quant_bytes);
+    sums_ = scales_ + floats;
+    capacity_ = quant_bytes;
+  }
+
+  std::uint8_t* quants_ = nullptr;
+  float* scales_ = nullptr;
+  float* sums_ = nullptr;
+  std::size_t capacity_ = 0;
+  std::int64_t t0_ = 0, nb_ = 0, n_scales_ = 0;
+};
+
+// The prefill walk on packed activations: rows in pairs (for_each_row_pair_tile), each token
+// chunk packed first into this thread's PackedChunk (PackedChunk::pack says what with_sums and
+// biased do); tile(TT, packed chunk, row a, row b, first token).
+template <int kWide, class Tile>
+void for_each_packed_row_pair_tile(const Q8MatmulArgs& a, bool with_sums, bool biased, Tile&& tile) {
+  thread_local PackedChunk packed;
+  for_each_row_pair_tile<kWide>(
+      a, [&](auto tt, std::int64_t ra, std::int64_t rb, std::int64_t t) { tile(tt, packed, ra, rb, t); },
+      [&](std::int64_t t0, std::int64_t t1) { packed.pack<kWide>(a, t0, t1, with_sums, biased); });
+}
 
 }  // namespace
 }  // namespace whale::WHALE_AVX2_NS
