@@ -17,7 +17,7 @@ namespace {
 
 using namespace whale;
 
-constexpr std::int64_t kShapes[][3] = {{128, 0, 128}, {128, 64, 128}};  // len_a, len_b, v_dim
+constexpr std::int64_t kShapes[][3] = {{128, 0, 128}, {128, 64, 128}, {512, 64, 512}};  // len_a, len_b, v_dim
 const char* const kKernels[] = {"per-key", "portable", "avx2", "avx512"};
 
 void per_key(const AttentionKv& kv, const AttentionQueries& q, std::vector<float>& sc) {
@@ -38,7 +38,8 @@ void per_key(const AttentionKv& kv, const AttentionQueries& q, std::vector<float
 void bm_attend(benchmark::State& state) {
   const auto kernel = static_cast<std::size_t>(state.range(0));
   const std::int64_t* shape = kShapes[state.range(1)];
-  const std::int64_t n_keys = state.range(2), n_queries = state.range(3) != 0 ? n_keys : 1;
+  const std::int64_t n_keys = state.range(2), mode = state.range(3);
+  const std::int64_t n_queries = mode == 1 ? n_keys : mode == 2 ? 8 : 1;
   const AttendFn fn = kernel == 0 ? nullptr : attend_kernel(kKernels[kernel]);
   if (kernel != 0 && fn == nullptr) {
     state.SkipWithError("this CPU lacks the kernel's ISA");
@@ -64,7 +65,7 @@ void bm_attend(benchmark::State& state) {
   for (std::int64_t i = 0; i < n_queries; ++i) {
     query.push_back(queries.data() + i * dim);
     outs.push_back(out.data() + i * v_dim);
-    n_pos.push_back(n_keys - n_queries + 1 + i);
+    n_pos.push_back(mode == 1 ? i + 1 : n_keys);
     flops += 2.0 * static_cast<double>(n_pos.back() * (dim + v_dim));
   }
   const AttentionKv kv{n_keys, key_a.data(), len_a, key_b.data(), len_b, value.data(), v_dim};
@@ -78,11 +79,14 @@ void bm_attend(benchmark::State& state) {
     benchmark::DoNotOptimize(out.data());
   }
   state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(std::string(kKernels[kernel]) + (len_b > 0 ? " mla" : " gqa") + (n_queries > 1 ? " prompt" : " decode"));
+  const char* const kShapeNames[] = {" gqa", " mla", " mla-absorbed"};
+  const char* const kModes[] = {" decode", " prompt", " decode x8"};
+  state.SetLabel(std::string(kKernels[kernel]) + kShapeNames[state.range(1)] + kModes[mode]);
 }
 
 BENCHMARK(bm_attend)
     ->ArgsProduct({{0, 1, 2, 3}, {0, 1}, {512, 4096}, {0, 1}})
+    ->ArgsProduct({{0, 3}, {2}, {512, 4096}, {2}})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 

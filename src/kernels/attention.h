@@ -43,6 +43,7 @@ struct AttentionScratch {
   std::vector<const float*> key_a, key_b, value, query;
   std::vector<float*> out;
   std::vector<std::int64_t> n_pos;
+  std::vector<float> joined;  // a caller's contiguous copies of queries it holds in parts
   AlignedBuffer<float> work;
 };
 

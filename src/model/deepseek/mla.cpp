@@ -90,34 +90,46 @@ void attend_absorbed(const MlaWeights& w, const Dims& d, std::int64_t layer,
                            Span2D<const float>(qa.data() + h * qk, A, nope, H * qk),
                            q_lat.cols_slice(h * lat, lat)});
   matmul_batch(s.head_jobs, pool);
-  // Work items are (segment, head) pairs; each (row, head) is computed by one thread in a fixed
-  // order, so the bits do not depend on the batch or the thread count.
-  const auto n_items = static_cast<std::int64_t>(absorbed.size()) * H;
-  std::int64_t max_pos = 0;
-  for (std::size_t i : absorbed) max_pos = std::max(max_pos, segments[i].cache->n_tokens + segments[i].rows);
-  ensure_size(s.scores, static_cast<std::size_t>(static_cast<std::int64_t>(pool.size()) * max_pos));
+  // Every head of a row attends the same keys, the sequence's cached [latent | RoPE key] rows
+  // (values: the latents), so a work item is (segment, group of heads) and attend() shares each
+  // key vector it loads among the group's queries. attend() gives each (row, head) the same bits
+  // whatever the grouping, so the bits do not depend on the batch or the thread count.
+  const std::int64_t groups = std::clamp<std::int64_t>(H / 4, 1, pool.size());
+  const auto n_items = static_cast<std::int64_t>(absorbed.size()) * groups;
+  if (s.attention.size() < static_cast<std::size_t>(pool.size())) s.attention.resize(static_cast<std::size_t>(pool.size()));
   pool.parallel_for(n_items, [&](RowRange items, int thread) {
-    float* sc = s.scores.data() + thread * max_pos;
+    AttentionScratch& as = s.attention[static_cast<std::size_t>(thread)];
     for (std::int64_t item = items.begin; item < items.end; ++item) {
-      const std::size_t i = absorbed[static_cast<std::size_t>(item / H)];
-      const std::int64_t h = item % H;
+      const std::size_t i = absorbed[static_cast<std::size_t>(item / groups)];
+      const std::int64_t g = item % groups, h0 = H * g / groups, h1 = H * (g + 1) / groups;
       const MlaSegment& seg = segments[i];
       KvCache& cache = *seg.cache;
-      for (std::int64_t t = 0; t < seg.rows; ++t) {
-        const std::int64_t r = first[i] + t;
-        const float* ql = q_lat.row(r) + h * lat;
-        const float* qr = qa.row(r) + h * qk + nope;
-        const std::int64_t n_pos = cache.n_tokens + t + 1;
-        for (std::int64_t p = 0; p < n_pos; ++p) {
-          const float* c = cache.k_row(layer, p);
-          sc[p] = d.scale * (dot_f32(ql, c, lat) + dot_f32(qr, c + lat, d.rope_d));
-        }
-        softmax({sc, static_cast<std::size_t>(n_pos)});
-        float* ol = o_lat.row(r) + h * lat;
-        std::fill_n(ol, lat, 0.0f);
-        for (std::int64_t p = 0; p < n_pos; ++p)
-          axpy(sc[p], {cache.k_row(layer, p), static_cast<std::size_t>(lat)}, {ol, static_cast<std::size_t>(lat)});
+      const std::int64_t pos0 = cache.n_tokens, P = pos0 + seg.rows;
+      as.key_a.resize(static_cast<std::size_t>(P));
+      as.key_b.resize(static_cast<std::size_t>(P));
+      for (std::int64_t p = 0; p < P; ++p) {
+        as.key_a[static_cast<std::size_t>(p)] = cache.k_row(layer, p);
+        as.key_b[static_cast<std::size_t>(p)] = cache.k_row(layer, p) + lat;
       }
+      // Each query joined as [q_latent | q_rope] (they live in different buffers).
+      const std::int64_t n = seg.rows * (h1 - h0);
+      as.joined.resize(static_cast<std::size_t>(n * (lat + d.rope_d)));
+      as.query.resize(static_cast<std::size_t>(n));
+      as.out.resize(static_cast<std::size_t>(n));
+      as.n_pos.resize(static_cast<std::size_t>(n));
+      std::size_t k = 0;
+      for (std::int64_t t = 0; t < seg.rows; ++t)
+        for (std::int64_t h = h0; h < h1; ++h, ++k) {
+          const std::int64_t r = first[i] + t;
+          float* joined = as.joined.data() + k * static_cast<std::size_t>(lat + d.rope_d);
+          std::copy_n(q_lat.row(r) + h * lat, lat, joined);
+          std::copy_n(qa.row(r) + h * qk + nope, d.rope_d, joined + lat);
+          as.query[k] = joined;
+          as.out[k] = o_lat.row(r) + h * lat;
+          as.n_pos[k] = pos0 + t + 1;
+        }
+      const AttentionKv keys{P, as.key_a.data(), lat, as.key_b.data(), d.rope_d, as.key_a.data(), lat};
+      attend(keys, {n, as.query.data(), as.n_pos.data(), as.out.data(), d.scale}, as);
     }
   });
   ensure_size(s.heads_absorbed, static_cast<std::size_t>(A * H * vd));

@@ -33,12 +33,12 @@ struct MlaWeights {
 };
 
 struct MlaScratch {
-  AlignedBuffer<float> q_a, q, kv_a, q_latent, o_latent, heads_out, latents, expanded_kv, scores;
+  AlignedBuffer<float> q_a, q, kv_a, q_latent, o_latent, heads_out, latents, expanded_kv;
   AlignedBuffer<float> q_absorbed, heads_absorbed;  // the absorbed segments' rows, gathered
   std::vector<std::int64_t> gathered_first;  // per segment: its first gathered row, or -1
   std::vector<std::size_t> absorbed_segments;
   std::vector<MatmulJob> head_jobs;  // the per-head products, run as one batch
-  std::vector<AttentionScratch> attention;  // the expanded form's, one per pool thread
+  std::vector<AttentionScratch> attention;  // attend()'s, one per pool thread
 };
 
 // One sequence's rows of a batched step: x rows [row0, row0 + rows) run at positions
