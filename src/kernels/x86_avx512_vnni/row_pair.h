@@ -156,9 +156,16 @@ class PackedChunk {
 // The prefill walk on packed activations: rows in pairs (for_each_row_pair_tile), each token
 // chunk packed first into this thread's PackedChunk (PackedChunk::pack says what with_sums and
 // biased do); tile(TT, packed chunk, row a, row b, first token).
+// One chunk buffer per thread for every kernel of a translation unit (a thread_local in the
+// walk template would make one per instantiation).
+inline PackedChunk& thread_packed_chunk() {
+  thread_local PackedChunk packed;
+  return packed;
+}
+
 template <int kWide, class Tile>
 void for_each_packed_row_pair_tile(const Q8MatmulArgs& a, bool with_sums, bool biased, Tile&& tile) {
-  thread_local PackedChunk packed;
+  PackedChunk& packed = thread_packed_chunk();
   for_each_row_pair_tile<kWide>(
       a, [&](auto tt, std::int64_t ra, std::int64_t rb, std::int64_t t) { tile(tt, packed, ra, rb, t); },
       [&](std::int64_t t0, std::int64_t t1) { packed.pack<kWide>(a, t0, t1, with_sums, biased); });

@@ -31,7 +31,6 @@ void attend_expanded(const MlaWeights& w, const Dims& d, std::int64_t layer, con
   ensure_size(s.expanded_kv, static_cast<std::size_t>(P * H * (nope + vd)));
   Span2D<float> kv(s.expanded_kv.data(), P, H * (nope + vd));
   matmul(w.wkv_b, latents, kv, pool);
-  if (s.attention.size() < static_cast<std::size_t>(pool.size())) s.attention.resize(static_cast<std::size_t>(pool.size()));
   // Keys of head h: its no-RoPE part [P, nope] in kv, then the RoPE part every head shares in the
   // cache; values: the head's part [P, vd] in kv.
   pool.parallel_for(H, [&](RowRange heads, int thread) {
@@ -39,11 +38,11 @@ void attend_expanded(const MlaWeights& w, const Dims& d, std::int64_t layer, con
     as.key_a.resize(static_cast<std::size_t>(P));
     as.key_b.resize(static_cast<std::size_t>(P));
     as.value.resize(static_cast<std::size_t>(P));
+    for (std::int64_t p = 0; p < P; ++p) as.key_b[static_cast<std::size_t>(p)] = cache.k_row(layer, p) + lat;
     for (std::int64_t h = heads.begin; h < heads.end; ++h) {
       for (std::int64_t p = 0; p < P; ++p) {
         const auto i = static_cast<std::size_t>(p);
         as.key_a[i] = kv.row(p) + h * (nope + vd);
-        as.key_b[i] = cache.k_row(layer, p) + lat;
         as.value[i] = kv.row(p) + h * (nope + vd) + nope;
       }
       const AttentionKv keys{P, as.key_a.data(), nope, as.key_b.data(), d.rope_d, as.value.data(), vd};
@@ -96,7 +95,6 @@ void attend_absorbed(const MlaWeights& w, const Dims& d, std::int64_t layer,
   // whatever the grouping, so the bits do not depend on the batch or the thread count.
   const std::int64_t groups = std::clamp<std::int64_t>(H / 4, 1, pool.size());
   const auto n_items = static_cast<std::int64_t>(absorbed.size()) * groups;
-  if (s.attention.size() < static_cast<std::size_t>(pool.size())) s.attention.resize(static_cast<std::size_t>(pool.size()));
   pool.parallel_for(n_items, [&](RowRange items, int thread) {
     AttentionScratch& as = s.attention[static_cast<std::size_t>(thread)];
     for (std::int64_t item = items.begin; item < items.end; ++item) {
@@ -188,6 +186,7 @@ void mla_forward(const MlaWeights& w, const ModelConfig& cfg, const RopeTable& r
 
   ensure_size(s.heads_out, static_cast<std::size_t>(N * H * d.vd));
   Span2D<float> heads_out(s.heads_out.data(), N, H * d.vd);
+  s.attention.resize(static_cast<std::size_t>(pool.size()));  // attend()'s, one per pool thread
   for (const MlaSegment& seg : segments)
     if (!seg.absorbed) attend_expanded(w, d, layer, seg, q, s, pool, heads_out);
   attend_absorbed(w, d, layer, segments, q, s, pool, heads_out);
