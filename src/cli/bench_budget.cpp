@@ -36,6 +36,12 @@ std::int64_t layer_of(const std::string& name) {
 
 }  // namespace
 
+double prefill_ops_per_token(const TokenBudget& b, std::int64_t prompt_tokens) {
+  const auto head = static_cast<double>(b.output_params);
+  return 2.0 * (static_cast<double>(b.matmul_params_per_token) - head +
+                head / static_cast<double>(std::max<std::int64_t>(prompt_tokens, 1)));
+}
+
 TokenBudget token_budget(const ModelFiles& files, const ModelConfig& c,
                          std::int64_t kv_floats_per_token_per_layer) {
   TokenBudget b;
@@ -66,6 +72,7 @@ TokenBudget token_budget(const ModelFiles& files, const ModelConfig& c,
       bytes += nbytes;
       params += nparams;
     }
+    if (is_output(t.name) || (tied && is_embedding(t.name))) b.output_params += t.numel();
     if (matrix) matmul_bytes_by_type[std::string(dtype_name(t.dtype))] += t.bytes.size();
   }
   b.weight_bytes_per_token = static_cast<std::uint64_t>(bytes);

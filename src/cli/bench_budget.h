@@ -16,15 +16,20 @@ struct TokenBudget {
   // one embedding row (the whole table when the output projection is tied to it).
   std::uint64_t weight_bytes_per_token = 0;
   std::uint64_t routed_expert_bytes = 0;  // all routed experts, chosen or not
-  // Prefill: weights multiplied per token (the active parameters without the embedding
-  // lookup); ops_per_token = 2 * matmul_params_per_token.
+  // Weights multiplied per decoded token (the active parameters without the embedding
+  // lookup), of which output_params are the output head's (the embedding table when tied).
   std::int64_t matmul_params_per_token = 0;
+  std::int64_t output_params = 0;
   // Whether most matmul weight bytes are block-quantized (then the int8 peak bounds prefill).
   bool quantized = false;
   std::string main_dtype;  // the type holding the most matmul weight bytes
   // KV cache bytes read per token of context attended (f32 cache, every layer).
   std::uint64_t kv_bytes_per_context_token = 0;
 };
+
+// Multiply-adds × 2 per prompt token of a prefill of prompt_tokens: the output head runs for
+// the last token only (a prompt's other logits are never read), every other weight for all.
+double prefill_ops_per_token(const TokenBudget& b, std::int64_t prompt_tokens);
 
 TokenBudget token_budget(const ModelFiles& files, const ModelConfig& config,
                          std::int64_t kv_floats_per_token_per_layer);

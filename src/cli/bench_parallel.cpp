@@ -45,8 +45,9 @@ Result<std::vector<ParallelResult>> bench_parallel(Model& model, std::span<const
   const std::int64_t vocab = model.config().vocab_size;
   const auto P = static_cast<std::int64_t>(prompt.size()), G = static_cast<std::int64_t>(gen.size());
   KvCache prefilled = model.new_cache(P + G);
-  std::vector<float> logits(static_cast<std::size_t>(P * vocab));
-  WHALE_TRY_VOID(model.forward(prompt, prefilled, Span2D<float>(logits.data(), P, vocab)));
+  std::vector<float> logits(static_cast<std::size_t>(vocab));
+  const SeqStep prefill{prompt, &prefilled, LogitRows::kLast};
+  WHALE_TRY_VOID(model.forward_batch(std::span(&prefill, 1), Span2D<float>(logits.data(), 1, vocab)));
   std::vector<ParallelResult> out;
   for (int n : counts) {
     std::vector<double> runs;

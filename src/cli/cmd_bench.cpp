@@ -89,21 +89,21 @@ Result<Measured> run_repeats(Model& model, const BenchOptions& o) {
   const ModelConfig& c = model.config();
   const auto prompt = random_ids(o.prompt, c.vocab_size, o.seed);
   const auto gen = random_ids(std::max<std::int64_t>(o.gen, 1), c.vocab_size, o.seed + 1);
-  std::vector<float> logits(static_cast<std::size_t>(o.prompt * c.vocab_size));
+  std::vector<float> logits(static_cast<std::size_t>(c.vocab_size));
+  Span2D<float> row(logits.data(), 1, c.vocab_size);
   std::vector<double> pp, tg;
   Measured m;
   for (int r = 0; r < o.repeats; ++r) {
     KvCache cache = model.new_cache(o.prompt + o.gen);
     auto t0 = Clock::now();
-    WHALE_TRY_VOID(model.forward(prompt, cache, Span2D<float>(logits.data(), o.prompt, c.vocab_size)));
+    // As a generation runs it: only the last prompt token's logits.
+    const SeqStep step{prompt, &cache, LogitRows::kLast};
+    WHALE_TRY_VOID(model.forward_batch(std::span(&step, 1), row));
     const double s_pp = std::chrono::duration<double>(Clock::now() - t0).count();
     pp.push_back(static_cast<double>(o.prompt) / s_pp);
-    if (r == 0)
-      m.prefill_hash = fnv1a(std::span<const float>(logits).subspan(
-          static_cast<std::size_t>((o.prompt - 1) * c.vocab_size), static_cast<std::size_t>(c.vocab_size)));
+    if (r == 0) m.prefill_hash = fnv1a(std::span<const float>(logits));
     if (o.gen <= 0) continue;
     t0 = Clock::now();
-    Span2D<float> row(logits.data(), 1, c.vocab_size);
     for (std::int64_t i = 0; i < o.gen; ++i)
       WHALE_TRY_VOID(model.forward(std::span(gen.data() + i, 1), cache, row));
     const double s_tg = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -191,7 +191,7 @@ int run_bench(const BenchOptions& o) {
   const double tg_roof = bw_hi * 1e9 / bytes_per_token;
   const double tg_roof_lo = bw_lo * 1e9 / bytes_per_token;
   const double peak_ops = (budget.quantized ? lim.int8_gops : lim.fp32_gflops) * 1e9;
-  const double ops_per_token = 2.0 * static_cast<double>(budget.matmul_params_per_token);
+  const double ops_per_token = prefill_ops_per_token(budget, o.prompt);
   const double pp_roof = ops_per_token > 0 ? peak_ops / ops_per_token : 0.0;
   const Measured& m = *measured;
 
