@@ -175,9 +175,19 @@ namespace {
 template <bool kQ5>
 void matmul_rows(const Q8MatmulArgs& a) {
 #if defined(WHALE_VNNI)
-  for_each_row_pair_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t ra, std::int64_t rb, std::int64_t t) {
-    matmul_tile_512<decltype(tt)::value, kQ5>(a, ra, rb, t);
-  });
+  if (a.n_tokens == 1) {  // decode: nothing to repack
+    for (std::int64_t r = a.row_begin; r < a.row_end; r += 2)
+      matmul_tile_512_one<kQ5>(a, r, r + 1 < a.row_end ? r + 1 : r, 0);
+    return;
+  }
+  for_each_packed_row_pair_tile<16>(
+      a, ChunkSums::kTokenPairs, false, [&](auto tt, const PackedChunk& x, std::int64_t ra, std::int64_t rb, std::int64_t t) {
+        constexpr int TT = decltype(tt)::value;
+        if constexpr (TT == 1)
+          matmul_tile_512_one<kQ5>(a, ra, rb, t);
+        else
+          matmul_tile_512_packed<TT, kQ5>(a, x, ra, rb, t);
+      });
 #else
   for_each_tile<kPrefillTokens>(
       a, [&](auto tt, std::int64_t r, std::int64_t t) { matmul_tile<decltype(tt)::value, kQ5>(a, r, t); });

@@ -113,7 +113,7 @@ void matmul_q6_k(const Q8MatmulArgs& a) {
     return;
   }
   for_each_packed_row_pair_tile<kPrefillTokens>(
-      a, false, true, [&](auto tt, const PackedChunk& x, std::int64_t ra, std::int64_t rb, std::int64_t t) {
+      a, ChunkSums::kNone, true, [&](auto tt, const PackedChunk& x, std::int64_t ra, std::int64_t rb, std::int64_t t) {
         matmul_tile_512<decltype(tt)::value, true>(a, &x, ra, rb, t);
       });
 #else

@@ -71,7 +71,7 @@ template <class Pair>
 void block32_matmul_512(const Q8MatmulArgs& a) {
   constexpr int kWide = Pair::kHasMin ? kPrefillTokens : 16;
   for_each_packed_row_pair_tile<kWide>(
-      a, Pair::kHasMin, true, [&](auto tt, const PackedChunk& x, std::int64_t ra, std::int64_t rb, std::int64_t t) {
+      a, Pair::kHasMin ? ChunkSums::kBlock32 : ChunkSums::kNone, true, [&](auto tt, const PackedChunk& x, std::int64_t ra, std::int64_t rb, std::int64_t t) {
         block32_tile_512<Pair, decltype(tt)::value>(a, x, ra, rb, t);
       });
 }

@@ -15,6 +15,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/x86_avx2/avx2_util.h"
 #include "kernels/x86_avx512_vnni/row_pair.h"
@@ -29,78 +30,166 @@ inline __m512i sub_block_scale_index(int j) {
                             _mm256_set1_epi16(static_cast<short>(8 + j)), 1);
 }
 
-// Rows r and r + 1 (rb = r when r is the last row: its second copy is computed and dropped)
-// × TT tokens from t0. Per block: the 8 scales and 8 mins of both rows unpacked to words, then
-// per 64-element chunk c one register of both rows' nibble bytes [A | B], split into the low
-// nibbles (sub-block 2c) and the high ones (2c + 1).
-template <int TT, bool kQ5>
-void matmul_tile_512(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, std::int64_t t0) {
-  constexpr int kBlockBytes = kQ5 ? 176 : 144;
+// Both rows' block, unpacked: for each 64-element chunk c the levels of sub-blocks 2c (lo[c])
+// and 2c + 1 (hi[c]) as [A | B] bytes, their scale words for vpdpwssd, and the float factors.
+struct Q4kPairBlock {
+  __m512i lo[4], hi[4];
+  __m512i scale_lo[4], scale_hi[4];
+  __m512 d_ab;          // [dA ×8 | dB ×8]
+  __m512 neg_dmin_ab;   // [−dminA ×8 | −dminB ×8] (the mins subtract)
+  __m256 neg_dmin_4;    // [−dminA ×4 | −dminB ×4]
+  __m256i min_words;    // A's 8 mins then B's, as words
+};
+
+template <bool kQ5>
+inline Q4kPairBlock unpack_q4k_pair(const std::uint8_t* wa, const std::uint8_t* wb) {
   constexpr int kQsOffset = kQ5 ? 48 : 16;
-  const std::int64_t nb = a.cols / 256;
-  const PairTileInputs<TT> in(a, ra, rb, t0);
-  const std::int16_t* xs32[TT];
-#pragma GCC unroll 8
-  for (int t = 0; t < TT; ++t) xs32[t] = a.x_sums32 + (t0 + t) * (a.cols / 32);
-  PairSums<TT> sums;
+  Q4kPairBlock w;
+  const __m128i sm_a = unpack_scales_simd(wa + 4);  // 8 scale bytes, 8 min bytes
+  const __m128i sm_b = unpack_scales_simd(wb + 4);
+  const __m512i scale_words =
+      _mm512_castsi256_si512(_mm256_cvtepu8_epi16(_mm_unpacklo_epi64(sm_a, sm_b)));
+  w.min_words = _mm256_cvtepu8_epi16(_mm_unpackhi_epi64(sm_a, sm_b));
+  // [dA, dminA, dB, dminB] with the mins' coefficients negated.
+  const __m128 d_dmin = _mm_xor_ps(
+      _mm_cvtph_ps(_mm_unpacklo_epi32(_mm_cvtsi32_si128(static_cast<int>(load_u32(wa))),
+                                      _mm_cvtsi32_si128(static_cast<int>(load_u32(wb))))),
+      _mm_setr_ps(0.0f, -0.0f, 0.0f, -0.0f));
+  w.d_ab = _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2),
+                                 _mm512_castps128_ps512(d_dmin));
+  w.neg_dmin_ab = _mm512_permutexvar_ps(_mm512_setr_epi32(1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3),
+                                        _mm512_castps128_ps512(d_dmin));
+  w.neg_dmin_4 = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d_dmin), _mm256_setr_epi32(1, 1, 1, 1, 3, 3, 3, 3));
   const __m512i low_mask = _mm512_set1_epi8(0x0F);
+  __m512i qh = _mm512_setzero_si512();
+  if constexpr (kQ5) qh = load_pair(wa, wb, 16);
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) {
+    const __m512i q = load_pair(wa, wb, kQsOffset + 32 * c);
+    w.lo[c] = _mm512_and_si512(q, low_mask);
+    w.hi[c] = _mm512_and_si512(_mm512_srli_epi16(q, 4), low_mask);
+    if constexpr (kQ5) {
+      // Element l of sub-block 2c takes bit 2c of qh[l], of 2c + 1 bit 2c + 1.
+      const __m512i sixteen = _mm512_set1_epi8(0x10);
+      w.lo[c] = _mm512_mask_add_epi8(
+          w.lo[c], _mm512_test_epi8_mask(qh, _mm512_set1_epi8(static_cast<char>(1 << (2 * c)))), w.lo[c], sixteen);
+      w.hi[c] = _mm512_mask_add_epi8(
+          w.hi[c], _mm512_test_epi8_mask(qh, _mm512_set1_epi8(static_cast<char>(2 << (2 * c)))), w.hi[c], sixteen);
+    }
+    w.scale_lo[c] = _mm512_permutexvar_epi16(sub_block_scale_index(2 * c), scale_words);
+    w.scale_hi[c] = _mm512_permutexvar_epi16(sub_block_scale_index(2 * c + 1), scale_words);
+  }
+  return w;
+}
+
+// The int32 lanes of a block, [A's 8 | B's 8], of kTokens tokens: xs(k, s) gives the 32
+// activations of token k's sub-block s (broadcast to both halves). Chunk by chunk across the
+// tokens, so that each token's chain of eight vpdpwssd (5 cycles each) has the others' work
+// between its links: one token at a time filled the scheduler with waiting links.
+template <int kTokens, class XOfSubBlock>
+inline void q4k_pair_lanes(const Q4kPairBlock& w, XOfSubBlock&& xs, __m512i (&lanes)[kTokens]) {
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c)
+#pragma GCC unroll 8
+    for (int k = 0; k < kTokens; ++k) {
+      const __m512i p_lo = _mm512_maddubs_epi16(w.lo[c], xs(k, 2 * c));
+      const __m512i p_hi = _mm512_maddubs_epi16(w.hi[c], xs(k, 2 * c + 1));
+      lanes[k] = c == 0 ? _mm512_madd_epi16(p_lo, w.scale_lo[0]) : _mm512_dpwssd_epi32(lanes[k], p_lo, w.scale_lo[c]);
+      lanes[k] = _mm512_dpwssd_epi32(lanes[k], p_hi, w.scale_hi[c]);
+    }
+}
+
+// Rows ra and rb (rb = ra when ra is the last row: its second copy is computed and dropped) ×
+// one token t, x read from the activations as quantized (decode, and a prefill chunk's last
+// odd tokens).
+template <bool kQ5>
+void matmul_tile_512_one(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, std::int64_t t) {
+  constexpr int kBlockBytes = kQ5 ? 176 : 144;
+  const std::int64_t nb = a.cols / 256;
+  const PairTileInputs<1> in(a, ra, rb, t);
+  const std::int16_t* xs32 = a.x_sums32 + t * (a.cols / 32);
+  PairSums<1> sums;
   for (std::int64_t b = 0; b < nb; ++b) {
     const std::uint8_t* wa = in.row_a + b * kBlockBytes;
     const std::uint8_t* wb = in.row_b + b * kBlockBytes;
     prefetch_ahead<kBlockBytes>(wa);
     prefetch_ahead<kBlockBytes>(wb);
-    const __m128i sm_a = unpack_scales_simd(wa + 4);  // 8 scale bytes, 8 min bytes
-    const __m128i sm_b = unpack_scales_simd(wb + 4);
-    const __m512i scale_words =
-        _mm512_castsi256_si512(_mm256_cvtepu8_epi16(_mm_unpacklo_epi64(sm_a, sm_b)));
-    const __m256i min_words = _mm256_cvtepu8_epi16(_mm_unpackhi_epi64(sm_a, sm_b));
-    // [dA, dminA, dB, dminB] with the mins' coefficients negated (they subtract).
-    const __m128 d_dmin = _mm_xor_ps(
-        _mm_cvtph_ps(_mm_unpacklo_epi32(_mm_cvtsi32_si128(static_cast<int>(load_u32(wa))),
-                                        _mm_cvtsi32_si128(static_cast<int>(load_u32(wb))))),
-        _mm_setr_ps(0.0f, -0.0f, 0.0f, -0.0f));
-    const __m512 d_ab = _mm512_permutexvar_ps(
-        _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2), _mm512_castps128_ps512(d_dmin));
-    const __m256 dmin_ab = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d_dmin),
-                                                    _mm256_setr_epi32(1, 1, 1, 1, 3, 3, 3, 3));
-    __m512i qh = _mm512_setzero_si512();
-    if constexpr (kQ5) qh = load_pair(wa, wb, 16);
-    __m512i lanes[TT];
+    const Q4kPairBlock w = unpack_q4k_pair<kQ5>(wa, wb);
+    const std::uint8_t* x = reinterpret_cast<const std::uint8_t*>(in.xq[0] + 256 * b);
+    __m512i lanes[1];
+    q4k_pair_lanes(w, [&](int, int s) { return _mm512_broadcast_i64x4(load256(x + 32 * s)); }, lanes);
+    const float dx = in.xd[0][b];
+    sums.acc[0] = _mm512_fmadd_ps(_mm512_mul_ps(w.d_ab, _mm512_set1_ps(dx)), _mm512_cvtepi32_ps(lanes[0]), sums.acc[0]);
+    // Lane p of each row: m_{2p}·pair_{2p} + m_{2p+1}·pair_{2p+1}, the contract's min lane p.
+    const __m256i pairs = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xs32 + 8 * b)));
+    sums.mins[0] = _mm256_fmadd_ps(_mm256_mul_ps(w.neg_dmin_4, _mm256_set1_ps(dx)),
+                                   _mm256_cvtepi32_ps(_mm256_madd_epi16(w.min_words, pairs)), sums.mins[0]);
+  }
+  sums.store(a, t, ra, rb);
+}
+
+// Rows ra and rb × the TT tokens (a multiple of 4) of the packed tile at t0 (unbiased quants, token-pair
+// mins sums; row_pair.h). The block's unpacked levels and scales take 16 registers, so the
+// tokens' accumulators live in L1 (a load and a store per token and block, on ports the
+// products do not use) and a tile can hold 16 tokens, which halves the per-token share of
+// the unpacking against 8 register-resident tokens. The mins of two tokens share one
+// vpmaddwd, convert, multiply and FMA: their sums come interleaved, lane 2p + k of a row
+// holding min lane p of token k.
+template <int TT, bool kQ5>
+void matmul_tile_512_packed(const Q8MatmulArgs& a, const PackedChunk& x, std::int64_t ra, std::int64_t rb,
+                            std::int64_t t0) {
+  static_assert(TT % 4 == 0);
+  constexpr int kGroup = TT % 8 == 0 ? 8 : 4;  // tokens whose chains interleave
+  constexpr int kBlockBytes = kQ5 ? 176 : 144;
+  const std::int64_t nb = a.cols / 256;
+  const std::uint8_t* row_a = bytes(a.w) + static_cast<std::size_t>(ra) * a.w_row_bytes;
+  const std::uint8_t* row_b = bytes(a.w) + static_cast<std::size_t>(rb) * a.w_row_bytes;
+  const std::uint8_t* xq = x.quants(t0);      // [8 nb][TT][32]
+  const float* xd = x.scales(t0);             // [nb][TT]
+  const std::int16_t* xs = x.pair_sums(t0);   // [nb][TT / 2][16]
+  alignas(64) float acc[TT][16];
+  alignas(64) float mins[TT / 2][16];
+#pragma GCC unroll 16
+  for (int j = 0; j < TT; ++j) _mm512_store_ps(acc[j], _mm512_setzero_ps());
+#pragma GCC unroll 8
+  for (int p = 0; p < TT / 2; ++p) _mm512_store_ps(mins[p], _mm512_setzero_ps());
+  const __m512i pair_index = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  for (std::int64_t b = 0; b < nb; ++b, xq += 8 * 32 * TT, xd += TT, xs += 8 * TT) {
+    const std::uint8_t* wa = row_a + b * kBlockBytes;
+    const std::uint8_t* wb = row_b + b * kBlockBytes;
+    prefetch_ahead<kBlockBytes>(wa);
+    prefetch_ahead<kBlockBytes>(wb);
+    const Q4kPairBlock w = unpack_q4k_pair<kQ5>(wa, wb);
+    // Lane 2p + k of each row: that row's min pair p (for token k of the pair).
+    const __m512i min_words = _mm512_permutexvar_epi32(pair_index, _mm512_castsi256_si512(w.min_words));
+#pragma GCC unroll 1
+    for (int g = 0; g < TT; g += kGroup) {
+      __m512i lanes[kGroup];
+      q4k_pair_lanes(
+          w, [&](int k, int s) { return _mm512_broadcast_i64x4(load256(xq + 32 * (s * TT + g + k))); }, lanes);
+#pragma GCC unroll 8
+      for (int k = 0; k < kGroup; ++k)
+        _mm512_store_ps(acc[g + k], _mm512_fmadd_ps(_mm512_mul_ps(w.d_ab, _mm512_set1_ps(xd[g + k])),
+                                                    _mm512_cvtepi32_ps(lanes[k]), _mm512_load_ps(acc[g + k])));
 #pragma GCC unroll 4
-    for (int c = 0; c < 4; ++c) {
-      const __m512i q = load_pair(wa, wb, kQsOffset + 32 * c);
-      __m512i lo = _mm512_and_si512(q, low_mask);
-      __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), low_mask);
-      if constexpr (kQ5) {
-        // Element l of sub-block 2c takes bit 2c of qh[l], of 2c + 1 bit 2c + 1.
-        const __m512i sixteen = _mm512_set1_epi8(0x10);
-        lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(qh, _mm512_set1_epi8(static_cast<char>(1 << (2 * c)))),
-                                  lo, sixteen);
-        hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(qh, _mm512_set1_epi8(static_cast<char>(2 << (2 * c)))),
-                                  hi, sixteen);
+      for (int p = g / 2; p < (g + kGroup) / 2; ++p) {
+        double dx_pair;  // [dx of token 2p, of 2p + 1], broadcast as one 64-bit load
+        std::memcpy(&dx_pair, xd + 2 * p, sizeof dx_pair);
+        const __m512i pair_sums = _mm512_broadcast_i64x4(load256(reinterpret_cast<const std::uint8_t*>(xs + 16 * p)));
+        _mm512_store_ps(mins[p], _mm512_fmadd_ps(_mm512_mul_ps(w.neg_dmin_ab, _mm512_castpd_ps(_mm512_set1_pd(dx_pair))),
+                                                 _mm512_cvtepi32_ps(_mm512_madd_epi16(min_words, pair_sums)),
+                                                 _mm512_load_ps(mins[p])));
       }
-      const __m512i s_lo = _mm512_permutexvar_epi16(sub_block_scale_index(2 * c), scale_words);
-      const __m512i s_hi = _mm512_permutexvar_epi16(sub_block_scale_index(2 * c + 1), scale_words);
-#pragma GCC unroll 8
-      for (int t = 0; t < TT; ++t) {
-        const std::int8_t* x = in.xq[t] + 256 * b + 64 * c;
-        const __m512i p_lo = _mm512_maddubs_epi16(lo, _mm512_broadcast_i64x4(load256(reinterpret_cast<const std::uint8_t*>(x))));
-        const __m512i p_hi = _mm512_maddubs_epi16(hi, _mm512_broadcast_i64x4(load256(reinterpret_cast<const std::uint8_t*>(x + 32))));
-        lanes[t] = c == 0 ? _mm512_madd_epi16(p_lo, s_lo) : _mm512_dpwssd_epi32(lanes[t], p_lo, s_lo);
-        lanes[t] = _mm512_dpwssd_epi32(lanes[t], p_hi, s_hi);
-      }
-    }
-#pragma GCC unroll 8
-    for (int t = 0; t < TT; ++t) {
-      const float dx = in.xd[t][b];
-      sums.acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(dx)), _mm512_cvtepi32_ps(lanes[t]), sums.acc[t]);
-      // Lane p of each row: m_{2p}·pair_{2p} + m_{2p+1}·pair_{2p+1}, the contract's min lane p.
-      const __m256i pairs = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xs32[t] + 8 * b)));
-      sums.mins[t] = _mm256_fmadd_ps(_mm256_mul_ps(dmin_ab, _mm256_set1_ps(dx)),
-                                _mm256_cvtepi32_ps(_mm256_madd_epi16(min_words, pairs)), sums.mins[t]);
     }
   }
-  sums.store(a, t0, ra, rb);
+  // The contract's final sums: a row's 8 lanes, then its 4 min lanes.
+#pragma GCC unroll 16
+  for (int j = 0; j < TT; ++j) {
+    const float* m = mins[j / 2] + j % 2;
+    float* y = a.y + (t0 + j) * a.y_stride;
+    y[ra] = hsum_f32(_mm256_load_ps(acc[j])) + hsum_f32(_mm_setr_ps(m[0], m[2], m[4], m[6]));
+    if (rb != ra) y[rb] = hsum_f32(_mm256_load_ps(acc[j] + 8)) + hsum_f32(_mm_setr_ps(m[8], m[10], m[12], m[14]));
+  }
 }
 
 }  // namespace

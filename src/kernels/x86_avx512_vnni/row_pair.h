@@ -79,6 +79,11 @@ struct PairSums {
   }
 };
 
+// What a PackedChunk keeps besides quants and scales (see its accessors): nothing, each
+// 32-element block's quant sum (Q4_1, Q5_1's min term), or the K-quant mins' 32-quant sums
+// of token pairs.
+enum class ChunkSums { kNone, kBlock32, kTokenPairs };
+
 // A token chunk's activations repacked for the tiles, once per chunk and thread: each tile of
 // TT tokens block-major (32-element block b's TT quant rows, then block b + 1's), so a tile
 // reads its tokens at fixed offsets from one pointer, with the quants biased where the kernel
@@ -92,10 +97,10 @@ class PackedChunk {
   PackedChunk& operator=(const PackedChunk&) = delete;
   ~PackedChunk() { std::free(quants_); }
 
-  // Repacks tokens [t0, t1) of a, in the tiles for_each_token_tile<kWide> makes; with_sums:
-  // also each 32-element block's quant sum (Q8_0 activations only); biased: x + 128, else x.
+  // Repacks tokens [t0, t1) of a, in the tiles for_each_token_tile<kWide> makes, with the sums
+  // sum_kind asks for; biased: x + 128, else x.
   template <int kWide>
-  void pack(const Q8MatmulArgs& a, std::int64_t t0, std::int64_t t1, bool with_sums, bool biased) {
+  void pack(const Q8MatmulArgs& a, std::int64_t t0, std::int64_t t1, ChunkSums sum_kind, bool biased) {
     t0_ = t0;
     nb_ = a.cols / 32;
     n_scales_ = a.cols / a.block_elems;
@@ -110,27 +115,53 @@ class PackedChunk {
         for (int j = 0; j < TT; ++j, q += 32) {
           const std::int64_t token = t + j;
           _mm256_storeu_si256(reinterpret_cast<__m256i*>(q), _mm256_xor_si256(load256(reinterpret_cast<const std::uint8_t*>(a.x_qs + token * a.cols + 32 * b)), bias));
-          if (with_sums) {
+          if (sum_kind == ChunkSums::kBlock32) {
             const std::int16_t* xs16 = a.x_sums16 + token * (a.cols / 16) + 2 * b;
             s[b * TT + j] = static_cast<float>(xs16[0] + xs16[1]);
           }
         }
       for (std::int64_t b = 0; b < n_scales_; ++b)
         for (int j = 0; j < TT; ++j) d[b * TT + j] = a.x_d[(t + j) * n_scales_ + b];
+      if constexpr (TT % 2 == 0)
+        if (sum_kind == ChunkSums::kTokenPairs) pack_token_pair_sums<TT>(a, t);
     });
   }
 
   // The tile starting at token t: quant row j of 32-element block b at quants(t) + 32 (b·TT +
   // j), the scale of its activation block ab (32 or 256 elements) at scales(t)[ab·TT + j], and
-  // the sum of block b's 32 quants (as f32, exact) at sums(t)[b·TT + j].
+  // (kBlock32) the sum of block b's 32 quants (as f32, exact) at sums(t)[b·TT + j], or
+  // (kTokenPairs) pair_sums(t) + 16 (B·TT/2 + p) for tokens 2p, 2p + 1 of 256-element block B.
   const std::uint8_t* quants(std::int64_t t) const { return quants_ + (t - t0_) * nb_ * 32; }
   const float* scales(std::int64_t t) const { return scales_ + (t - t0_) * n_scales_; }
   const float* sums(std::int64_t t) const { return sums_ + (t - t0_) * nb_; }
+  const std::int16_t* pair_sums(std::int64_t t) const {
+    return reinterpret_cast<const std::int16_t*>(sums_) + (t - t0_) * nb_;
+  }
 
  private:
   std::uint8_t* quants(std::int64_t t) { return quants_ + (t - t0_) * nb_ * 32; }
   float* scales(std::int64_t t) { return scales_ + (t - t0_) * n_scales_; }
   float* sums(std::int64_t t) { return sums_ + (t - t0_) * nb_; }
+
+  // The K-quant mins' sums of the tile at t, two tokens interleaved so that one vpmaddwd serves
+  // both: for tokens u = 2p, v = 2p + 1 and 256-element block B, the 16 words
+  // u0 u1 v0 v1 u2 u3 v2 v3 ... u6 u7 v6 v7 of the eight 32-quant sums (x_sums32) of each.
+  template <int TT>
+  void pack_token_pair_sums(const Q8MatmulArgs& a, std::int64_t t) {
+    const std::int64_t per_token = a.cols / 32;
+    std::int16_t* out = reinterpret_cast<std::int16_t*>(sums_) + (t - t0_) * nb_;
+    for (std::int64_t b = 0; b < a.cols / 256; ++b)
+      for (int p = 0; p < TT / 2; ++p) {
+        const std::int16_t* u = a.x_sums32 + (t + 2 * p) * per_token + 8 * b;
+        const std::int16_t* v = u + per_token;
+        for (int k = 0; k < 8; k += 2, out += 4) {
+          out[0] = u[k];
+          out[1] = u[k + 1];
+          out[2] = v[k];
+          out[3] = v[k + 1];
+        }
+      }
+  }
 
   // Grows (never shrinks) to quant_bytes of quants and a scale and a sum per 32 of them.
   void reserve(std::size_t quant_bytes) {
@@ -154,8 +185,8 @@ class PackedChunk {
 };
 
 // The prefill walk on packed activations: rows in pairs (for_each_row_pair_tile), each token
-// chunk packed first into this thread's PackedChunk (PackedChunk::pack says what with_sums and
-// biased do); tile(TT, packed chunk, row a, row b, first token).
+// chunk packed first into this thread's PackedChunk (PackedChunk::pack says what sum_kind
+// and biased do); tile(TT, packed chunk, row a, row b, first token).
 // One chunk buffer per thread for every kernel of a translation unit (a thread_local in the
 // walk template would make one per instantiation).
 inline PackedChunk& thread_packed_chunk() {
@@ -164,11 +195,11 @@ inline PackedChunk& thread_packed_chunk() {
 }
 
 template <int kWide, class Tile>
-void for_each_packed_row_pair_tile(const Q8MatmulArgs& a, bool with_sums, bool biased, Tile&& tile) {
+void for_each_packed_row_pair_tile(const Q8MatmulArgs& a, ChunkSums sum_kind, bool biased, Tile&& tile) {
   PackedChunk& packed = thread_packed_chunk();
   for_each_row_pair_tile<kWide>(
       a, [&](auto tt, std::int64_t ra, std::int64_t rb, std::int64_t t) { tile(tt, packed, ra, rb, t); },
-      [&](std::int64_t t0, std::int64_t t1) { packed.pack<kWide>(a, t0, t1, with_sums, biased); });
+      [&](std::int64_t t0, std::int64_t t1) { packed.pack<kWide>(a, t0, t1, sum_kind, biased); });
 }
 
 }  // namespace
