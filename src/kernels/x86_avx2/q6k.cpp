@@ -107,14 +107,13 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
 void matmul_q6_k(const Q8MatmulArgs& a) {
 #if defined(WHALE_VNNI)
   if (a.n_tokens == 1) {  // decode: the masked negation costs less than the bias's correction
-    for_each_row_pair_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t ra, std::int64_t rb, std::int64_t t) {
-      matmul_tile_512<decltype(tt)::value, false>(a, nullptr, ra, rb, t);
-    });
+    for (std::int64_t r = a.row_begin; r < a.row_end; r += 2)
+      matmul_tile_512_one(a, r, r + 1 < a.row_end ? r + 1 : r, 0);
     return;
   }
-  for_each_packed_row_pair_tile<kPrefillTokens>(
+  for_each_packed_row_pair_tile<16>(
       a, ChunkSums::kNone, true, [&](auto tt, const PackedChunk& x, std::int64_t ra, std::int64_t rb, std::int64_t t) {
-        matmul_tile_512<decltype(tt)::value, true>(a, &x, ra, rb, t);
+        matmul_tile_512_packed<decltype(tt)::value>(a, x, ra, rb, t);
       });
 #else
   for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { matmul_tile<decltype(tt)::value>(a, r, t); });
