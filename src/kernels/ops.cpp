@@ -1,14 +1,19 @@
 // ops.cpp — reference element-wise operations.
 #include "kernels/ops.h"
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 namespace whale {
 
-void rmsnorm(Span2D<const float> x, std::span<const float> weight, float eps, Span2D<float> out) {
-  WHALE_CHECK(static_cast<std::int64_t>(weight.size()) == x.cols() && out.cols() == x.cols());
-  for (std::int64_t t = 0; t < x.rows(); ++t) {
+namespace {
+
+void rmsnorm_rows(Span2D<const float> x, std::span<const float> weight, float eps, Span2D<float> out,
+                  RowRange rows) {
+  for (std::int64_t t = rows.begin; t < rows.end; ++t) {
     const float* xr = x.row(t);
     double ss = 0.0;
     for (std::int64_t i = 0; i < x.cols(); ++i) ss += static_cast<double>(xr[i]) * xr[i];
@@ -18,13 +23,62 @@ void rmsnorm(Span2D<const float> x, std::span<const float> weight, float eps, Sp
   }
 }
 
-void silu_mul(Span2D<float> gate, Span2D<const float> up) {
-  WHALE_CHECK(gate.rows() == up.rows() && gate.cols() == up.cols());
-  for (std::int64_t t = 0; t < gate.rows(); ++t) {
-    float* g = gate.row(t);
-    const float* u = up.row(t);
-    for (std::int64_t i = 0; i < gate.cols(); ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+// e^x for x <= 0 (NaN stays NaN): x = n ln 2 + r, e^r by Cephes's expf polynomial, 2^n built in
+// the exponent bits. Branch-free and call-free, so the loop below vectorizes. x is clamped at
+// −87.3 so that 2^n stays a normal number.
+inline float exp_nonpositive(float x) {
+  x = x < -87.3f ? -87.3f : x;
+  // Round x·log2(e) to the nearest integer by adding and removing 1.5·2^23.
+  const float shifted = x * 1.44269504088896341f + 12582912.0f;
+  const float n = shifted - 12582912.0f;
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + (r + 1.0f);
+  const std::int32_t two_n = (std::bit_cast<std::int32_t>(shifted) - 0x4B400000 + 127) << 23;
+  return p * std::bit_cast<float>(two_n);
+}
+
+// silu(g)·u = g·σ(g)·u with σ(g) = 1 / (1 + e^−g) for g >= 0 and e^g / (1 + e^g) below, both
+// from e^−|g| <= 1.
+void silu_mul_span(float* g, const float* u, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float e = exp_nonpositive(-std::fabs(g[i]));
+    const float sigmoid = (g[i] >= 0.0f ? 1.0f : e) / (1.0f + e);
+    g[i] = g[i] * sigmoid * u[i];
   }
+}
+
+}  // namespace
+
+void rmsnorm(Span2D<const float> x, std::span<const float> weight, float eps, Span2D<float> out) {
+  WHALE_CHECK(static_cast<std::int64_t>(weight.size()) == x.cols() && out.cols() == x.cols());
+  rmsnorm_rows(x, weight, eps, out, {0, x.rows()});
+}
+
+void rmsnorm(Span2D<const float> x, std::span<const float> weight, float eps, Span2D<float> out,
+             ThreadPool& pool) {
+  WHALE_CHECK(static_cast<std::int64_t>(weight.size()) == x.cols() && out.cols() == x.cols());
+  if (x.rows() == 1) return rmsnorm_rows(x, weight, eps, out, {0, 1});  // decode: not worth a job
+  pool.parallel_for(x.rows(), [&](RowRange rows, int) { rmsnorm_rows(x, weight, eps, out, rows); });
+}
+
+void silu_mul(Span2D<float> gate, Span2D<const float> up, ThreadPool& pool) {
+  WHALE_CHECK(gate.rows() == up.rows() && gate.cols() == up.cols());
+  // Pieces of 2048 columns, so that one decoded row also spreads over the threads.
+  constexpr std::int64_t kPiece = 2048;
+  const std::int64_t per_row = (gate.cols() + kPiece - 1) / kPiece;
+  pool.parallel_for(gate.rows() * per_row, [&](RowRange items, int) {
+    for (std::int64_t item = items.begin; item < items.end; ++item) {
+      const std::int64_t t = item / per_row, c0 = item % per_row * kPiece;
+      silu_mul_span(gate.row(t) + c0, up.row(t) + c0, std::min(kPiece, gate.cols() - c0));
+    }
+  });
 }
 
 void softmax(std::span<float> x) {

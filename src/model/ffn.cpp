@@ -13,7 +13,7 @@ void mlp_forward(const MlpWeights& w, Span2D<const float> x, Span2D<float> out, 
   Span2D<float> g(s.gate.data(), t, ffn), u(s.up.data(), t, ffn);
   const MatmulJob gate_up[] = {{&w.gate, x, g}, {&w.up, x, u}};  // x quantized once, one dispatch
   matmul_batch(gate_up, pool);
-  silu_mul(g, u);
+  silu_mul(g, u, pool);
   matmul(w.down, g, out, pool);
 }
 
@@ -81,8 +81,8 @@ void moe_forward(const MoeWeights& w, const RoutingParams& routing, Span2D<const
     row += n;
   }
   matmul_batch(s.jobs, pool);
-  if (shared) silu_mul(sg, su);
-  silu_mul(g_all, u_all);
+  if (shared) silu_mul(sg, su, pool);
+  silu_mul(g_all, u_all, pool);
 
   // Batch 2: the down projections; the shared experts' initialise `out`.
   s.jobs.clear();

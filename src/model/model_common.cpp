@@ -72,7 +72,7 @@ void compute_logits_rows(const HeadWeights& h, const ModelConfig& c, Span2D<cons
 
 void compute_logits(const HeadWeights& h, const ModelConfig& c, Span2D<const float> x,
                     Span2D<float> normed, Span2D<float> logits, ThreadPool& pool) {
-  rmsnorm(x, h.output_norm, static_cast<float>(c.rms_norm_eps), normed);
+  rmsnorm(x, h.output_norm, static_cast<float>(c.rms_norm_eps), normed, pool);
   matmul(h.output, normed, logits, pool);
 }
 

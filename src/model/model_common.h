@@ -95,10 +95,10 @@ void run_decoder(const HeadWeights& head, const ModelConfig& c, const std::vecto
   const auto eps = static_cast<float>(c.rms_norm_eps);
   for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const Layer& layer = layers[static_cast<std::size_t>(l)];
-    rmsnorm(x, layer.attn_norm, eps, normed);
+    rmsnorm(x, layer.attn_norm, eps, normed, pool);
     attention(l, layer, Span2D<const float>(normed), branch);
     add_inplace(x, branch);
-    rmsnorm(x, layer.ffn_norm, eps, normed);
+    rmsnorm(x, layer.ffn_norm, eps, normed, pool);
     ffn(l, layer, Span2D<const float>(normed), branch);
     add_inplace(x, branch);
     if (options.on_layer) options.on_layer(l, x);

@@ -165,7 +165,7 @@ void mla_forward(const MlaWeights& w, const ModelConfig& cfg, const RopeTable& r
     Span2D<float> qa(s.q_a.data(), N, cfg.q_lora_rank);
     const MatmulJob from_x[] = {{&w.wq_a, x, qa}, {&w.wkv_a, x, kv_a}};
     matmul_batch(from_x, pool);
-    rmsnorm(qa, w.q_a_norm, eps, qa);
+    rmsnorm(qa, w.q_a_norm, eps, qa, pool);
     matmul(w.wq_b, qa, q, pool);
   } else {
     const MatmulJob from_x[] = {{&w.wq, x, q}, {&w.wkv_a, x, kv_a}};
