@@ -88,25 +88,57 @@ RopeTable make_rope_table(const ModelConfig& c, std::int64_t dims, RopeStyle sty
   return t;
 }
 
-void apply_rope(const RopeTable& t, std::int64_t pos, float* x) {
+namespace {
+
+// The cos and sin (× cos_sin_scale) of pair i's angle at `pos`.
+std::pair<double, double> pair_cos_sin(const RopeTable& t, std::int64_t pos, std::int64_t i) {
+  const double angle = static_cast<double>(pos) * t.inv_freq[static_cast<std::size_t>(i)];
+  return {std::cos(angle) * t.cos_sin_scale, std::sin(angle) * t.cos_sin_scale};
+}
+
+// Rotates pair i of x by (c, s).
+void rotate_pair(const RopeTable& t, std::int64_t i, double c, double s, float* x) {
   const std::int64_t half = t.dims / 2;
-  for (std::int64_t i = 0; i < half; ++i) {
-    const double angle = static_cast<double>(pos) * t.inv_freq[static_cast<std::size_t>(i)];
-    const double c = std::cos(angle) * t.cos_sin_scale;
-    const double s = std::sin(angle) * t.cos_sin_scale;
-    float* a;
-    float* b;
-    if (t.style == RopeStyle::kInterleaved) {
-      a = x + 2 * i;
-      b = x + 2 * i + 1;
-    } else {
-      a = x + i;
-      b = x + i + half;
-    }
-    const double xa = *a, xb = *b;
-    *a = static_cast<float>(xa * c - xb * s);
-    *b = static_cast<float>(xa * s + xb * c);
+  float* a;
+  float* b;
+  if (t.style == RopeStyle::kInterleaved) {
+    a = x + 2 * i;
+    b = x + 2 * i + 1;
+  } else {
+    a = x + i;
+    b = x + i + half;
   }
+  const double xa = *a, xb = *b;
+  *a = static_cast<float>(xa * c - xb * s);
+  *b = static_cast<float>(xa * s + xb * c);
+}
+
+}  // namespace
+
+void apply_rope(const RopeTable& t, std::int64_t pos, float* x) {
+  for (std::int64_t i = 0; i < t.dims / 2; ++i) {
+    const auto [c, s] = pair_cos_sin(t, pos, i);
+    rotate_pair(t, i, c, s, x);
+  }
+}
+
+void RopeCache::reserve(std::int64_t n) {
+  const std::int64_t half = table_.dims / 2;
+  const auto have = half > 0 ? static_cast<std::int64_t>(cos_sin_.size()) / (2 * half) : n;
+  if (n <= have) return;
+  cos_sin_.resize(static_cast<std::size_t>(n * 2 * half));
+  for (std::int64_t pos = have; pos < n; ++pos)
+    for (std::int64_t i = 0; i < half; ++i) {
+      const auto [c, s] = pair_cos_sin(table_, pos, i);
+      cos_sin_[static_cast<std::size_t>((pos * half + i) * 2)] = c;
+      cos_sin_[static_cast<std::size_t>((pos * half + i) * 2 + 1)] = s;
+    }
+}
+
+void RopeCache::apply(std::int64_t pos, float* x) const {
+  const std::int64_t half = table_.dims / 2;
+  const double* cs = cos_sin_.data() + pos * 2 * half;
+  for (std::int64_t i = 0; i < half; ++i) rotate_pair(table_, i, cs[2 * i], cs[2 * i + 1], x);
 }
 
 }  // namespace whale

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "model/config.h"
@@ -30,5 +31,25 @@ RopeTable make_rope_table(const ModelConfig& c, std::int64_t dims, RopeStyle sty
 
 // Rotates one head's rotary slice `x` (dims values) for position `pos`.
 void apply_rope(const RopeTable& t, std::int64_t pos, float* x);
+
+// apply_rope with each position's cos and sin computed once and kept: they were recomputed for
+// every head and layer (~25k sin/cos per token on the 1.5B shape, ~7 % of its prefill on one
+// thread). 8 · dims bytes per position, under 2 % of what a position costs the KV cache.
+// Same bits as apply_rope.
+class RopeCache {
+ public:
+  RopeCache() = default;
+  explicit RopeCache(RopeTable table) : table_(std::move(table)) {}
+
+  const RopeTable& table() const { return table_; }
+  // Makes positions [0, n) available to apply(); not thread-safe.
+  void reserve(std::int64_t n);
+  // apply_rope(table(), pos, x); precondition: pos < the largest n reserved.
+  void apply(std::int64_t pos, float* x) const;
+
+ private:
+  RopeTable table_;
+  std::vector<double> cos_sin_;  // [position][pair][cos, sin]
+};
 
 }  // namespace whale

@@ -1,7 +1,9 @@
 // rope_test.cpp — RoPE tables and rotation against hand-computed values.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <numbers>
 #include <vector>
 
@@ -82,6 +84,28 @@ TEST(Rope, YarnRamp) {
   c.qk_rope_head_dim = 8;
   const double m = 0.1 * std::log(4.0) + 1.0;
   EXPECT_NEAR(c.attention_scale(), m * m / 4.0, 1e-12);
+}
+
+// The cache keeps each position's cos and sin: the same bits as computing them per call, for
+// both pair layouts, positions reserved in several steps, and a YaRN cos/sin scale.
+TEST(Rope, CacheEqualsApplyRopeBitForBit) {
+  for (RopeStyle style : {RopeStyle::kInterleaved, RopeStyle::kNeox}) {
+    RopeTable t = make_rope_table(base_config(10000.0), 64, style);
+    t.cos_sin_scale = 1.0625;
+    RopeCache cache(t);
+    cache.reserve(3);
+    cache.reserve(1);  // never shrinks
+    cache.reserve(700);
+    for (std::int64_t pos : {0, 1, 2, 3, 511, 699}) {
+      std::vector<float> a(64), b(64);
+      for (int i = 0; i < 64; ++i) a[static_cast<std::size_t>(i)] = b[static_cast<std::size_t>(i)] = std::sin(0.37f * static_cast<float>(i + pos)) * 3.0f;
+      apply_rope(t, pos, a.data());
+      cache.apply(pos, b.data());
+      for (int i = 0; i < 64; ++i)
+        ASSERT_EQ(std::bit_cast<std::uint32_t>(a[static_cast<std::size_t>(i)]), std::bit_cast<std::uint32_t>(b[static_cast<std::size_t>(i)]))
+            << "style " << static_cast<int>(style) << " pos " << pos << " element " << i;
+    }
+  }
 }
 
 }  // namespace

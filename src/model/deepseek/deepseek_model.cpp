@@ -129,7 +129,7 @@ class DeepSeekModel final : public Model {
   Result<void> bind() {
     const ModelConfig& c = config_;
     WHALE_TRY_VOID(bind_head(store_, c, head_));
-    rope_ = make_rope_table(c, c.qk_rope_head_dim, RopeStyle::kInterleaved);
+    rope_ = RopeCache(make_rope_table(c, c.qk_rope_head_dim, RopeStyle::kInterleaved));
     routing_ = RoutingParams::from_config(c);
     const ModelFormat f = store_.files().format;
     auto bound = bind_layers<DeepSeekLayer>(
@@ -196,7 +196,7 @@ class DeepSeekModel final : public Model {
   ModelConfig config_;
   ThreadPool pool_;
   HeadWeights head_;
-  RopeTable rope_;
+  RopeCache rope_;
   RoutingParams routing_;
   std::vector<DeepSeekLayer> layers_;
   StepScratch scratch_;

@@ -144,7 +144,7 @@ void attend_absorbed(const MlaWeights& w, const Dims& d, std::int64_t layer,
 
 }  // namespace
 
-void mla_forward(const MlaWeights& w, const ModelConfig& cfg, const RopeTable& rope,
+void mla_forward(const MlaWeights& w, const ModelConfig& cfg, RopeCache& rope,
                  Span2D<const float> x, std::int64_t layer, std::span<const MlaSegment> segments,
                  MlaScratch& s, ThreadPool& pool, Span2D<float> out) {
   const Dims d{cfg.num_attention_heads, cfg.qk_nope_head_dim, cfg.qk_rope_head_dim,
@@ -173,14 +173,15 @@ void mla_forward(const MlaWeights& w, const ModelConfig& cfg, const RopeTable& r
   }
   for (const MlaSegment& seg : segments) {
     const std::int64_t pos0 = seg.cache->n_tokens;
+    rope.reserve(pos0 + seg.rows);
     for (std::int64_t t = 0; t < seg.rows; ++t) {
       const std::int64_t r = seg.row0 + t;
       float* row = seg.cache->k_row(layer, pos0 + t);
       Span2D<float> latent(row, 1, lat);
       rmsnorm(Span2D<const float>(kv_a.row(r), 1, lat), w.kv_a_norm, eps, latent);
       std::copy_n(kv_a.row(r) + lat, rope_d, row + lat);
-      apply_rope(rope, pos0 + t, row + lat);
-      for (std::int64_t h = 0; h < H; ++h) apply_rope(rope, pos0 + t, q.row(r) + h * qk + nope);
+      rope.apply(pos0 + t, row + lat);
+      for (std::int64_t h = 0; h < H; ++h) rope.apply(pos0 + t, q.row(r) + h * qk + nope);
     }
   }
 

@@ -53,7 +53,7 @@ struct MlaSegment {
 // x: [N, dim] (already normed), the rows of every segment; writes [N, dim] to out. Stores each
 // token's latent and roped key in its cache's layer `layer` (the caller advances n_tokens).
 // The projections run over all N rows at once; attention runs per segment.
-void mla_forward(const MlaWeights& w, const ModelConfig& cfg, const RopeTable& rope,
+void mla_forward(const MlaWeights& w, const ModelConfig& cfg, RopeCache& rope,
                  Span2D<const float> x, std::int64_t layer, std::span<const MlaSegment> segments,
                  MlaScratch& s, ThreadPool& pool, Span2D<float> out);
 

@@ -46,9 +46,9 @@ class DenseModel final : public Model {
     const std::string freqs = tensor_name(f, Role::kRopeFreqs);
     if (f == ModelFormat::kGguf && store_.has(freqs)) {
       WHALE_TRY(std::vector<float> factors, store_.vector(freqs, c.head_dim / 2));
-      rope_ = make_rope_table(c, c.head_dim, style, std::span<const float>(factors));
+      rope_ = RopeCache(make_rope_table(c, c.head_dim, style, std::span<const float>(factors)));
     } else {
-      rope_ = make_rope_table(c, c.head_dim, style);
+      rope_ = RopeCache(make_rope_table(c, c.head_dim, style));
     }
     const std::int64_t dim = c.hidden_size, hd = c.head_dim, H = c.num_attention_heads,
                        KV = c.num_key_value_heads;
@@ -118,9 +118,11 @@ class DenseModel final : public Model {
     for (std::size_t i = 0; i < steps.size(); ++i) {
       KvCache& cache = *steps[i].cache;
       const std::int64_t r0 = rows.first_row[i], pos0 = cache.n_tokens;
-      for (std::int64_t t = 0; t < static_cast<std::int64_t>(steps[i].tokens.size()); ++t) {
-        for (std::int64_t h = 0; h < H; ++h) apply_rope(rope_, pos0 + t, q.row(r0 + t) + h * hd);
-        for (std::int64_t h = 0; h < KV; ++h) apply_rope(rope_, pos0 + t, k.row(r0 + t) + h * hd);
+      const auto T = static_cast<std::int64_t>(steps[i].tokens.size());
+      rope_.reserve(pos0 + T);
+      for (std::int64_t t = 0; t < T; ++t) {
+        for (std::int64_t h = 0; h < H; ++h) rope_.apply(pos0 + t, q.row(r0 + t) + h * hd);
+        for (std::int64_t h = 0; h < KV; ++h) rope_.apply(pos0 + t, k.row(r0 + t) + h * hd);
         std::copy_n(k.row(r0 + t), KV * hd, cache.k_row(layer, pos0 + t));
         std::copy_n(v.row(r0 + t), KV * hd, cache.v_row(layer, pos0 + t));
       }
@@ -157,7 +159,7 @@ class DenseModel final : public Model {
   ModelConfig config_;
   ThreadPool pool_;
   HeadWeights head_;
-  RopeTable rope_;
+  RopeCache rope_;
   std::vector<DenseLayer> layers_;
   StepScratch scratch_;
   FfnScratch ffn_scratch_;
