@@ -111,7 +111,7 @@ void matmul_q6_k(const Q8MatmulArgs& a) {
       matmul_tile_512_one(a, r, r + 1 < a.row_end ? r + 1 : r, 0);
     return;
   }
-  for_each_packed_row_pair_tile<16>(
+  for_each_packed_row_pair_tile<32>(
       a, ChunkSums::kNone, true, [&](auto tt, const PackedChunk& x, std::int64_t ra, std::int64_t rb, std::int64_t t) {
         matmul_tile_512_packed<decltype(tt)::value>(a, x, ra, rb, t);
       });
