@@ -272,7 +272,7 @@ void run(const Q8MatmulArgs& a) {
     for (std::int64_t r = a.row_begin; r < a.row_end; ++r) tile<T, 1>(a, r, 0);
     return;
   }
-  for_each_packed_row_pair_tile<kPrefillTokens>(
+  for_each_packed_row_pair_tile<32>(
       a, ChunkSums::kNone, kBiasedX<T>, [&](auto tt, const PackedChunk& x, std::int64_t ra, std::int64_t rb, std::int64_t t) {
         kquant_small_tile_512<T, BlockState, decltype(tt)::value>(a, x, ra, rb, t);
       });

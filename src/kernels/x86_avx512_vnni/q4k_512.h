@@ -128,11 +128,11 @@ void matmul_tile_512_one(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb
   sums.store(a, t, ra, rb);
 }
 
-// Rows ra and rb × the TT tokens (a multiple of 4) of the packed tile at t0 (unbiased quants, token-pair
-// mins sums; row_pair.h). The block's unpacked levels and scales take 16 registers, so the
-// tokens' accumulators live in L1 (a load and a store per token and block, on ports the
-// products do not use) and a tile can hold 16 tokens, which halves the per-token share of
-// the unpacking against 8 register-resident tokens. The mins of two tokens share one
+// Rows ra and rb × the TT tokens (a multiple of 4) of the packed tile at t0 (unbiased quants,
+// token-pair mins sums; row_pair.h). The block's unpacked levels and scales take 16 registers,
+// so the tokens' accumulators live in L1 (a load and a store per token and block, on ports the
+// products do not use) and a tile can hold 32 tokens, a quarter of the per-token share of the
+// unpacking that 8 register-resident tokens paid. The mins of two tokens share one
 // vpmaddwd, convert, multiply and FMA: their sums come interleaved, lane 2p + k of a row
 // holding min lane p of token k.
 template <int TT, bool kQ5>
@@ -182,13 +182,9 @@ void matmul_tile_512_packed(const Q8MatmulArgs& a, const PackedChunk& x, std::in
       }
     }
   }
-  // The contract's final sums: a row's 8 lanes, then its 4 min lanes.
-#pragma GCC unroll 16
   for (int j = 0; j < TT; ++j) {
     const float* m = mins[j / 2] + j % 2;
-    float* y = a.y + (t0 + j) * a.y_stride;
-    y[ra] = hsum_f32(_mm256_load_ps(acc[j])) + hsum_f32(_mm_setr_ps(m[0], m[2], m[4], m[6]));
-    if (rb != ra) y[rb] = hsum_f32(_mm256_load_ps(acc[j] + 8)) + hsum_f32(_mm_setr_ps(m[8], m[10], m[12], m[14]));
+    store_pair_token(a, t0 + j, ra, rb, acc[j], _mm_setr_ps(m[0], m[2], m[4], m[6]), _mm_setr_ps(m[8], m[10], m[12], m[14]));
   }
 }
 

@@ -145,12 +145,7 @@ void matmul_tile_512_packed(const Q8MatmulArgs& a, const PackedChunk& x, std::in
                                                     _mm512_cvtepi32_ps(lanes[k]), _mm512_load_ps(acc[g + k])));
     }
   }
-#pragma GCC unroll 16
-  for (int j = 0; j < TT; ++j) {
-    float* y = a.y + (t0 + j) * a.y_stride;
-    y[ra] = hsum_f32(_mm256_load_ps(acc[j])) + 0.0f;
-    if (rb != ra) y[rb] = hsum_f32(_mm256_load_ps(acc[j] + 8)) + 0.0f;
-  }
+  for (int j = 0; j < TT; ++j) store_pair_token(a, t0 + j, ra, rb, acc[j], _mm_setzero_ps(), _mm_setzero_ps());
 }
 
 }  // namespace

@@ -84,6 +84,16 @@ struct PairSums {
 // of token pairs.
 enum class ChunkSums { kNone, kBlock32, kTokenPairs };
 
+// Row ra's and rb's outputs of token t from a tile whose accumulators live in memory: acc the
+// lanes [A's 8 | B's 8], mins_a and mins_b each row's 4 min lanes; the contract's final sums
+// (rb == ra: the second copy is dropped).
+inline void store_pair_token(const Q8MatmulArgs& a, std::int64_t t, std::int64_t ra, std::int64_t rb,
+                             const float* acc, __m128 mins_a, __m128 mins_b) {
+  float* y = a.y + t * a.y_stride;
+  y[ra] = hsum_f32(_mm256_loadu_ps(acc)) + hsum_f32(mins_a);
+  if (rb != ra) y[rb] = hsum_f32(_mm256_loadu_ps(acc + 8)) + hsum_f32(mins_b);
+}
+
 // A token chunk's activations repacked for the tiles, once per chunk and thread: each tile of
 // TT tokens block-major (32-element block b's TT quant rows, then block b + 1's), so a tile
 // reads its tokens at fixed offsets from one pointer, with the quants biased where the kernel
