@@ -35,20 +35,21 @@ void split_kv_b(WeightStore& store, const ModelConfig& c, MlaWeights& a) {
   }
 }
 
-// Rebuilds kv_b [H*(nope+v), lat] from the per-head halves (layout (c) files have no kv_b).
-void join_kv_b(WeightStore& store, const ModelConfig& c, MlaWeights& a) {
-  const std::int64_t H = c.num_attention_heads, nope = c.qk_nope_head_dim, vd = c.v_head_dim,
-                     lat = c.kv_lora_rank;
-  AlignedBuffer<float> kvb(static_cast<std::size_t>(H * (nope + vd) * lat));
+// The expanded form's keys for files with only the per-head halves (layouts (b), (c)): W_UK
+// [H*nope, lat] in f32, transposed from the heads' W_UKᵀ (a quantized block cannot be
+// transposed exactly into another). The values use the file's v_b as it is (one quantized
+// matrix [H*v, lat], no copy): rebuilding the whole kv_b in f32 doubled this memory (8 MB per
+// V2-Lite layer, 64 MB per V3 layer) and ran the values' product in f32 too.
+void rebuild_uk(WeightStore& store, const ModelConfig& c, MlaWeights& a) {
+  const std::int64_t H = c.num_attention_heads, nope = c.qk_nope_head_dim, lat = c.kv_lora_rank;
+  AlignedBuffer<float> uk(static_cast<std::size_t>(H * nope * lat));
   for (std::int64_t h = 0; h < H; ++h) {
     AlignedBuffer<float> kt = WeightStore::to_f32(a.wk_b[static_cast<std::size_t>(h)]);  // [lat, nope]
-    AlignedBuffer<float> v = WeightStore::to_f32(a.wv_b[static_cast<std::size_t>(h)]);   // [v, lat]
     for (std::int64_t i = 0; i < nope; ++i)
       for (std::int64_t j = 0; j < lat; ++j)
-        kvb[static_cast<std::size_t>((h * (nope + vd) + i) * lat + j)] = kt[static_cast<std::size_t>(j * nope + i)];
-    std::copy_n(v.data(), vd * lat, kvb.data() + (h * (nope + vd) + nope) * lat);
+        uk[static_cast<std::size_t>((h * nope + i) * lat + j)] = kt[static_cast<std::size_t>(j * nope + i)];
   }
-  a.wkv_b = store.own(std::move(kvb), H * (nope + vd), lat);
+  a.wk_expand = store.own(std::move(uk), H * nope, lat);
 }
 
 Result<void> bind_attention(WeightStore& store, const ModelConfig& c, std::int64_t l, MlaWeights& a) {
@@ -82,7 +83,10 @@ Result<void> bind_attention(WeightStore& store, const ModelConfig& c, std::int64
       a.wk_b.push_back(kb.rows_slice(h * lat, lat));
       a.wv_b.push_back(vb.rows_slice(h * vd, vd));
     }
-    if (!has_kv_b) join_kv_b(store, c, a);
+    if (!has_kv_b) {
+      rebuild_uk(store, c, a);
+      a.wv_expand = vb;
+    }
   } else if (has_kv_b) {
     split_kv_b(store, c, a);
   } else {

@@ -18,8 +18,10 @@ struct Dims {
   float scale;
 };
 
-// Expanded form for one segment: per position and head [k_nope | v] = W_kvb c_kv, [P, H*(nope+v)];
-// the cache is paged, so its latents are gathered into one matrix for the product.
+// Expanded form for one segment: per position and head k_nope = W_UK c_kv and v = W_UV c_kv,
+// from kv_b ([P, H*(nope+v)], each head's [k_nope | v] side by side) or from the two halves
+// ([P, H*nope] then [P, H*v]); the cache is paged, so its latents are gathered into one matrix
+// for the products.
 void attend_expanded(const MlaWeights& w, const Dims& d, std::int64_t layer, const MlaSegment& seg,
                      Span2D<const float> q, MlaScratch& s, ThreadPool& pool, Span2D<float> heads_out) {
   KvCache& cache = *seg.cache;
@@ -29,10 +31,26 @@ void attend_expanded(const MlaWeights& w, const Dims& d, std::int64_t layer, con
   Span2D<float> latents(s.latents.data(), P, lat);
   for (std::int64_t p = 0; p < P; ++p) std::copy_n(cache.k_row(layer, p), lat, latents.row(p));
   ensure_size(s.expanded_kv, static_cast<std::size_t>(P * H * (nope + vd)));
-  Span2D<float> kv(s.expanded_kv.data(), P, H * (nope + vd));
-  matmul(w.wkv_b, latents, kv, pool);
-  // Keys of head h: its no-RoPE part [P, nope] in kv, then the RoPE part every head shares in the
-  // cache; values: the head's part [P, vd] in kv.
+  float* const expanded = s.expanded_kv.data();
+  // Head h's k_nope and v at position p: expanded + p·row + h·head (+ v_offset for v).
+  std::int64_t row, head, v_row, v_head, v_offset;
+  if (!w.wkv_b.empty()) {
+    matmul(w.wkv_b, latents, Span2D<float>(expanded, P, H * (nope + vd)), pool);
+    row = v_row = H * (nope + vd);
+    head = v_head = nope + vd;
+    v_offset = nope;
+  } else {
+    const MatmulJob halves[] = {{&w.wk_expand, latents, Span2D<float>(expanded, P, H * nope)},
+                                {&w.wv_expand, latents, Span2D<float>(expanded + P * H * nope, P, H * vd)}};
+    matmul_batch(halves, pool);
+    row = H * nope;
+    head = nope;
+    v_row = H * vd;
+    v_head = vd;
+    v_offset = P * H * nope;
+  }
+  // Keys of head h: its no-RoPE part [P, nope], then the RoPE part every head shares in the
+  // cache; values: the head's [P, vd].
   pool.parallel_for(H, [&](RowRange heads, int thread) {
     AttentionScratch& as = s.attention[static_cast<std::size_t>(thread)];
     as.key_a.resize(static_cast<std::size_t>(P));
@@ -42,8 +60,8 @@ void attend_expanded(const MlaWeights& w, const Dims& d, std::int64_t layer, con
     for (std::int64_t h = heads.begin; h < heads.end; ++h) {
       for (std::int64_t p = 0; p < P; ++p) {
         const auto i = static_cast<std::size_t>(p);
-        as.key_a[i] = kv.row(p) + h * (nope + vd);
-        as.value[i] = kv.row(p) + h * (nope + vd) + nope;
+        as.key_a[i] = expanded + p * row + h * head;
+        as.value[i] = expanded + v_offset + p * v_row + h * v_head;
       }
       const AttentionKv keys{P, as.key_a.data(), nope, as.key_b.data(), d.rope_d, as.value.data(), vd};
       attend(keys,

@@ -26,7 +26,11 @@ struct MlaWeights {
   WeightView wq_b;               // [H * qk_head, q_lora]
   WeightView wkv_a;              // [kv_lora + rope, dim]
   std::vector<float> kv_a_norm;  // [kv_lora]
-  WeightView wkv_b;              // [H * (nope + v), kv_lora]: the expanded form
+  // The expanded form's [k_nope | v] per head: the file's kv_b in one product, or (files with
+  // the per-head halves only) wk_expand, W_UK rebuilt in f32, and wv_expand, the file's v_b.
+  WeightView wkv_b;              // [H * (nope + v), kv_lora]
+  WeightView wk_expand;          // [H * nope, kv_lora]
+  WeightView wv_expand;          // [H * v, kv_lora]
   std::vector<WeightView> wk_b;  // per head [kv_lora, nope]: W_UK transposed, folded into q
   std::vector<WeightView> wv_b;  // per head [v, kv_lora]: W_UV, applied after attention
   WeightView wo;                 // [dim, H * v]
