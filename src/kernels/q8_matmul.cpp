@@ -3,6 +3,7 @@
 #include "kernels/q8_matmul.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <span>
 #include <string_view>
@@ -156,22 +157,75 @@ Q8MatmulFn kernel_for(const Q8MatmulKernels& kernels, DType t) {
   return fn;
 }
 
+// Runs the rows of every job (args[j] with kernel fns[j]; job j's rows start at first_row[j] in
+// one joint index) over the pool, in pieces cut by weight bytes, not rows: a batch may mix row
+// sizes (V2-Lite's down batch has the shared expert's Q4_K rows of 2816 columns, 1584 bytes,
+// beside the routed experts' Q5_0 rows of 1408, 968 bytes), and equal row counts gave one of
+// two threads 8.2 MB to stream and the other 6.9. Cuts fall on multiples of 4 rows within a
+// job; any cut gives the same bits (the contract).
+//
+// The threads claim pieces as they finish them (an atomic counter) instead of one fixed share
+// each: on a shared machine (another tenant on one of the cores) or one with cores of two
+// speeds, a fixed half made the faster thread wait at the end of every matmul, hundreds of
+// times per decoded token. Decode cuts 4 pieces per thread; prefill one (each piece repacks the
+// token chunk's activations, and a tile's work is large enough to even out).
+void run_rows(std::span<const Q8MatmulArgs> args, std::span<const Q8MatmulFn> fns,
+              std::span<const std::int64_t> first_row, ThreadPool& pool) {
+  if (args.empty()) return;
+  thread_local std::vector<std::int64_t> cuts;  // piece p: joint rows [cuts[p], cuts[p + 1])
+  std::int64_t max_tokens = 0, total_rows = 0;
+  std::uint64_t total_bytes = 0;
+  for (std::size_t j = 0; j < args.size(); ++j) {
+    max_tokens = std::max(max_tokens, args[j].n_tokens);
+    total_rows = first_row[j] + args[j].row_end;
+    total_bytes += static_cast<std::uint64_t>(args[j].row_end) * args[j].w_row_bytes;
+  }
+  const int n_threads = pool.size();
+  const int n_pieces = n_threads * (max_tokens <= 4 && n_threads > 1 ? 4 : 1);
+  cuts.assign(1, 0);
+  std::size_t cut_job = 0;
+  std::uint64_t bytes_before_job = 0;  // of the jobs before cut_job
+  for (int p = 1; p < n_pieces; ++p) {
+    const std::uint64_t target = total_bytes * static_cast<std::uint64_t>(p) / static_cast<std::uint64_t>(n_pieces);
+    while (cut_job + 1 < args.size() &&
+           bytes_before_job + static_cast<std::uint64_t>(args[cut_job].row_end) * args[cut_job].w_row_bytes <= target) {
+      bytes_before_job += static_cast<std::uint64_t>(args[cut_job].row_end) * args[cut_job].w_row_bytes;
+      ++cut_job;
+    }
+    const Q8MatmulArgs& a = args[cut_job];
+    const std::int64_t row = static_cast<std::int64_t>((target - bytes_before_job) / a.w_row_bytes + 2) / 4 * 4;
+    cuts.push_back(std::max(cuts.back(), first_row[cut_job] + std::min(row, a.row_end)));
+  }
+  cuts.push_back(total_rows);
+  // Named through a reference: inside the lambda, which runs on the workers too, the
+  // thread_local name would denote each worker's own (empty) vector.
+  const std::vector<std::int64_t>& piece_cuts = cuts;
+  std::atomic<std::size_t> next_piece{0};
+  pool.parallel_for(n_threads, [&](RowRange, int) {
+    for (std::size_t p = next_piece.fetch_add(1, std::memory_order_relaxed); p + 1 < piece_cuts.size();
+         p = next_piece.fetch_add(1, std::memory_order_relaxed)) {
+      const RowRange rows{piece_cuts[p], piece_cuts[p + 1]};
+      for (std::size_t j = 0; j < args.size(); ++j) {
+        const std::int64_t begin = std::max(rows.begin, first_row[j]);
+        const std::int64_t end = std::min(rows.end, first_row[j] + args[j].row_end);
+        if (begin >= end) continue;
+        Q8MatmulArgs part = args[j];
+        part.row_begin = begin - first_row[j];
+        part.row_end = end - first_row[j];
+        fns[j](part);
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void q8_matmul(const WeightView& w, const Q8Acts& x, Span2D<float> y, ThreadPool& pool,
                const Q8MatmulKernels& kernels) {
   const Q8MatmulArgs a = make_args(w, x, y);
   const Q8MatmulFn fn = kernel_for(kernels, w.dtype);
-  // Grain 4: the decode kernels work on 4 rows at a time; any split gives the same bits.
-  pool.parallel_for(
-      w.rows,
-      [&](RowRange rows, int) {
-        Q8MatmulArgs part = a;
-        part.row_begin = rows.begin;
-        part.row_end = rows.end;
-        fn(part);
-      },
-      4);
+  const std::int64_t first = 0;
+  run_rows(std::span(&a, 1), std::span(&fn, 1), std::span(&first, 1), pool);
 }
 
 void q8_matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, ThreadPool& pool,
@@ -194,7 +248,6 @@ void q8_matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
   thread_local std::vector<std::int64_t> first_row;  // of each job in the joint row index
   thread_local std::vector<Q8Acts> acts;  // of the distinct inputs, in first-use order
   thread_local std::vector<const MatmulJob*> acts_source;
-  thread_local std::vector<std::int64_t> cuts;  // thread t's rows: [cuts[t], cuts[t + 1])
   args.clear();
   fns.clear();
   first_row.clear();
@@ -220,50 +273,7 @@ void q8_matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
     first_row.push_back(total_rows);
     total_rows += job.w->rows;
   }
-  // Each thread's share is cut by weight bytes, not rows: a batch may mix row sizes (V2-Lite's
-  // down batch has the shared expert's Q4_K rows of 2816 columns, 1584 bytes, beside the routed
-  // experts' Q5_0 rows of 1408, 968 bytes), and equal row counts gave one of two threads 8.2 MB
-  // to stream and the other 6.9. Cuts fall on multiples of 4 rows within a job.
-  if (args.empty()) return;
-  const int n_threads = pool.size();
-  std::uint64_t total_bytes = 0;
-  for (const Q8MatmulArgs& a : args) total_bytes += static_cast<std::uint64_t>(a.row_end) * a.w_row_bytes;
-  cuts.assign(1, 0);
-  std::size_t cut_job = 0;
-  std::uint64_t bytes_before_job = 0;  // of the jobs before cut_job
-  for (int t = 1; t < n_threads; ++t) {
-    const std::uint64_t target = total_bytes * static_cast<std::uint64_t>(t) / static_cast<std::uint64_t>(n_threads);
-    while (cut_job + 1 < args.size() &&
-           bytes_before_job + static_cast<std::uint64_t>(args[cut_job].row_end) * args[cut_job].w_row_bytes <= target) {
-      bytes_before_job += static_cast<std::uint64_t>(args[cut_job].row_end) * args[cut_job].w_row_bytes;
-      ++cut_job;
-    }
-    const Q8MatmulArgs& a = args[cut_job];
-    const std::int64_t row = static_cast<std::int64_t>((target - bytes_before_job) / a.w_row_bytes + 2) / 4 * 4;
-    cuts.push_back(std::max(cuts.back(), first_row[cut_job] + std::min(row, a.row_end)));
-  }
-  cuts.push_back(total_rows);
-  // Named through references: inside the lambda, which runs on the workers too, the
-  // thread_local names would denote each worker's own (empty) vectors.
-  const std::vector<Q8MatmulArgs>& job_args = args;
-  const std::vector<Q8MatmulFn>& job_fns = fns;
-  const std::vector<std::int64_t>& job_first = first_row;
-  const std::vector<std::int64_t>& thread_cuts = cuts;
-  pool.parallel_for(
-      n_threads,
-      [&](RowRange threads, int) {
-        const RowRange rows{thread_cuts[static_cast<std::size_t>(threads.begin)],
-                            thread_cuts[static_cast<std::size_t>(threads.end)]};
-        for (std::size_t j = 0; j < job_args.size(); ++j) {
-          const std::int64_t begin = std::max(rows.begin, job_first[j]);
-          const std::int64_t end = std::min(rows.end, job_first[j] + job_args[j].row_end);
-          if (begin >= end) continue;
-          Q8MatmulArgs part = job_args[j];
-          part.row_begin = begin - job_first[j];
-          part.row_end = end - job_first[j];
-          job_fns[j](part);
-        }
-      });
+  run_rows(args, fns, first_row, pool);
 }
 
 }  // namespace whale
