@@ -128,7 +128,7 @@ std::vector<float> run(const Weights& w, const std::vector<float>& x, std::int64
 }
 
 // Every type, odd shapes and thread counts: `fast` gives the reference's bits. The last shapes
-// span several token chunks (tile_walk.h: 64 tokens, 16 from 4096 columns), each ending in
+// span several token chunks (tile_walk.h: 64 tokens, 32 from 4096 columns), each ending in
 // tiles of 4 and 1.
 void expect_equals_reference(const Q8MatmulKernels* fast) {
   struct Shape {
