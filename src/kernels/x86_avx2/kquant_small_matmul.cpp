@@ -274,7 +274,8 @@ void run(const Q8MatmulArgs& a) {
   }
   for_each_packed_row_pair_tile<32>(
       a, ChunkSums::kNone, kBiasedX<T>, [&](auto tt, const PackedChunk& x, std::int64_t ra, std::int64_t rb, std::int64_t t) {
-        kquant_small_tile_512<T, BlockState, decltype(tt)::value>(a, x, ra, rb, t);
+        SmallKquantPairs<T, BlockState> unpack;
+        chunk8_tile_512<decltype(unpack), decltype(tt)::value>(a, x, ra, rb, t, unpack);
       });
 #else
   for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<T, decltype(tt)::value>(a, r, t); });

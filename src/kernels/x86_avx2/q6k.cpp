@@ -113,7 +113,8 @@ void matmul_q6_k(const Q8MatmulArgs& a) {
   }
   for_each_packed_row_pair_tile<32>(
       a, ChunkSums::kNone, true, [&](auto tt, const PackedChunk& x, std::int64_t ra, std::int64_t rb, std::int64_t t) {
-        matmul_tile_512_packed<decltype(tt)::value>(a, x, ra, rb, t);
+        Q6kPairs unpack;
+        chunk8_tile_512<Q6kPairs, decltype(tt)::value>(a, x, ra, rb, t, unpack);
       });
 #else
   for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { matmul_tile<decltype(tt)::value>(a, r, t); });

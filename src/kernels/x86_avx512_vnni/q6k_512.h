@@ -4,10 +4,11 @@
 // its high half, against the 32 activations broadcast to both halves, so its int32 lanes are
 // the contract's 8 lanes of A then of B. AVX-512 has no vpsignb, so for the signed levels
 // (q − 32) either x takes the weight's sign by a masked negation (x ≠ -128, so exact), one
-// instruction per token as on AVX2 (decode), or, at prefill, x comes biased from the packed
-// chunk (x + 128, unsigned; row_pair.h) against the signed levels, and each lane ends by
-// subtracting 128 · Σ sc·(q − 32) over its elements, computed once per row pair and block for
-// all tokens. Both exact in int32: |lane| ≤ 32 · 255 · 32 · 128 < 2^31, pair sums ≤ 16320.
+// instruction per token as on AVX2 (decode), or, at prefill (chunk8_tile.h's tile), x comes
+// biased from the packed chunk (x + 128, unsigned; row_pair.h) against the signed levels, and
+// each lane starts from −128 · Σ sc·(q − 32) over its elements, computed once per row pair and
+// block for all tokens. Both exact in int32: |lane| ≤ 32 · 255 · 32 · 128 < 2^31, pair sums
+// ≤ 16320.
 #pragma once
 
 #include <immintrin.h>
@@ -15,6 +16,7 @@
 #include <cstdint>
 
 #include "kernels/x86_avx2/avx2_util.h"
+#include "kernels/x86_avx512_vnni/chunk8_tile.h"
 #include "kernels/x86_avx512_vnni/row_pair.h"
 
 namespace whale::WHALE_AVX2_NS {
@@ -30,46 +32,45 @@ inline __m512i quarter_scale_index(int j) {
   return _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
 }
 
-// Both rows' block, unpacked: the signed levels (q − 32) of each 32-element chunk c as [A | B]
-// bytes, the scale words for vpdpwssd (words 0-7 of each half sub-block 2c, 8-15 2c + 1), and
-// [dA ×8 | dB ×8].
-struct Q6kPairBlock {
-  __m512i levels[8];
-  __m512i scales[8];
-  __m512 d_ab;
-};
+// Both rows' block, unpacked into chunk8_tile.h's form: the signed levels (q − 32) of each
+// 32-element chunk as [A | B] bytes, the scale words (words 0-7 of each half sub-block 2c,
+// 8-15 2c + 1) and [dA ×8 | dB ×8]. Also chunk8_tile_512's unpacker for the prefill (levels
+// within ±32: x biased).
+struct Q6kPairs {
+  static constexpr bool kNegate = false;
+  static constexpr bool kHasMin = false;
+  static constexpr int kBytes = 210;
 
-inline Q6kPairBlock unpack_q6k_pair(const std::uint8_t* wa, const std::uint8_t* wb) {
-  const __m512i m4 = _mm512_set1_epi8(0x0F);
-  const __m512i m2 = _mm512_set1_epi8(0x03);
-  const __m512i k32 = _mm512_set1_epi8(32);
-  Q6kPairBlock w;
-  const __m512i scale_words = _mm512_cvtepi8_epi16(_mm256_inserti128_si256(
-      _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wa + 192))),
-      _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb + 192)), 1));
-  w.d_ab = broadcast_f16_pair(wa + 208, wb + 208);
+  static void block(const std::uint8_t* wa, const std::uint8_t* wb, Chunk8Pair& w) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i m2 = _mm512_set1_epi8(0x03);
+    const __m512i k32 = _mm512_set1_epi8(32);
+    const __m512i scale_words = _mm512_cvtepi8_epi16(_mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wa + 192))),
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb + 192)), 1));
+    w.d_ab = broadcast_f16_pair(wa + 208, wb + 208);
 #pragma GCC unroll 2
-  for (int half = 0; half < 2; ++half) {
-    const __m512i ql0 = load_pair(wa, wb, 64 * half);
-    const __m512i ql1 = load_pair(wa, wb, 64 * half + 32);
-    const __m512i qh = load_pair(wa, wb, 128 + 32 * half);
-    const __m512i q[4] = {
-        _mm512_or_si512(_mm512_and_si512(ql0, m4), _mm512_slli_epi16(_mm512_and_si512(qh, m2), 4)),
-        _mm512_or_si512(_mm512_and_si512(ql1, m4), _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 2), m2), 4)),
-        _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql0, 4), m4),
-                        _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 4), m2), 4)),
-        _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql1, 4), m4),
-                        _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 6), m2), 4)),
-    };
+    for (int half = 0; half < 2; ++half) {
+      const __m512i ql0 = load_pair(wa, wb, 64 * half);
+      const __m512i ql1 = load_pair(wa, wb, 64 * half + 32);
+      const __m512i qh = load_pair(wa, wb, 128 + 32 * half);
+      const __m512i q[4] = {
+          _mm512_or_si512(_mm512_and_si512(ql0, m4), _mm512_slli_epi16(_mm512_and_si512(qh, m2), 4)),
+          _mm512_or_si512(_mm512_and_si512(ql1, m4), _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 2), m2), 4)),
+          _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql0, 4), m4),
+                          _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 4), m2), 4)),
+          _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql1, 4), m4),
+                          _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 6), m2), 4)),
+      };
 #pragma GCC unroll 4
-    for (int k = 0; k < 4; ++k) {
-      const int c = 4 * half + k;
-      w.levels[c] = _mm512_sub_epi8(q[k], k32);
-      w.scales[c] = _mm512_permutexvar_epi16(quarter_scale_index(2 * c), scale_words);
+      for (int k = 0; k < 4; ++k) {
+        const int c = 4 * half + k;
+        w.levels[c] = _mm512_sub_epi8(q[k], k32);
+        w.scales[c] = _mm512_permutexvar_epi16(quarter_scale_index(2 * c), scale_words);
+      }
     }
   }
-  return w;
-}
+};
 
 // Rows ra and rb (rb = ra for a last odd row: computed twice, its copy dropped) × token t, x
 // read from the activations as quantized, the weight's sign moved onto x (decode).
@@ -83,7 +84,8 @@ inline void matmul_tile_512_one(const Q8MatmulArgs& a, std::int64_t ra, std::int
     const std::uint8_t* wb = in.row_b + b * kBlockBytes;
     prefetch_ahead<kBlockBytes>(wa);
     prefetch_ahead<kBlockBytes>(wb);
-    const Q6kPairBlock w = unpack_q6k_pair(wa, wb);
+    Chunk8Pair w;
+    Q6kPairs::block(wa, wb, w);
     __m512i lanes = _mm512_setzero_si512();
 #pragma GCC unroll 8
     for (int c = 0; c < 8; ++c) {
@@ -95,57 +97,6 @@ inline void matmul_tile_512_one(const Q8MatmulArgs& a, std::int64_t ra, std::int
     sums.acc[0] = _mm512_fmadd_ps(_mm512_mul_ps(w.d_ab, _mm512_set1_ps(in.xd[0][b])), _mm512_cvtepi32_ps(lanes), sums.acc[0]);
   }
   sums.store(a, t, ra, rb);
-}
-
-// Rows ra and rb × the TT tokens of the packed tile at t0, x biased (x + 128, unsigned) against
-// the signed levels: each token's lanes start from −128 · Σ sc·(q − 32), computed once per row
-// pair and block. As in q4k_512.h's packed tile, the block's levels and scales take 16
-// registers, the tokens' accumulators live in L1, and tokens go 8 at a time chunk by chunk
-// so that each one's vpdpwssd chain interleaves with the others'.
-template <int TT>
-void matmul_tile_512_packed(const Q8MatmulArgs& a, const PackedChunk& x, std::int64_t ra, std::int64_t rb,
-                            std::int64_t t0) {
-  constexpr int kBlockBytes = 210;
-  constexpr int kGroup = TT % 8 == 0 ? 8 : TT % 4 == 0 ? 4 : 1;  // tokens whose chains interleave
-  const std::int64_t nb = a.cols / 256;
-  const std::uint8_t* row_a = bytes(a.w) + static_cast<std::size_t>(ra) * a.w_row_bytes;
-  const std::uint8_t* row_b = bytes(a.w) + static_cast<std::size_t>(rb) * a.w_row_bytes;
-  const std::uint8_t* xq = x.quants(t0);  // [8 nb][TT][32]
-  const float* xd = x.scales(t0);         // [nb][TT]
-  alignas(64) float acc[TT][16];
-#pragma GCC unroll 16
-  for (int j = 0; j < TT; ++j) _mm512_store_ps(acc[j], _mm512_setzero_ps());
-  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
-  for (std::int64_t b = 0; b < nb; ++b, xq += 8 * 32 * TT, xd += TT) {
-    const std::uint8_t* wa = row_a + b * kBlockBytes;
-    const std::uint8_t* wb = row_b + b * kBlockBytes;
-    prefetch_ahead<kBlockBytes>(wa);
-    prefetch_ahead<kBlockBytes>(wb);
-    const Q6kPairBlock w = unpack_q6k_pair(wa, wb);
-    __m512i bias_lanes = _mm512_setzero_si512();  // 128 · Σ sc·(q − 32) per lane
-#pragma GCC unroll 8
-    for (int c = 0; c < 8; ++c)
-      bias_lanes = _mm512_dpwssd_epi32(bias_lanes, _mm512_maddubs_epi16(bias, w.levels[c]), w.scales[c]);
-    const __m512i start = _mm512_sub_epi32(_mm512_setzero_si512(), bias_lanes);
-#pragma GCC unroll 1
-    for (int g = 0; g < TT; g += kGroup) {
-      __m512i lanes[kGroup];
-#pragma GCC unroll 8
-      for (int k = 0; k < kGroup; ++k) lanes[k] = start;
-#pragma GCC unroll 8
-      for (int c = 0; c < 8; ++c)
-#pragma GCC unroll 8
-        for (int k = 0; k < kGroup; ++k) {
-          const __m512i pairs = _mm512_maddubs_epi16(_mm512_broadcast_i64x4(load256(xq + 32 * (c * TT + g + k))), w.levels[c]);
-          lanes[k] = _mm512_dpwssd_epi32(lanes[k], pairs, w.scales[c]);
-        }
-#pragma GCC unroll 8
-      for (int k = 0; k < kGroup; ++k)
-        _mm512_store_ps(acc[g + k], _mm512_fmadd_ps(_mm512_mul_ps(w.d_ab, _mm512_set1_ps(xd[g + k])),
-                                                    _mm512_cvtepi32_ps(lanes[k]), _mm512_load_ps(acc[g + k])));
-    }
-  }
-  for (int j = 0; j < TT; ++j) store_pair_token(a, t0 + j, ra, rb, acc[j], _mm_setzero_ps(), _mm_setzero_ps());
 }
 
 }  // namespace
