@@ -94,7 +94,8 @@ void chunk8_tile_512(const Q8MatmulArgs& a, const PackedChunk& x, std::int64_t r
     }
   }
   for (int j = 0; j < TT; ++j)
-    store_pair_token(a, t0 + j, ra, rb, acc[j], _mm_load_ps(mins[j]), _mm_load_ps(mins[j] + 4));
+    store_pair_token(a, t0 + j, ra, rb, _mm256_load_ps(acc[j]), _mm256_load_ps(acc[j] + 8), _mm_load_ps(mins[j]),
+                     _mm_load_ps(mins[j] + 4));
 }
 
 }  // namespace

@@ -184,7 +184,8 @@ void matmul_tile_512_packed(const Q8MatmulArgs& a, const PackedChunk& x, std::in
   }
   for (int j = 0; j < TT; ++j) {
     const float* m = mins[j / 2] + j % 2;
-    store_pair_token(a, t0 + j, ra, rb, acc[j], _mm_setr_ps(m[0], m[2], m[4], m[6]), _mm_setr_ps(m[8], m[10], m[12], m[14]));
+    store_pair_token(a, t0 + j, ra, rb, _mm256_load_ps(acc[j]), _mm256_load_ps(acc[j] + 8),
+                     _mm_setr_ps(m[0], m[2], m[4], m[6]), _mm_setr_ps(m[8], m[10], m[12], m[14]));
   }
 }
 

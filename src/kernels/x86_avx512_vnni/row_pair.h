@@ -49,6 +49,15 @@ inline __m512 broadcast_f16_pair(const std::uint8_t* wa, const std::uint8_t* wb)
   return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16(ha)), _mm_set1_epi16(hb), 1));
 }
 
+// Row ra's and rb's outputs of token t: acc_a and acc_b each row's 8 lanes, mins_a and mins_b
+// its 4 min lanes; the contract's final sums (rb == ra: the second copy is dropped).
+inline void store_pair_token(const Q8MatmulArgs& a, std::int64_t t, std::int64_t ra, std::int64_t rb, __m256 acc_a,
+                             __m256 acc_b, __m128 mins_a, __m128 mins_b) {
+  float* y = a.y + t * a.y_stride;
+  y[ra] = hsum_f32(acc_a) + hsum_f32(mins_a);
+  if (rb != ra) y[rb] = hsum_f32(acc_b) + hsum_f32(mins_b);
+}
+
 // The float accumulators of a row-pair tile, per token: acc = [A's 8 lanes | B's 8] and
 // mins = [A's 4 | B's 4] (left zero by types without mins: adding +0.0 is the contract's empty
 // min sum), all starting at zero.
@@ -69,13 +78,10 @@ struct PairSums {
   // copy is dropped), each the contract's final sum of its lanes.
   void store(const Q8MatmulArgs& a, std::int64_t t0, std::int64_t ra, std::int64_t rb) const {
 #pragma GCC unroll 16
-    for (int t = 0; t < TT; ++t) {
-      float* y = a.y + (t0 + t) * a.y_stride;
-      y[ra] = hsum_f32(_mm512_castps512_ps256(acc[t])) + hsum_f32(_mm256_castps256_ps128(mins[t]));
-      if (rb != ra)
-        y[rb] = hsum_f32(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[t]), 1))) +
-                hsum_f32(_mm256_extractf128_ps(mins[t], 1));
-    }
+    for (int t = 0; t < TT; ++t)
+      store_pair_token(a, t0 + t, ra, rb, _mm512_castps512_ps256(acc[t]),
+                       _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[t]), 1)),
+                       _mm256_castps256_ps128(mins[t]), _mm256_extractf128_ps(mins[t], 1));
   }
 };
 
@@ -83,16 +89,6 @@ struct PairSums {
 // 32-element block's quant sum (Q4_1, Q5_1's min term), or the K-quant mins' 32-quant sums
 // of token pairs.
 enum class ChunkSums { kNone, kBlock32, kTokenPairs };
-
-// Row ra's and rb's outputs of token t from a tile whose accumulators live in memory: acc the
-// lanes [A's 8 | B's 8], mins_a and mins_b each row's 4 min lanes; the contract's final sums
-// (rb == ra: the second copy is dropped).
-inline void store_pair_token(const Q8MatmulArgs& a, std::int64_t t, std::int64_t ra, std::int64_t rb,
-                             const float* acc, __m128 mins_a, __m128 mins_b) {
-  float* y = a.y + t * a.y_stride;
-  y[ra] = hsum_f32(_mm256_loadu_ps(acc)) + hsum_f32(mins_a);
-  if (rb != ra) y[rb] = hsum_f32(_mm256_loadu_ps(acc + 8)) + hsum_f32(mins_b);
-}
 
 // A token chunk's activations repacked for the tiles, once per chunk and thread: each tile of
 // TT tokens block-major (32-element block b's TT quant rows, then block b + 1's), so a tile
