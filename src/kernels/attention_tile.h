@@ -6,14 +6,14 @@
 // Vec provides: V, kLanes, zero(), load(p), store(p, v), fmadd(v, float s, acc) = acc + v·s,
 // fmadd1 (its scalar form), max(a, b), reduce_max(v), reduce_add(v), sub(v, float s),
 // mul(v, float s) and exp(v) (e^v for v <= 0; NaN stays NaN), for which the FMA kernels use
-// exp_nonpositive below with their set1(s), round(v) (to nearest), fma(a, b, c) = a·b + c,
-// fnma(a, b, c) = c − a·b and scale2n(v, n) = v·2^n.
+// exp_nonpositive (exp_nonpositive.h) with the traits it asks for.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 
 #include "kernels/attention.h"
+#include "kernels/exp_nonpositive.h"
 
 namespace whale {
 namespace {
@@ -142,23 +142,6 @@ void direct_scores(const AttentionKv& kv, const float* q, std::int64_t n, float 
     for (std::int64_t d = 0; d < kv.len_b; ++d) acc = Vec::fmadd1(kv.key_b[p][d], qb[d], acc);
     s[p] = acc * scale;
   }
-}
-
-// e^x for x <= 0 within 2 ulp of std::exp: 2^n · e^r with n = round(x · log2 e) and r = x −
-// n · ln 2 (ln 2 in two parts, the first exact in f32), e^r by Cephes's expf polynomial. x is
-// clamped at −87.3 (so 2^n stays a normal number), by a max whose second operand keeps a NaN.
-template <class Vec>
-typename Vec::V exp_nonpositive(typename Vec::V x) {
-  using V = typename Vec::V;
-  x = Vec::max(Vec::set1(-87.3f), x);
-  const V n = Vec::round(Vec::mul(x, 1.44269504088896341f));
-  V r = Vec::fnma(n, Vec::set1(0.693359375f), x);
-  r = Vec::fnma(n, Vec::set1(-2.12194440e-4f), r);
-  V p = Vec::set1(1.9875691500e-4f);
-  for (const float c : {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f})
-    p = Vec::fma(p, r, Vec::set1(c));
-  p = Vec::fma(p, Vec::fma(r, r, Vec::zero()), Vec::fma(r, Vec::set1(1.0f), Vec::set1(1.0f)));
-  return Vec::scale2n(p, n);
 }
 
 // softmax over row[0, n) in place (the scores are finite: NaN in, NaN out): the exponentials and

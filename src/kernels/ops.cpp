@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "kernels/exp_nonpositive.h"
+
 namespace whale {
 
 namespace {
@@ -23,32 +25,32 @@ void rmsnorm_rows(Span2D<const float> x, std::span<const float> weight, float ep
   }
 }
 
-// e^x for x <= 0 (NaN stays NaN): x = n ln 2 + r, e^r by Cephes's expf polynomial, 2^n built in
-// the exponent bits. Branch-free and call-free, so the loop below vectorizes. x is clamped at
-// −87.3 so that 2^n stays a normal number.
-inline float exp_nonpositive(float x) {
-  x = x < -87.3f ? -87.3f : x;
-  // Round x·log2(e) to the nearest integer by adding and removing 1.5·2^23.
-  const float shifted = x * 1.44269504088896341f + 12582912.0f;
-  const float n = shifted - 12582912.0f;
-  float r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + (r + 1.0f);
-  const std::int32_t two_n = (std::bit_cast<std::int32_t>(shifted) - 0x4B400000 + 127) << 23;
-  return p * std::bit_cast<float>(two_n);
-}
+// exp_nonpositive's traits on one float, in operations the compiler vectorizes (no calls, no
+// branches): rounding by adding and removing 1.5·2^23, 2^n built in the exponent bits (n is
+// in [−126, 0] after the clamp, so it stays normal). Without FMA contraction fma and fnma
+// round twice, which the polynomial's 2-ulp bound allows.
+struct ScalarF32 {
+  using V = float;
+  static V set1(float s) { return s; }
+  static V zero() { return 0.0f; }
+  static V max(V a, V b) { return a > b ? a : b; }
+  static V mul(V v, float s) { return v * s; }
+  static V round(V v) { return (v + 12582912.0f) - 12582912.0f; }
+  static V fma(V a, V b, V c) { return a * b + c; }
+  static V fnma(V a, V b, V c) { return c - a * b; }
+  // n's integer read back through the same 1.5·2^23 shift (well defined for a NaN n too,
+  // unlike a float-to-int conversion), in unsigned arithmetic.
+  static V scale2n(V v, V n) {
+    const std::uint32_t n_bits = std::bit_cast<std::uint32_t>(n + 12582912.0f) - 0x4B400000u;
+    return v * std::bit_cast<float>((n_bits + 127u) << 23);
+  }
+};
 
 // silu(g)·u = g·σ(g)·u with σ(g) = 1 / (1 + e^−g) for g >= 0 and e^g / (1 + e^g) below, both
 // from e^−|g| <= 1.
 void silu_mul_span(float* g, const float* u, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) {
-    const float e = exp_nonpositive(-std::fabs(g[i]));
+    const float e = exp_nonpositive<ScalarF32>(-std::fabs(g[i]));
     const float sigmoid = (g[i] >= 0.0f ? 1.0f : e) / (1.0f + e);
     g[i] = g[i] * sigmoid * u[i];
   }
