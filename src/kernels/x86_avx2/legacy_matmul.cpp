@@ -42,6 +42,26 @@ inline __m256i with_fifth_bits(__m256i nib, const std::uint8_t* qh_bytes, int of
 #endif
 }
 
+#if defined(WHALE_VNNI)
+// Decode's unsigned codes (block32_512.h's block32_decode_tile_512), both rows in one register:
+// the 32 nibbles of rows A and B in element order, from 16 stored bytes each.
+inline __m512i nibbles_pair(const std::uint8_t* qa, const std::uint8_t* qb) {
+  const __m512i q = _mm512_inserti64x4(
+      _mm512_castsi256_si512(_mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qa)))),
+      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qb))), 1);
+  return _mm512_and_si512(_mm512_srlv_epi64(q, _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4)), _mm512_set1_epi8(0x0F));
+}
+// Plus 16 where bit j of each row's little-endian u32 fifth bits is set (element j).
+inline __m512i with_fifth_bits_pair(__m512i nib, const std::uint8_t* qha, const std::uint8_t* qhb) {
+  const std::uint64_t bits = load_u32(qha) | static_cast<std::uint64_t>(load_u32(qhb)) << 32;
+  return _mm512_mask_add_epi8(nib, _cvtu64_mask64(bits), nib, _mm512_set1_epi8(0x10));
+}
+// [mA ×4 | mB ×4] from the f16 mins at ma and mb.
+inline __m256 min_pair(const std::uint8_t* ma, const std::uint8_t* mb) {
+  return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(load_f16(ma))), _mm_set1_ps(load_f16(mb)), 1);
+}
+#endif
+
 struct Unpacked {
   __m256i q;     // 32 signed levels
   __m256 d;      // in every lane
@@ -54,11 +74,23 @@ struct Q4_0 {
   static Unpacked unpack(const std::uint8_t* p) {
     return {_mm256_sub_epi8(nibbles(p + 2), _mm256_set1_epi8(8)), broadcast_f16(p), 0.0f};
   }
+#if defined(WHALE_VNNI)
+  static constexpr int kCodeOffset = 8;
+  static Block32Pair codes(const std::uint8_t* wa, const std::uint8_t* wb) {
+    return {nibbles_pair(wa + 2, wb + 2), broadcast_f16_pair(wa, wb), _mm256_setzero_ps()};
+  }
+#endif
 };
 struct Q4_1 {
   static constexpr int kBytes = 20;
   static constexpr bool kHasMin = true;
   static Unpacked unpack(const std::uint8_t* p) { return {nibbles(p + 4), broadcast_f16(p), load_f16(p + 2)}; }
+#if defined(WHALE_VNNI)
+  static constexpr int kCodeOffset = 0;
+  static Block32Pair codes(const std::uint8_t* wa, const std::uint8_t* wb) {
+    return {nibbles_pair(wa + 4, wb + 4), broadcast_f16_pair(wa, wb), min_pair(wa + 2, wb + 2)};
+  }
+#endif
 };
 struct Q5_0 {
   static constexpr int kBytes = 22;
@@ -66,6 +98,13 @@ struct Q5_0 {
   static Unpacked unpack(const std::uint8_t* p) {
     return {with_fifth_bits(nibbles(p + 6), p + 2, 16), broadcast_f16(p), 0.0f};
   }
+#if defined(WHALE_VNNI)
+  static constexpr int kCodeOffset = 16;
+  static Block32Pair codes(const std::uint8_t* wa, const std::uint8_t* wb) {
+    return {with_fifth_bits_pair(nibbles_pair(wa + 6, wb + 6), wa + 2, wb + 2), broadcast_f16_pair(wa, wb),
+            _mm256_setzero_ps()};
+  }
+#endif
 };
 struct Q5_1 {
   static constexpr int kBytes = 24;
@@ -73,6 +112,13 @@ struct Q5_1 {
   static Unpacked unpack(const std::uint8_t* p) {
     return {with_fifth_bits(nibbles(p + 8), p + 4, 0), broadcast_f16(p), load_f16(p + 2)};
   }
+#if defined(WHALE_VNNI)
+  static constexpr int kCodeOffset = 0;
+  static Block32Pair codes(const std::uint8_t* wa, const std::uint8_t* wb) {
+    return {with_fifth_bits_pair(nibbles_pair(wa + 8, wb + 8), wa + 4, wb + 4), broadcast_f16_pair(wa, wb),
+            min_pair(wa + 2, wb + 2)};
+  }
+#endif
 };
 struct IQ4_NL {
   static constexpr int kBytes = 18;
@@ -83,6 +129,15 @@ struct IQ4_NL {
                                            -10, 1, 13, 25, 38, 53, 69, 89, 113);
     return {_mm256_shuffle_epi8(table, nibbles(p + 2)), broadcast_f16(p), 0.0f};
   }
+#if defined(WHALE_VNNI)
+  // The table + 128 (1..241, unsigned).
+  static constexpr int kCodeOffset = 128;
+  static Block32Pair codes(const std::uint8_t* wa, const std::uint8_t* wb) {
+    const __m512i table = _mm512_broadcast_i32x4(_mm_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, -127, -115,
+                                                               -103, -90, -75, -59, -39, -15));
+    return {_mm512_shuffle_epi8(table, nibbles_pair(wa + 2, wb + 2)), broadcast_f16_pair(wa, wb), _mm256_setzero_ps()};
+  }
+#endif
 };
 
 // R weight rows × TT tokens from (r0, t0), all blocks. Levels are signed (|q| ≤ 127) and x
@@ -173,14 +228,18 @@ struct LegacyPair {
 // unpacking of these types became the limit; two rows run two chains side by side. Cache-hot
 // Q5_0 1408x2048, one thread: 12.0 GB/s one row at a time, 13.5 in pairs (kernels bench,
 // WHALE_BENCH_HOT=1). The two row streams are both prefetched ahead.
-// The VNNI build's prefill runs block32_512.h; its decode stays here (the 512-bit tile decoded
-// cache-hot Q5_0 1408x2048 at 37 GOP/s against 52 for these pairs, one thread).
+// The VNNI build runs block32_512.h for both: its decode tile on unsigned codes decoded
+// cache-hot Q5_0 1408x2048 at NN GB/s against 11.5 for these pairs, one thread.
 template <class T>
 void run(const Q8MatmulArgs& a) {
   if (a.n_tokens == 1) {
+#if defined(WHALE_VNNI)
+    block32_decode_512<T>(a);
+#else
     std::int64_t r = a.row_begin;
     for (; r + 2 <= a.row_end; r += 2) tile<T, 2, 1>(a, r, 0);
     for (; r < a.row_end; ++r) tile<T, 1, 1>(a, r, 0);
+#endif
     return;
   }
 #if defined(WHALE_VNNI)

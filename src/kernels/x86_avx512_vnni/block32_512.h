@@ -76,6 +76,67 @@ void block32_matmul_512(const Q8MatmulArgs& a) {
       });
 }
 
+// Decode (one token), kPairs row pairs from r0 (pair p: rows r0 + 2p and r0 + 2p + 1, the
+// second clamped to r_end − 1 and then dropped). Here nothing amortizes the unpacking, so the
+// weights stay unsigned: Pair::codes(wa, wb) gives the stored codes c = q + Pair::kCodeOffset
+// (0..31 for Q5_0, the IQ4_NL table + 128, ...) as vpdpbusd's unsigned operand against x as
+// it is, and the offset comes back as kCodeOffset · Σ x per lane, once per block for all the
+// tile's pairs: Σ c·x − o·Σ x = Σ q·x, exact in int32. Against the biased-x form of the prefill
+// tile (whose −128·Σ w start costs a vpdpbusd per pair and block) and the AVX2 pairs (a sign
+// move per row), about half the vector uops per block; several pairs keep as many FMA chains
+// (4 cycles a link, one link per block) in flight.
+template <class Pair, int kPairs>
+void block32_decode_tile_512(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t r_end) {
+  const std::uint8_t* row_a[kPairs];
+  const std::uint8_t* row_b[kPairs];
+  std::int64_t ra[kPairs], rb[kPairs];
+#pragma GCC unroll 8
+  for (int p = 0; p < kPairs; ++p) {
+    ra[p] = r0 + 2 * p;
+    rb[p] = ra[p] + 1 < r_end ? ra[p] + 1 : ra[p];
+    row_a[p] = bytes(a.w) + static_cast<std::size_t>(ra[p]) * a.w_row_bytes;
+    row_b[p] = bytes(a.w) + static_cast<std::size_t>(rb[p]) * a.w_row_bytes;
+  }
+  const std::uint8_t* xq = reinterpret_cast<const std::uint8_t*>(a.x_qs);
+  PairSums<kPairs> sums;
+  const std::int64_t nb = a.cols / 32;
+  for (std::int64_t b = 0; b < nb; ++b) {
+    const __m512i x = _mm512_broadcast_i64x4(load256(xq + 32 * b));
+    // −o·Σ x per lane, the start of every pair's lanes.
+    __m512i start = _mm512_setzero_si512();
+    if constexpr (Pair::kCodeOffset != 0)
+      start = _mm512_sub_epi32(start, _mm512_dpbusd_epi32(start, _mm512_set1_epi8(static_cast<char>(Pair::kCodeOffset)), x));
+    const __m512 dx = _mm512_set1_ps(a.x_d[b]);
+    __m256 xsum = _mm256_setzero_ps();
+    if constexpr (Pair::kHasMin) {
+      const float s = static_cast<float>(a.x_sums16[2 * b] + a.x_sums16[2 * b + 1]);
+      xsum = _mm256_setr_ps(s, 0.0f, 0.0f, 0.0f, s, 0.0f, 0.0f, 0.0f);
+    }
+#pragma GCC unroll 8
+    for (int p = 0; p < kPairs; ++p) {
+      const std::uint8_t* wa = row_a[p] + b * Pair::kBytes;
+      const std::uint8_t* wb = row_b[p] + b * Pair::kBytes;
+      prefetch_ahead<Pair::kBytes>(wa);
+      prefetch_ahead<Pair::kBytes>(wb);
+      const Block32Pair w = Pair::codes(wa, wb);
+      const __m512i lanes = _mm512_dpbusd_epi32(start, w.levels, x);
+      sums.acc[p] = _mm512_fmadd_ps(_mm512_mul_ps(w.d, dx), _mm512_cvtepi32_ps(lanes), sums.acc[p]);
+      if constexpr (Pair::kHasMin)
+        sums.mins[p] = _mm256_fmadd_ps(_mm256_mul_ps(w.m, _mm512_castps512_ps256(dx)), xsum, sums.mins[p]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int p = 0; p < kPairs; ++p) sums.store_one(a, p, 0, ra[p], rb[p]);
+}
+
+// Decode over a.row_begin..a.row_end: four pairs a tile, then pairs.
+template <class Pair>
+void block32_decode_512(const Q8MatmulArgs& a) {
+  std::int64_t r = a.row_begin;
+  for (; r + 8 <= a.row_end; r += 8) block32_decode_tile_512<Pair, 4>(a, r, a.row_end);
+  for (; r < a.row_end; r += 2) block32_decode_tile_512<Pair, 1>(a, r, a.row_end);
+}
+
 // Q8_0: f16 d, then 32 int8 quants.
 struct Q8_0Pair {
   static constexpr int kBytes = 34;

@@ -42,11 +42,16 @@ inline __m512i load_pair(const std::uint8_t* wa, const std::uint8_t* wb, int off
 }
 
 // The f16 scales at wa and wb as [dA ×8 | dB ×8] in f32 (exact).
+// Both halves come from one 32-bit move, a 4-lane conversion and a permute (two word
+// broadcasts, an insert and a 16-lane conversion took twice the vector uops, which decode pays
+// per block).
 inline __m512 broadcast_f16_pair(const std::uint8_t* wa, const std::uint8_t* wb) {
-  std::int16_t ha, hb;
+  std::uint16_t ha, hb;
   std::memcpy(&ha, wa, 2);
   std::memcpy(&hb, wb, 2);
-  return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16(ha)), _mm_set1_epi16(hb), 1));
+  const __m128 d = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(ha | static_cast<std::uint32_t>(hb) << 16)));
+  return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
+                               _mm512_castps128_ps512(d));
 }
 
 // Row ra's and rb's outputs of token t: acc_a and acc_b each row's 8 lanes, mins_a and mins_b
@@ -78,10 +83,13 @@ struct PairSums {
   // copy is dropped), each the contract's final sum of its lanes.
   void store(const Q8MatmulArgs& a, std::int64_t t0, std::int64_t ra, std::int64_t rb) const {
 #pragma GCC unroll 16
-    for (int t = 0; t < TT; ++t)
-      store_pair_token(a, t0 + t, ra, rb, _mm512_castps512_ps256(acc[t]),
-                       _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[t]), 1)),
-                       _mm256_castps256_ps128(mins[t]), _mm256_extractf128_ps(mins[t], 1));
+    for (int t = 0; t < TT; ++t) store_one(a, t, t0 + t, ra, rb);
+  }
+  // Accumulator i as the outputs of rows ra and rb for token t.
+  void store_one(const Q8MatmulArgs& a, int i, std::int64_t t, std::int64_t ra, std::int64_t rb) const {
+    store_pair_token(a, t, ra, rb, _mm512_castps512_ps256(acc[i]),
+                     _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[i]), 1)),
+                     _mm256_castps256_ps128(mins[i]), _mm256_extractf128_ps(mins[i], 1));
   }
 };
 
