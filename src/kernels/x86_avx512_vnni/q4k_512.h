@@ -35,31 +35,50 @@ inline __m512i sub_block_scale_index(int j) {
 struct Q4kPairBlock {
   __m512i lo[4], hi[4];
   __m512i scale_lo[4], scale_hi[4];
-  __m512 d_ab;          // [dA ×8 | dB ×8]
-  __m512 neg_dmin_ab;   // [−dminA ×8 | −dminB ×8] (the mins subtract)
-  __m256 neg_dmin_4;    // [−dminA ×4 | −dminB ×4]
+  __m128 d_dmin;        // [dA, −dminA, dB, −dminB] (the mins subtract)
   __m256i min_words;    // A's 8 mins then B's, as words
+
+  // d_dmin spread over the halves: [dA ×8 | dB ×8], [−dminA ×8 | −dminB ×8] and the 4 min
+  // lanes' [−dminA ×4 | −dminB ×4] (d_dmin may come scaled by an activation's d first).
+  static __m512 d_halves(__m128 d_dmin) {
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2),
+                                 _mm512_castps128_ps512(d_dmin));
+  }
+  static __m512 neg_dmin_halves(__m128 d_dmin) {
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3),
+                                 _mm512_castps128_ps512(d_dmin));
+  }
+  static __m256 neg_dmin_quarters(__m128 d_dmin) {
+    return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d_dmin), _mm256_setr_epi32(1, 1, 1, 1, 3, 3, 3, 3));
+  }
 };
+
+// unpack_scales_simd (../x86_avx2/q4k.cpp) of rows A and B at once, one per 128-bit half: both
+// rows' 12 scale bytes in one register halve the work, which decode pays for every block.
+// Returns the 64-bit words [A's 8 scales, A's 8 mins, B's scales, B's mins].
+inline __m256i unpack_scales_pair(const std::uint8_t* sa, const std::uint8_t* sb) {
+  const __m256i w = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sa))),
+                                            _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb)), 1);
+  const __m256i low_words = _mm256_srlv_epi32(_mm256_shuffle_epi32(w, _MM_SHUFFLE(2, 1, 2, 0)),
+                                              _mm256_setr_epi32(0, 0, 0, 4, 0, 0, 0, 4));
+  const __m256i top_bits = _mm256_srli_epi32(_mm256_shuffle_epi32(w, _MM_SHUFFLE(1, 1, 0, 0)), 2);
+  const __m256i six_four = _mm256_setr_epi32(0x3F3F3F3F, 0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F, 0x3F3F3F3F,
+                                             0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F);
+  const __m256i top_two = _mm256_setr_epi32(0, 0x30303030, 0, 0x30303030, 0, 0x30303030, 0, 0x30303030);
+  return _mm256_ternarylogic_epi32(_mm256_and_si256(low_words, six_four), top_bits, top_two, 0xF8);  // a | (b & c)
+}
 
 template <bool kQ5>
 inline Q4kPairBlock unpack_q4k_pair(const std::uint8_t* wa, const std::uint8_t* wb) {
   constexpr int kQsOffset = kQ5 ? 48 : 16;
   Q4kPairBlock w;
-  const __m128i sm_a = unpack_scales_simd(wa + 4);  // 8 scale bytes, 8 min bytes
-  const __m128i sm_b = unpack_scales_simd(wb + 4);
-  const __m512i scale_words =
-      _mm512_castsi256_si512(_mm256_cvtepu8_epi16(_mm_unpacklo_epi64(sm_a, sm_b)));
-  w.min_words = _mm256_cvtepu8_epi16(_mm_unpackhi_epi64(sm_a, sm_b));
-  // [dA, dminA, dB, dminB] with the mins' coefficients negated.
-  const __m128 d_dmin = _mm_xor_ps(
-      _mm_cvtph_ps(_mm_unpacklo_epi32(_mm_cvtsi32_si128(static_cast<int>(load_u32(wa))),
-                                      _mm_cvtsi32_si128(static_cast<int>(load_u32(wb))))),
+  // [A's scales, B's scales | A's mins, B's mins].
+  const __m256i sm = _mm256_permute4x64_epi64(unpack_scales_pair(wa + 4, wb + 4), _MM_SHUFFLE(3, 1, 2, 0));
+  const __m512i scale_words = _mm512_castsi256_si512(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(sm)));
+  w.min_words = _mm256_cvtepu8_epi16(_mm256_extracti128_si256(sm, 1));
+  w.d_dmin = _mm_xor_ps(
+      _mm_cvtph_ps(_mm_cvtsi64_si128(static_cast<long long>(load_u32(wa) | static_cast<std::uint64_t>(load_u32(wb)) << 32))),
       _mm_setr_ps(0.0f, -0.0f, 0.0f, -0.0f));
-  w.d_ab = _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2),
-                                 _mm512_castps128_ps512(d_dmin));
-  w.neg_dmin_ab = _mm512_permutexvar_ps(_mm512_setr_epi32(1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3),
-                                        _mm512_castps128_ps512(d_dmin));
-  w.neg_dmin_4 = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d_dmin), _mm256_setr_epi32(1, 1, 1, 1, 3, 3, 3, 3));
   const __m512i low_mask = _mm512_set1_epi8(0x0F);
   __m512i qh = _mm512_setzero_si512();
   if constexpr (kQ5) qh = load_pair(wa, wb, 16);
@@ -118,11 +137,12 @@ void matmul_tile_512_one(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb
     const std::uint8_t* x = reinterpret_cast<const std::uint8_t*>(in.xq[0] + 256 * b);
     __m512i lanes[1];
     q4k_pair_lanes(w, [&](int, int s) { return _mm512_broadcast_i64x4(load256(x + 32 * s)); }, lanes);
-    const float dx = in.xd[0][b];
-    sums.acc[0] = _mm512_fmadd_ps(_mm512_mul_ps(w.d_ab, _mm512_set1_ps(dx)), _mm512_cvtepi32_ps(lanes[0]), sums.acc[0]);
+    // The four factors times dx before they are spread (one 4-lane multiply, not two wide ones).
+    const __m128 scaled = _mm_mul_ps(w.d_dmin, _mm_set1_ps(in.xd[0][b]));
+    sums.acc[0] = _mm512_fmadd_ps(Q4kPairBlock::d_halves(scaled), _mm512_cvtepi32_ps(lanes[0]), sums.acc[0]);
     // Lane p of each row: m_{2p}·pair_{2p} + m_{2p+1}·pair_{2p+1}, the contract's min lane p.
     const __m256i pairs = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xs32 + 8 * b)));
-    sums.mins[0] = _mm256_fmadd_ps(_mm256_mul_ps(w.neg_dmin_4, _mm256_set1_ps(dx)),
+    sums.mins[0] = _mm256_fmadd_ps(Q4kPairBlock::neg_dmin_quarters(scaled),
                                    _mm256_cvtepi32_ps(_mm256_madd_epi16(w.min_words, pairs)), sums.mins[0]);
   }
   sums.store(a, t, ra, rb);
@@ -160,6 +180,7 @@ void matmul_tile_512_packed(const Q8MatmulArgs& a, const PackedChunk& x, std::in
     prefetch_ahead<kBlockBytes>(wa);
     prefetch_ahead<kBlockBytes>(wb);
     const Q4kPairBlock w = unpack_q4k_pair<kQ5>(wa, wb);
+    const __m512 d_ab = Q4kPairBlock::d_halves(w.d_dmin), neg_dmin_ab = Q4kPairBlock::neg_dmin_halves(w.d_dmin);
     // Lane 2p + k of each row: that row's min pair p (for token k of the pair).
     const __m512i min_words = _mm512_permutexvar_epi32(pair_index, _mm512_castsi256_si512(w.min_words));
 #pragma GCC unroll 1
@@ -169,14 +190,14 @@ void matmul_tile_512_packed(const Q8MatmulArgs& a, const PackedChunk& x, std::in
           w, [&](int k, int s) { return _mm512_broadcast_i64x4(load256(xq + 32 * (s * TT + g + k))); }, lanes);
 #pragma GCC unroll 8
       for (int k = 0; k < kGroup; ++k)
-        _mm512_store_ps(acc[g + k], _mm512_fmadd_ps(_mm512_mul_ps(w.d_ab, _mm512_set1_ps(xd[g + k])),
+        _mm512_store_ps(acc[g + k], _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(xd[g + k])),
                                                     _mm512_cvtepi32_ps(lanes[k]), _mm512_load_ps(acc[g + k])));
 #pragma GCC unroll 4
       for (int p = g / 2; p < (g + kGroup) / 2; ++p) {
         double dx_pair;  // [dx of token 2p, of 2p + 1], broadcast as one 64-bit load
         std::memcpy(&dx_pair, xd + 2 * p, sizeof dx_pair);
         const __m512i pair_sums = _mm512_broadcast_i64x4(load256(reinterpret_cast<const std::uint8_t*>(xs + 16 * p)));
-        _mm512_store_ps(mins[p], _mm512_fmadd_ps(_mm512_mul_ps(w.neg_dmin_ab, _mm512_castpd_ps(_mm512_set1_pd(dx_pair))),
+        _mm512_store_ps(mins[p], _mm512_fmadd_ps(_mm512_mul_ps(neg_dmin_ab, _mm512_castpd_ps(_mm512_set1_pd(dx_pair))),
                                                  _mm512_cvtepi32_ps(_mm512_madd_epi16(min_words, pair_sums)),
                                                  _mm512_load_ps(mins[p])));
       }
