@@ -106,9 +106,10 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
 
 void matmul_q6_k(const Q8MatmulArgs& a) {
 #if defined(WHALE_VNNI)
-  if (a.n_tokens == 1) {  // decode: the masked negation costs less than the bias's correction
-    for (std::int64_t r = a.row_begin; r < a.row_end; r += 2)
-      matmul_tile_512_one(a, r, r + 1 < a.row_end ? r + 1 : r, 0);
+  if (a.n_tokens == 1) {  // decode: two row pairs a tile share the codes' offset
+    std::int64_t r = a.row_begin;
+    for (; r + 4 <= a.row_end; r += 4) q6k_decode_tile_512<2>(a, r, a.row_end, 0);
+    for (; r < a.row_end; r += 2) q6k_decode_tile_512<1>(a, r, a.row_end, 0);
     return;
   }
   for_each_packed_row_pair_tile<32>(

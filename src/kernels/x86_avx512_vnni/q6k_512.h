@@ -2,13 +2,12 @@
 // build only (included by ../x86_avx2/q6k.cpp when WHALE_VNNI is defined). The same scheme as
 // q4k_512.h: a register holds 32 weights of row A in its low half and the same 32 of row B in
 // its high half, against the 32 activations broadcast to both halves, so its int32 lanes are
-// the contract's 8 lanes of A then of B. AVX-512 has no vpsignb, so for the signed levels
-// (q − 32) either x takes the weight's sign by a masked negation (x ≠ -128, so exact), one
-// instruction per token as on AVX2 (decode), or, at prefill (chunk8_tile.h's tile), x comes
-// biased from the packed chunk (x + 128, unsigned; row_pair.h) against the signed levels, and
-// each lane starts from −128 · Σ sc·(q − 32) over its elements, computed once per row pair and
-// block for all tokens. Both exact in int32: |lane| ≤ 32 · 255 · 32 · 128 < 2^31, pair sums
-// ≤ 16320.
+// the contract's 8 lanes of A then of B. AVX-512 has no vpsignb to move the signed levels'
+// (q − 32) sign onto x, so at prefill (chunk8_tile.h's tile) x comes biased from the packed
+// chunk (x + 128, unsigned; row_pair.h) against the signed levels, and each lane starts from
+// −128 · Σ sc·(q − 32) over its elements, computed once per row pair and block for all tokens
+// (exact in int32: |lane| ≤ 32 · 255 · 32 · 128 < 2^31, pair sums ≤ 16320); decode keeps the
+// codes unsigned instead (q6k_decode_tile_512).
 #pragma once
 
 #include <immintrin.h>
@@ -32,9 +31,32 @@ inline __m512i quarter_scale_index(int j) {
   return _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
 }
 
+// The stored 6-bit codes q (0..63, level q − 32) of chunks 4·half .. 4·half + 3 of both rows'
+// blocks, as [A | B] bytes in element order.
+inline void q6k_codes_pair(const std::uint8_t* wa, const std::uint8_t* wb, int half, __m512i (&q)[4]) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  const __m512i m2 = _mm512_set1_epi8(0x03);
+  const __m512i ql0 = load_pair(wa, wb, 64 * half);
+  const __m512i ql1 = load_pair(wa, wb, 64 * half + 32);
+  const __m512i qh = load_pair(wa, wb, 128 + 32 * half);
+  q[0] = _mm512_or_si512(_mm512_and_si512(ql0, m4), _mm512_slli_epi16(_mm512_and_si512(qh, m2), 4));
+  q[1] = _mm512_or_si512(_mm512_and_si512(ql1, m4), _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 2), m2), 4));
+  q[2] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql0, 4), m4),
+                         _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 4), m2), 4));
+  q[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql1, 4), m4),
+                         _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 6), m2), 4));
+}
+
+// Both rows' 16 scales (int8) as words: row A's in words 0-15, row B's in 16-31.
+inline __m512i q6k_scale_words_pair(const std::uint8_t* wa, const std::uint8_t* wb) {
+  return _mm512_cvtepi8_epi16(_mm256_inserti128_si256(
+      _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wa + 192))),
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb + 192)), 1));
+}
+
 // Both rows' block, unpacked into chunk8_tile.h's form: the signed levels (q − 32) of each
 // 32-element chunk as [A | B] bytes, the scale words (words 0-7 of each half sub-block 2c,
-// 8-15 2c + 1) and [dA ×8 | dB ×8]. Also chunk8_tile_512's unpacker for the prefill (levels
+// 8-15 2c + 1) and [dA ×8 | dB ×8]. chunk8_tile_512's unpacker for the prefill (levels
 // within ±32: x biased).
 struct Q6kPairs {
   static constexpr bool kNegate = false;
@@ -42,61 +64,81 @@ struct Q6kPairs {
   static constexpr int kBytes = 210;
 
   static void block(const std::uint8_t* wa, const std::uint8_t* wb, Chunk8Pair& w) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
-    const __m512i m2 = _mm512_set1_epi8(0x03);
-    const __m512i k32 = _mm512_set1_epi8(32);
-    const __m512i scale_words = _mm512_cvtepi8_epi16(_mm256_inserti128_si256(
-        _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wa + 192))),
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb + 192)), 1));
+    const __m512i scale_words = q6k_scale_words_pair(wa, wb);
     w.d_ab = broadcast_f16_pair(wa + 208, wb + 208);
 #pragma GCC unroll 2
     for (int half = 0; half < 2; ++half) {
-      const __m512i ql0 = load_pair(wa, wb, 64 * half);
-      const __m512i ql1 = load_pair(wa, wb, 64 * half + 32);
-      const __m512i qh = load_pair(wa, wb, 128 + 32 * half);
-      const __m512i q[4] = {
-          _mm512_or_si512(_mm512_and_si512(ql0, m4), _mm512_slli_epi16(_mm512_and_si512(qh, m2), 4)),
-          _mm512_or_si512(_mm512_and_si512(ql1, m4), _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 2), m2), 4)),
-          _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql0, 4), m4),
-                          _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 4), m2), 4)),
-          _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql1, 4), m4),
-                          _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 6), m2), 4)),
-      };
+      __m512i q[4];
+      q6k_codes_pair(wa, wb, half, q);
 #pragma GCC unroll 4
       for (int k = 0; k < 4; ++k) {
         const int c = 4 * half + k;
-        w.levels[c] = _mm512_sub_epi8(q[k], k32);
+        w.levels[c] = _mm512_sub_epi8(q[k], _mm512_set1_epi8(32));
         w.scales[c] = _mm512_permutexvar_epi16(quarter_scale_index(2 * c), scale_words);
       }
     }
   }
 };
 
-// Rows ra and rb (rb = ra for a last odd row: computed twice, its copy dropped) × token t, x
-// read from the activations as quantized, the weight's sign moved onto x (decode).
-inline void matmul_tile_512_one(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, std::int64_t t) {
+// Decode (one token t), kPairs row pairs from r0 (pair p: rows r0 + 2p and r0 + 2p + 1, the
+// second clamped to r_end − 1 and then dropped). The codes q stay unsigned, vpmaddubsw's
+// unsigned operand against x as it is, and the −32 comes back per element pair as
+// 32·(x_2i + x_2i+1), one vpmaddubsw of x per chunk shared by the tile's pairs:
+// maddubs(q, x) − maddubs(32, x) = maddubs(q − 32, x) exactly (|pair| ≤ 16002 + 8128 < 2^15).
+// Against moving each level's sign onto x (a mask, a masked negation and an absolute value per
+// chunk and pair) and subtracting 32 from the codes, about a quarter fewer vector uops.
+template <int kPairs>
+inline void q6k_decode_tile_512(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t r_end, std::int64_t t) {
   constexpr int kBlockBytes = 210;
   const std::int64_t nb = a.cols / 256;
-  const PairTileInputs<1> in(a, ra, rb, t);
-  PairSums<1> sums;  // no mins
-  for (std::int64_t b = 0; b < nb; ++b) {
-    const std::uint8_t* wa = in.row_a + b * kBlockBytes;
-    const std::uint8_t* wb = in.row_b + b * kBlockBytes;
-    prefetch_ahead<kBlockBytes>(wa);
-    prefetch_ahead<kBlockBytes>(wb);
-    Chunk8Pair w;
-    Q6kPairs::block(wa, wb, w);
-    __m512i lanes = _mm512_setzero_si512();
-#pragma GCC unroll 8
-    for (int c = 0; c < 8; ++c) {
-      const __m512i x = _mm512_broadcast_i64x4(load256(reinterpret_cast<const std::uint8_t*>(in.xq[0] + 256 * b + 32 * c)));
-      const __m512i xs = _mm512_mask_sub_epi8(x, _mm512_movepi8_mask(w.levels[c]), _mm512_setzero_si512(), x);
-      const __m512i pairs = _mm512_maddubs_epi16(_mm512_abs_epi8(w.levels[c]), xs);
-      lanes = c == 0 ? _mm512_madd_epi16(pairs, w.scales[0]) : _mm512_dpwssd_epi32(lanes, pairs, w.scales[c]);
-    }
-    sums.acc[0] = _mm512_fmadd_ps(_mm512_mul_ps(w.d_ab, _mm512_set1_ps(in.xd[0][b])), _mm512_cvtepi32_ps(lanes), sums.acc[0]);
+  const std::uint8_t* row_a[kPairs];
+  const std::uint8_t* row_b[kPairs];
+  std::int64_t ra[kPairs], rb[kPairs];
+#pragma GCC unroll 4
+  for (int p = 0; p < kPairs; ++p) {
+    ra[p] = r0 + 2 * p;
+    rb[p] = ra[p] + 1 < r_end ? ra[p] + 1 : ra[p];
+    row_a[p] = bytes(a.w) + static_cast<std::size_t>(ra[p]) * a.w_row_bytes;
+    row_b[p] = bytes(a.w) + static_cast<std::size_t>(rb[p]) * a.w_row_bytes;
   }
-  sums.store(a, t, ra, rb);
+  const std::uint8_t* xq = reinterpret_cast<const std::uint8_t*>(a.x_qs + t * a.cols);
+  const float* xd = a.x_d + t * nb;
+  PairSums<kPairs> sums;  // no mins
+  for (std::int64_t b = 0; b < nb; ++b) {
+    __m512i lanes[kPairs], scale_words[kPairs];
+#pragma GCC unroll 4
+    for (int p = 0; p < kPairs; ++p) {
+      prefetch_ahead<kBlockBytes>(row_a[p] + b * kBlockBytes);
+      prefetch_ahead<kBlockBytes>(row_b[p] + b * kBlockBytes);
+      scale_words[p] = q6k_scale_words_pair(row_a[p] + b * kBlockBytes, row_b[p] + b * kBlockBytes);
+      lanes[p] = _mm512_setzero_si512();
+    }
+#pragma GCC unroll 2
+    for (int half = 0; half < 2; ++half) {
+      __m512i q[kPairs][4];
+#pragma GCC unroll 4
+      for (int p = 0; p < kPairs; ++p) q6k_codes_pair(row_a[p] + b * kBlockBytes, row_b[p] + b * kBlockBytes, half, q[p]);
+#pragma GCC unroll 4
+      for (int k = 0; k < 4; ++k) {
+        const int c = 4 * half + k;
+        const __m512i x = _mm512_broadcast_i64x4(load256(xq + 256 * b + 32 * c));
+        const __m512i offset = _mm512_maddubs_epi16(_mm512_set1_epi8(32), x);
+#pragma GCC unroll 4
+        for (int p = 0; p < kPairs; ++p) {
+          const __m512i pairs = _mm512_sub_epi16(_mm512_maddubs_epi16(q[p][k], x), offset);
+          lanes[p] = _mm512_dpwssd_epi32(lanes[p], pairs,
+                                         _mm512_permutexvar_epi16(quarter_scale_index(2 * c), scale_words[p]));
+        }
+      }
+    }
+#pragma GCC unroll 4
+    for (int p = 0; p < kPairs; ++p) {
+      const __m512 d_ab = broadcast_f16_pair(row_a[p] + b * kBlockBytes + 208, row_b[p] + b * kBlockBytes + 208);
+      sums.acc[p] = _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(xd[b])), _mm512_cvtepi32_ps(lanes[p]), sums.acc[p]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int p = 0; p < kPairs; ++p) sums.store_one(a, p, t, ra[p], rb[p]);
 }
 
 }  // namespace
