@@ -62,8 +62,12 @@ AttendFn attend_kernel(const char* name) {
   return nullptr;
 }
 
-AttentionQueries causal_queries(AttentionScratch& scratch, const float* q0, std::int64_t q_stride, float* o0,
-                                std::int64_t o_stride, std::int64_t n, std::int64_t pos0, float scale) {
+namespace {
+
+// Query i (i < n) at q0 + i·q_stride sees keys [0, n_keys + i·step), output at o0 + i·o_stride.
+AttentionQueries strided_queries(AttentionScratch& scratch, const float* q0, std::int64_t q_stride, float* o0,
+                                 std::int64_t o_stride, std::int64_t n, std::int64_t n_keys, std::int64_t step,
+                                 float scale) {
   const auto count = static_cast<std::size_t>(n);
   scratch.query.resize(count);
   scratch.out.resize(count);
@@ -72,9 +76,21 @@ AttentionQueries causal_queries(AttentionScratch& scratch, const float* q0, std:
     const auto i = static_cast<std::size_t>(t);
     scratch.query[i] = q0 + t * q_stride;
     scratch.out[i] = o0 + t * o_stride;
-    scratch.n_pos[i] = pos0 + t + 1;
+    scratch.n_pos[i] = n_keys + t * step;
   }
   return {n, scratch.query.data(), scratch.n_pos.data(), scratch.out.data(), scale};
+}
+
+}  // namespace
+
+AttentionQueries causal_queries(AttentionScratch& scratch, const float* q0, std::int64_t q_stride, float* o0,
+                                std::int64_t o_stride, std::int64_t n, std::int64_t pos0, float scale) {
+  return strided_queries(scratch, q0, q_stride, o0, o_stride, n, pos0 + 1, 1, scale);
+}
+
+AttentionQueries same_keys_queries(AttentionScratch& scratch, const float* q0, std::int64_t q_stride, float* o0,
+                                   std::int64_t o_stride, std::int64_t n, std::int64_t n_keys, float scale) {
+  return strided_queries(scratch, q0, q_stride, o0, o_stride, n, n_keys, 0, scale);
 }
 
 std::int64_t attend_work_floats(const AttentionKv& kv) { return work_floats(kv); }

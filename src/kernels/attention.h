@@ -53,6 +53,11 @@ struct AttentionScratch {
 AttentionQueries causal_queries(AttentionScratch& scratch, const float* q0, std::int64_t q_stride, float* o0,
                                 std::int64_t o_stride, std::int64_t n, std::int64_t pos0, float scale);
 
+// Queries q0 + i·q_stride (i < n) that all attend keys [0, n_keys) (one decode step's query
+// heads over their shared key head), outputs at o0 + i·o_stride.
+AttentionQueries same_keys_queries(AttentionScratch& scratch, const float* q0, std::int64_t q_stride, float* o0,
+                                   std::int64_t o_stride, std::int64_t n, std::int64_t n_keys, float scale);
+
 // Each score is one f32 chain over the key's elements in order, each output element one chain
 // over the positions in order, and each softmax row is split into vectors the same way whatever
 // the tiling: a query's result does not depend on which queries share the call (a decode step

@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/attention.h"
 #include "kernels/exp_nonpositive.h"
@@ -144,6 +145,52 @@ void direct_scores(const AttentionKv& kv, const float* q, std::int64_t n, float 
   }
 }
 
+// Scores of nq <= kLanes queries that all see keys [0, n) (one decode step's heads: MLA's share
+// one latent cache, a GQA group one key head), the queries in the lanes: per key the chain of
+// tile_scores and direct_scores (the same bits), each key element loaded once for all nq
+// queries, and no transposed copy of the keys (which a decode step would make for every layer
+// and read once). 8 keys side by side hide the FMA latency. Query i's scores go to
+// s[i · n_pad + p]; qt: dim · kLanes floats of scratch.
+template <class Vec>
+void query_lane_scores(const AttentionKv& kv, const float* const* q, int nq, std::int64_t n, float scale, float* s,
+                       std::int64_t n_pad, float* qt) {
+  using V = typename Vec::V;
+  constexpr int L = Vec::kLanes;
+  constexpr int kKeys = 8;
+  const std::int64_t dim = kv.len_a + kv.len_b;
+  for (std::int64_t d = 0; d < dim; ++d)
+    for (int i = 0; i < L; ++i) qt[d * L + i] = i < nq ? q[i][d] : 0.0f;
+  const float* qt_b = qt + kv.len_a * L;
+  const auto keys = [&](std::int64_t p, auto width) {
+    constexpr int K = decltype(width)::value;
+    V acc[K];
+    const float* k[K];
+    for (int j = 0; j < K; ++j) {
+      acc[j] = Vec::zero();
+      k[j] = kv.key_a[p + j];
+    }
+    for (std::int64_t d = 0; d < kv.len_a; ++d) {
+      const V qd = Vec::load(qt + d * L);
+      for (int j = 0; j < K; ++j) acc[j] = Vec::fmadd(qd, k[j][d], acc[j]);
+    }
+    if (kv.len_b > 0) {
+      for (int j = 0; j < K; ++j) k[j] = kv.key_b[p + j];
+      for (std::int64_t d = 0; d < kv.len_b; ++d) {
+        const V qd = Vec::load(qt_b + d * L);
+        for (int j = 0; j < K; ++j) acc[j] = Vec::fmadd(qd, k[j][d], acc[j]);
+      }
+    }
+    for (int j = 0; j < K; ++j) {
+      float lanes[L];
+      Vec::store(lanes, acc[j]);
+      for (int i = 0; i < nq; ++i) s[i * n_pad + p + j] = lanes[i] * scale;
+    }
+  };
+  std::int64_t p = 0;
+  for (; p + kKeys <= n; p += kKeys) keys(p, std::integral_constant<int, kKeys>{});
+  for (; p < n; ++p) keys(p, std::integral_constant<int, 1>{});
+}
+
 // softmax over row[0, n) in place (the scores are finite: NaN in, NaN out): the exponentials and
 // their sum a vector at a time, the tail one element at a time.
 template <class Vec>
@@ -202,8 +249,24 @@ void attend_all(const AttentionKv& kv, const AttentionQueries& q, float* work) {
     attend_tile<Vec, 1>(kv, q, 0, nullptr, n_pad, work);
     return;
   }
+  const std::int64_t dim = kv.len_a + kv.len_b;
+  constexpr int L = Vec::kLanes;
+  bool same_keys = true;  // a decode step's heads
+  for (std::int64_t i = 1; i < q.n; ++i) same_keys = same_keys && q.n_pos[i] == q.n_pos[0];
+  if (same_keys && dim * L + q.n * n_pad <= work_floats(kv)) {
+    float* s = work + dim * L;
+    const std::int64_t n = q.n_pos[0];
+    for (std::int64_t i = 0; i < q.n; i += L)
+      query_lane_scores<Vec>(kv, q.query + i, static_cast<int>(q.n - i < L ? q.n - i : L), n, q.scale, s + i * n_pad,
+                             n_pad, work);
+    for (std::int64_t i = 0; i < q.n; ++i) softmax_row<Vec>(s + i * n_pad, n);
+    std::int64_t i = 0;
+    for (; i + kQueryTile <= q.n; i += kQueryTile) tile_values<Vec, kQueryTile>(kv, s + i * n_pad, n_pad, n, q.out + i);
+    for (; i < q.n; ++i) tile_values<Vec, 1>(kv, s + i * n_pad, n_pad, n, q.out + i);
+    return;
+  }
   float* kt = work;
-  float* s = work + (kv.len_a + kv.len_b) * n_pad;
+  float* s = work + dim * n_pad;
   transpose_keys(kv, kt, n_pad);
   std::int64_t i = 0;
   for (; i + kQueryTile <= q.n; i += kQueryTile) attend_tile<Vec, kQueryTile>(kv, q, i, kt, n_pad, s);

@@ -130,5 +130,26 @@ TEST(Attention, EveryKernelMatchesDoublePrecisionReference) {
     }
 }
 
+// A decode step's heads: every query sees all keys (MLA's heads over one latent cache, a GQA
+// group over one key head), the kernels' query-lane path, including more queries than a
+// vector's lanes and a key count that is not a multiple of the 8 keys scored side by side.
+TEST(Attention, HeadsOfOneDecodeStepMatchReferenceAndEachAlone) {
+  std::vector<AttendFn> kernels{attend_kernel("portable")};
+  for (const char* name : {"avx2", "avx512"})
+    if (AttendFn f = attend_kernel(name)) kernels.push_back(f);
+  const Case cases[] = {
+      {128, 0, 128, 37, 6},   // the 1.5B shape's GQA group of 6 heads
+      {512, 64, 512, 21, 8},  // V2-Lite's absorbed MLA: 8 heads of a thread's group
+      {40, 8, 20, 9, 19},     // more queries than 16 lanes
+      {24, 0, 24, 1, 3},      // one key
+  };
+  std::uint64_t seed = 101;
+  for (const Case& c : cases) {
+    Data d(c, ++seed);
+    std::fill(d.n_pos.begin(), d.n_pos.end(), c.n_keys);
+    for (AttendFn fn : kernels) check(fn, d, 1.0f / std::sqrt(static_cast<float>(c.len_a + c.len_b)));
+  }
+}
+
 }  // namespace
 }  // namespace whale

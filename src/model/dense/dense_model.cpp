@@ -1,6 +1,8 @@
 // dense_model.cpp — GQA attention + SwiGLU decoder stack for Qwen2 and Llama.
 #include "model/dense/dense_model.h"
 
+#include <algorithm>
+
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
@@ -130,14 +132,22 @@ class DenseModel final : public Model {
     const float scale = static_cast<float>(c.attention_scale());
     const std::int64_t group = H / KV;
     Span2D<float> o(o_buf_.data(), N, H * hd);
-    // Work items are (sequence, head) pairs; attend() gives each (row, head) the same bits
-    // whatever the batch or the thread count.
+    // A prompt's work items are (sequence, head) pairs, the head's query tiles sharing each key
+    // loaded. In a decode step (one row per sequence) an item takes a key head's group of query
+    // heads instead (split further while items are fewer than threads), so each key loaded
+    // serves the group (attend()'s query-lane path). attend() gives each (row, head) the same
+    // bits whatever the grouping, the batch or the thread count.
     const auto n_seq = static_cast<std::int64_t>(steps.size());
-    pool_.parallel_for(n_seq * H, [&](RowRange items, int thread) {
+    bool decode = true;
+    for (const SeqStep& step : steps) decode = decode && step.tokens.size() == 1;
+    const std::int64_t splits =
+        decode ? std::clamp<std::int64_t>((pool_.size() + n_seq * KV - 1) / (n_seq * KV), 1, group) : group;
+    pool_.parallel_for(n_seq * KV * splits, [&](RowRange items, int thread) {
       AttentionScratch& as = attention_scratch_[static_cast<std::size_t>(thread)];
       for (std::int64_t item = items.begin; item < items.end; ++item) {
-        const auto i = static_cast<std::size_t>(item / H);
-        const std::int64_t h = item % H, kvh = h / group;
+        const auto i = static_cast<std::size_t>(item / (KV * splits));
+        const std::int64_t kvh = item / splits % KV, split = item % splits;
+        const std::int64_t h0 = kvh * group + group * split / splits, h1 = kvh * group + group * (split + 1) / splits;
         KvCache& cache = *steps[i].cache;
         const std::int64_t r0 = rows.first_row[i], pos0 = cache.n_tokens;
         const auto T = static_cast<std::int64_t>(steps[i].tokens.size());
@@ -148,8 +158,12 @@ class DenseModel final : public Model {
           as.value[static_cast<std::size_t>(p)] = cache.v_row(layer, p) + kvh * hd;
         }
         const AttentionKv kv{pos0 + T, as.key_a.data(), hd, nullptr, 0, as.value.data(), hd};
-        attend(kv, causal_queries(as, q.row(r0) + h * hd, q.stride(), o.row(r0) + h * hd, o.stride(), T, pos0, scale),
-               as);
+        if (decode)
+          attend(kv, same_keys_queries(as, q.row(r0) + h0 * hd, hd, o.row(r0) + h0 * hd, hd, h1 - h0, pos0 + 1, scale),
+                 as);
+        else  // h1 = h0 + 1
+          attend(kv, causal_queries(as, q.row(r0) + h0 * hd, q.stride(), o.row(r0) + h0 * hd, o.stride(), T, pos0, scale),
+                 as);
       }
     });
     matmul(w.wo, o, out, pool_);
