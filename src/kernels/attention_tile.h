@@ -4,6 +4,7 @@
 // so no ISA's code can be merged into another's (tests/kernels/check_isa_symbols.cmake).
 //
 // Vec provides: V, kLanes, zero(), load(p), store(p, v), fmadd(v, float s, acc) = acc + v·s,
+// optionally Narrow (a type with the same six members on narrower vectors),
 // fmadd1 (its scalar form), max(a, b), reduce_max(v), reduce_add(v), sub(v, float s),
 // mul(v, float s) and exp(v) (e^v for v <= 0; NaN stays NaN), for which the FMA kernels use
 // exp_nonpositive (exp_nonpositive.h) with the traits it asks for.
@@ -256,7 +257,15 @@ void attend_all(const AttentionKv& kv, const AttentionQueries& q, float* work) {
   if (same_keys && dim * L + q.n * n_pad <= work_floats(kv)) {
     float* s = work + dim * L;
     const std::int64_t n = q.n_pos[0];
-    for (std::int64_t i = 0; i < q.n; i += L)
+    // Vec::Narrow (where the ISA has one: half-width vectors, as many FMAs a cycle) when the
+    // queries fit its lanes: a wide vector's idle lanes would cost as much as busy ones.
+    bool scored = false;
+    if constexpr (requires { typename Vec::Narrow; })
+      if (q.n <= Vec::Narrow::kLanes) {
+        query_lane_scores<typename Vec::Narrow>(kv, q.query, static_cast<int>(q.n), n, q.scale, s, n_pad, work);
+        scored = true;
+      }
+    for (std::int64_t i = 0; i < q.n && !scored; i += L)
       query_lane_scores<Vec>(kv, q.query + i, static_cast<int>(q.n - i < L ? q.n - i : L), n, q.scale, s + i * n_pad,
                              n_pad, work);
     for (std::int64_t i = 0; i < q.n; ++i) softmax_row<Vec>(s + i * n_pad, n);
