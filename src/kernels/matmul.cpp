@@ -50,31 +50,41 @@ void matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, ThreadP
   constexpr std::int64_t kWidenOnceRows = 4;
   const RowDotFn stored_dot = w.block_scales == nullptr ? row_dot_kernel(w.dtype) : nullptr;
   const RowDotFn f32_dot = row_dot_kernel(DType::kF32);
-  const Dot4Fn dot4 = dot4_f32_kernel();
+  const Dot2x4Fn dot2x4 = dot2x4_f32_kernel();
   const bool per_dot = stored_dot != nullptr && x.rows() <= kWidenOnceRows;
   pool.parallel_for(w.rows, [&](RowRange rows, int) {
-    thread_local AlignedBuffer<float> row_buf;
-    if (!per_dot && static_cast<std::int64_t>(row_buf.size()) < w.cols)
-      row_buf = AlignedBuffer<float>(static_cast<std::size_t>(w.cols));
-    for (std::int64_t r = rows.begin; r < rows.end; ++r) {
-      const std::byte* stored = w.data + static_cast<std::size_t>(r) * w.row_bytes;
-      if (per_dot) {
+    thread_local AlignedBuffer<float> row_buf;  // two rows
+    if (!per_dot && static_cast<std::int64_t>(row_buf.size()) < 2 * w.cols)
+      row_buf = AlignedBuffer<float>(static_cast<std::size_t>(2 * w.cols));
+    if (per_dot) {
+      for (std::int64_t r = rows.begin; r < rows.end; ++r) {
+        const std::byte* stored = w.data + static_cast<std::size_t>(r) * w.row_bytes;
         for (std::int64_t t = 0; t < x.rows(); ++t) y.row(t)[r] = stored_dot(stored, x.row(t), w.cols);
-        continue;
       }
+      return;
+    }
+    // Rows in pairs (a last odd row twice, its copy dropped), each dequantized once.
+    for (std::int64_t r = rows.begin; r < rows.end; r += 2) {
+      const std::int64_t r2 = r + 1 < rows.end ? r + 1 : r;
+      const float* wr[2] = {row_buf.data(), row_buf.data() + w.cols};
       dequantize_weight_row(w, r, row_buf.data());
-      const float* wr = row_buf.data();
+      if (r2 != r) dequantize_weight_row(w, r2, row_buf.data() + w.cols);
+      else wr[1] = wr[0];
       std::int64_t t = 0;
-      if (dot4 != nullptr)
+      if (dot2x4 != nullptr)
         for (; t + 4 <= x.rows(); t += 4) {
           const float* xs[4] = {x.row(t), x.row(t + 1), x.row(t + 2), x.row(t + 3)};
-          float out[4];
-          dot4(wr, xs, w.cols, out);
-          for (int k = 0; k < 4; ++k) y.row(t + k)[r] = out[k];
+          float out[8];
+          dot2x4(wr, xs, w.cols, out);
+          for (int k = 0; k < 4; ++k) {
+            y.row(t + k)[r] = out[k];
+            y.row(t + k)[r2] = r2 != r ? out[4 + k] : out[k];
+          }
         }
       for (; t < x.rows(); ++t)
-        y.row(t)[r] = f32_dot != nullptr ? f32_dot(reinterpret_cast<const std::byte*>(wr), x.row(t), w.cols)
-                                         : dot_f32(x.row(t), wr, w.cols);
+        for (int k = 0; k < (r2 != r ? 2 : 1); ++k)
+          y.row(t)[k == 0 ? r : r2] = f32_dot != nullptr ? f32_dot(reinterpret_cast<const std::byte*>(wr[k]), x.row(t), w.cols)
+                                                           : dot_f32(x.row(t), wr[k], w.cols);
     }
   });
 }

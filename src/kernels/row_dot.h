@@ -17,13 +17,13 @@ RowDotFn row_dot_kernel(DType t);
 // The name of the instruction set the table was built for ("avx2+fma+f16c" or "scalar").
 const char* row_dot_isa();
 
-// One f32 row against four activation rows at once (out[k] = w · x[k]); nullptr when the CPU
-// has no such kernel.
-using Dot4Fn = void (*)(const float* w, const float* const* x, std::int64_t n, float* out);
-Dot4Fn dot4_f32_kernel();
+// Two f32 rows against four activation rows at once (out[4 r + k] = w[r] · x[k]), each result
+// the same whichever row shares the call; nullptr when the CPU has no such kernel.
+using Dot2x4Fn = void (*)(const float* const* w, const float* const* x, std::int64_t n, float* out);
+Dot2x4Fn dot2x4_f32_kernel();
 
 // Defined in the AVX2 translation unit (x86-64 builds only).
 RowDotFn avx2_row_dot(DType t);
-void avx2_dot4_f32(const float* w, const float* const* x, std::int64_t n, float* out);
+void avx2_dot2x4_f32(const float* const* w, const float* const* x, std::int64_t n, float* out);
 
 }  // namespace whale

@@ -97,24 +97,30 @@ float dot_q8_0(const std::byte* w, const float* x, std::int64_t n) {
 
 }  // namespace
 
-void avx2_dot4_f32(const float* w, const float* const* x, std::int64_t n, float* out) {
-  // One weight row against four activation rows: each weight load feeds four FMAs, which is
-  // what lets prefill run above the load-port limit of one-row dot products.
-  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+void avx2_dot2x4_f32(const float* const* w, const float* const* x, std::int64_t n, float* out) {
+  // Two weight rows against four activation rows: each weight load feeds four FMAs and each
+  // activation load two, and the eight chains hide the FMA latency (one row's four ran one
+  // FMA a cycle, latency-bound: 4 % of the V2-Lite shape's prefill went to MLA's f32 W_UK
+  // products). Each (row, token) is its own chain, the same whichever row shares the call.
+  __m256 a[2][4];
+  for (auto& row : a)
+    for (auto& acc : row) acc = _mm256_setzero_ps();
   std::int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m256 wv = _mm256_loadu_ps(w + i);
-    a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x[0] + i), a0);
-    a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x[1] + i), a1);
-    a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x[2] + i), a2);
-    a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x[3] + i), a3);
+    const __m256 w0 = _mm256_loadu_ps(w[0] + i), w1 = _mm256_loadu_ps(w[1] + i);
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      const __m256 xv = _mm256_loadu_ps(x[k] + i);
+      a[0][k] = _mm256_fmadd_ps(w0, xv, a[0][k]);
+      a[1][k] = _mm256_fmadd_ps(w1, xv, a[1][k]);
+    }
   }
-  out[0] = hsum(a0);
-  out[1] = hsum(a1);
-  out[2] = hsum(a2);
-  out[3] = hsum(a3);
-  for (; i < n; ++i)
-    for (int k = 0; k < 4; ++k) out[k] += w[i] * x[k][i];
+  for (int r = 0; r < 2; ++r)
+    for (int k = 0; k < 4; ++k) {
+      float sum = hsum(a[r][k]);
+      for (std::int64_t j = i; j < n; ++j) sum += w[r][j] * x[k][j];
+      out[4 * r + k] = sum;
+    }
 }
 
 RowDotFn avx2_row_dot(DType t) {
