@@ -63,28 +63,24 @@ void matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, ThreadP
       }
       return;
     }
-    // Rows in pairs (a last odd row twice, its copy dropped), each dequantized once.
+    // Rows in pairs (a last odd row goes alone: dot2x4 gets it twice), each dequantized once.
     for (std::int64_t r = rows.begin; r < rows.end; r += 2) {
-      const std::int64_t r2 = r + 1 < rows.end ? r + 1 : r;
-      const float* wr[2] = {row_buf.data(), row_buf.data() + w.cols};
-      dequantize_weight_row(w, r, row_buf.data());
-      if (r2 != r) dequantize_weight_row(w, r2, row_buf.data() + w.cols);
-      else wr[1] = wr[0];
+      const int n_rows = r + 1 < rows.end ? 2 : 1;
+      const float* wr[2] = {row_buf.data(), row_buf.data() + (n_rows - 1) * w.cols};
+      for (int j = 0; j < n_rows; ++j) dequantize_weight_row(w, r + j, row_buf.data() + j * w.cols);
       std::int64_t t = 0;
       if (dot2x4 != nullptr)
         for (; t + 4 <= x.rows(); t += 4) {
           const float* xs[4] = {x.row(t), x.row(t + 1), x.row(t + 2), x.row(t + 3)};
           float out[8];
           dot2x4(wr, xs, w.cols, out);
-          for (int k = 0; k < 4; ++k) {
-            y.row(t + k)[r] = out[k];
-            y.row(t + k)[r2] = r2 != r ? out[4 + k] : out[k];
-          }
+          for (int j = 0; j < n_rows; ++j)
+            for (int k = 0; k < 4; ++k) y.row(t + k)[r + j] = out[4 * j + k];
         }
       for (; t < x.rows(); ++t)
-        for (int k = 0; k < (r2 != r ? 2 : 1); ++k)
-          y.row(t)[k == 0 ? r : r2] = f32_dot != nullptr ? f32_dot(reinterpret_cast<const std::byte*>(wr[k]), x.row(t), w.cols)
-                                                           : dot_f32(x.row(t), wr[k], w.cols);
+        for (int j = 0; j < n_rows; ++j)
+          y.row(t)[r + j] = f32_dot != nullptr ? f32_dot(reinterpret_cast<const std::byte*>(wr[j]), x.row(t), w.cols)
+                                               : dot_f32(x.row(t), wr[j], w.cols);
     }
   });
 }

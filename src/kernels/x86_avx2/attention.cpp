@@ -2,17 +2,12 @@
 #include <immintrin.h>
 
 #include "kernels/attention_tile.h"
+#include "kernels/x86_avx2/vec256_f32.h"
 
 namespace whale {
 namespace {
 
-struct Avx2Vec {
-  using V = __m256;
-  static constexpr int kLanes = 8;
-  static V zero() { return _mm256_setzero_ps(); }
-  static V load(const float* p) { return _mm256_loadu_ps(p); }
-  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
-  static V fmadd(V v, float s, V acc) { return _mm256_fmadd_ps(v, _mm256_set1_ps(s), acc); }
+struct Avx2Vec : Vec256F32 {
   static float fmadd1(float v, float s, float acc) { return __builtin_fmaf(v, s, acc); }
   static V max(V a, V b) { return _mm256_max_ps(a, b); }
   static float reduce_max(V v) {

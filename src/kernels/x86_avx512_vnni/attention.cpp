@@ -3,24 +3,16 @@
 #include <immintrin.h>
 
 #include "kernels/attention_tile.h"
+#include "kernels/x86_avx2/vec256_f32.h"
 
 namespace whale {
 namespace {
 
-// Eight lanes for a decode step's 8 or fewer heads (query_lane_scores): a 256-bit FMA issues
-// as often as a 512-bit one, so half-empty 16-lane vectors would take twice the instructions.
-struct Avx512NarrowVec {
-  using V = __m256;
-  static constexpr int kLanes = 8;
-  static V zero() { return _mm256_setzero_ps(); }
-  static V load(const float* p) { return _mm256_loadu_ps(p); }
-  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
-  static V fmadd(V v, float s, V acc) { return _mm256_fmadd_ps(v, _mm256_set1_ps(s), acc); }
-};
-
 struct Avx512Vec {
   using V = __m512;
-  using Narrow = Avx512NarrowVec;
+  // Eight lanes for a decode step's 8 or fewer heads (query_lane_scores): a 256-bit FMA issues
+  // as often as a 512-bit one, so half-empty 16-lane vectors would take twice the instructions.
+  using Narrow = Vec256F32;
   static constexpr int kLanes = 16;
   static V zero() { return _mm512_setzero_ps(); }
   static V load(const float* p) { return _mm512_loadu_ps(p); }

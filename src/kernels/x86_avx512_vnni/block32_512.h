@@ -76,8 +76,7 @@ void block32_matmul_512(const Q8MatmulArgs& a) {
       });
 }
 
-// Decode (one token), kPairs row pairs from r0 (pair p: rows r0 + 2p and r0 + 2p + 1, the
-// second clamped to r_end − 1 and then dropped). Here nothing amortizes the unpacking, so the
+// Decode (one token), kPairs row pairs from r0 (RowPairs). Here nothing amortizes the unpacking, so the
 // weights stay unsigned: Pair::codes(wa, wb) gives the stored codes c = q + Pair::kCodeOffset
 // (0..31 for Q5_0, the IQ4_NL table + 128, ...) as vpdpbusd's unsigned operand against x as
 // it is, and the offset comes back as kCodeOffset · Σ x per lane, once per block for all the
@@ -87,16 +86,7 @@ void block32_matmul_512(const Q8MatmulArgs& a) {
 // (4 cycles a link, one link per block) in flight.
 template <class Pair, int kPairs>
 void block32_decode_tile_512(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t r_end) {
-  const std::uint8_t* row_a[kPairs];
-  const std::uint8_t* row_b[kPairs];
-  std::int64_t ra[kPairs], rb[kPairs];
-#pragma GCC unroll 8
-  for (int p = 0; p < kPairs; ++p) {
-    ra[p] = r0 + 2 * p;
-    rb[p] = ra[p] + 1 < r_end ? ra[p] + 1 : ra[p];
-    row_a[p] = bytes(a.w) + static_cast<std::size_t>(ra[p]) * a.w_row_bytes;
-    row_b[p] = bytes(a.w) + static_cast<std::size_t>(rb[p]) * a.w_row_bytes;
-  }
+  const RowPairs<kPairs> rows(a, r0, r_end);
   const std::uint8_t* xq = reinterpret_cast<const std::uint8_t*>(a.x_qs);
   PairSums<kPairs> sums;
   const std::int64_t nb = a.cols / 32;
@@ -114,8 +104,8 @@ void block32_decode_tile_512(const Q8MatmulArgs& a, std::int64_t r0, std::int64_
     }
 #pragma GCC unroll 8
     for (int p = 0; p < kPairs; ++p) {
-      const std::uint8_t* wa = row_a[p] + b * Pair::kBytes;
-      const std::uint8_t* wb = row_b[p] + b * Pair::kBytes;
+      const std::uint8_t* wa = rows.row_a[p] + b * Pair::kBytes;
+      const std::uint8_t* wb = rows.row_b[p] + b * Pair::kBytes;
       prefetch_ahead<Pair::kBytes>(wa);
       prefetch_ahead<Pair::kBytes>(wb);
       const Block32Pair w = Pair::codes(wa, wb);
@@ -126,7 +116,7 @@ void block32_decode_tile_512(const Q8MatmulArgs& a, std::int64_t r0, std::int64_
     }
   }
 #pragma GCC unroll 8
-  for (int p = 0; p < kPairs; ++p) sums.store_one(a, p, 0, ra[p], rb[p]);
+  for (int p = 0; p < kPairs; ++p) sums.store_one(a, p, 0, rows.ra[p], rows.rb[p]);
 }
 
 // Decode over a.row_begin..a.row_end: four pairs a tile, then pairs.

@@ -80,8 +80,7 @@ struct Q6kPairs {
   }
 };
 
-// Decode (one token t), kPairs row pairs from r0 (pair p: rows r0 + 2p and r0 + 2p + 1, the
-// second clamped to r_end − 1 and then dropped). The codes q stay unsigned, vpmaddubsw's
+// Decode (one token t), kPairs row pairs from r0 (RowPairs). The codes q stay unsigned, vpmaddubsw's
 // unsigned operand against x as it is, and the −32 comes back per element pair as
 // 32·(x_2i + x_2i+1), one vpmaddubsw of x per chunk shared by the tile's pairs:
 // maddubs(q, x) − maddubs(32, x) = maddubs(q − 32, x) exactly (|pair| ≤ 16002 + 8128 < 2^15).
@@ -91,16 +90,7 @@ template <int kPairs>
 inline void q6k_decode_tile_512(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t r_end, std::int64_t t) {
   constexpr int kBlockBytes = 210;
   const std::int64_t nb = a.cols / 256;
-  const std::uint8_t* row_a[kPairs];
-  const std::uint8_t* row_b[kPairs];
-  std::int64_t ra[kPairs], rb[kPairs];
-#pragma GCC unroll 4
-  for (int p = 0; p < kPairs; ++p) {
-    ra[p] = r0 + 2 * p;
-    rb[p] = ra[p] + 1 < r_end ? ra[p] + 1 : ra[p];
-    row_a[p] = bytes(a.w) + static_cast<std::size_t>(ra[p]) * a.w_row_bytes;
-    row_b[p] = bytes(a.w) + static_cast<std::size_t>(rb[p]) * a.w_row_bytes;
-  }
+  const RowPairs<kPairs> rows(a, r0, r_end);
   const std::uint8_t* xq = reinterpret_cast<const std::uint8_t*>(a.x_qs + t * a.cols);
   const float* xd = a.x_d + t * nb;
   PairSums<kPairs> sums;  // no mins
@@ -108,16 +98,16 @@ inline void q6k_decode_tile_512(const Q8MatmulArgs& a, std::int64_t r0, std::int
     __m512i lanes[kPairs], scale_words[kPairs];
 #pragma GCC unroll 4
     for (int p = 0; p < kPairs; ++p) {
-      prefetch_ahead<kBlockBytes>(row_a[p] + b * kBlockBytes);
-      prefetch_ahead<kBlockBytes>(row_b[p] + b * kBlockBytes);
-      scale_words[p] = q6k_scale_words_pair(row_a[p] + b * kBlockBytes, row_b[p] + b * kBlockBytes);
+      prefetch_ahead<kBlockBytes>(rows.row_a[p] + b * kBlockBytes);
+      prefetch_ahead<kBlockBytes>(rows.row_b[p] + b * kBlockBytes);
+      scale_words[p] = q6k_scale_words_pair(rows.row_a[p] + b * kBlockBytes, rows.row_b[p] + b * kBlockBytes);
       lanes[p] = _mm512_setzero_si512();
     }
 #pragma GCC unroll 2
     for (int half = 0; half < 2; ++half) {
       __m512i q[kPairs][4];
 #pragma GCC unroll 4
-      for (int p = 0; p < kPairs; ++p) q6k_codes_pair(row_a[p] + b * kBlockBytes, row_b[p] + b * kBlockBytes, half, q[p]);
+      for (int p = 0; p < kPairs; ++p) q6k_codes_pair(rows.row_a[p] + b * kBlockBytes, rows.row_b[p] + b * kBlockBytes, half, q[p]);
 #pragma GCC unroll 4
       for (int k = 0; k < 4; ++k) {
         const int c = 4 * half + k;
@@ -133,12 +123,12 @@ inline void q6k_decode_tile_512(const Q8MatmulArgs& a, std::int64_t r0, std::int
     }
 #pragma GCC unroll 4
     for (int p = 0; p < kPairs; ++p) {
-      const __m512 d_ab = broadcast_f16_pair(row_a[p] + b * kBlockBytes + 208, row_b[p] + b * kBlockBytes + 208);
+      const __m512 d_ab = broadcast_f16_pair(rows.row_a[p] + b * kBlockBytes + 208, rows.row_b[p] + b * kBlockBytes + 208);
       sums.acc[p] = _mm512_fmadd_ps(_mm512_mul_ps(d_ab, _mm512_set1_ps(xd[b])), _mm512_cvtepi32_ps(lanes[p]), sums.acc[p]);
     }
   }
 #pragma GCC unroll 4
-  for (int p = 0; p < kPairs; ++p) sums.store_one(a, p, t, ra[p], rb[p]);
+  for (int p = 0; p < kPairs; ++p) sums.store_one(a, p, t, rows.ra[p], rows.rb[p]);
 }
 
 }  // namespace

@@ -36,6 +36,25 @@ struct PairTileInputs {
   }
 };
 
+// A decode tile's kPairs row pairs from r0: pair p is rows r0 + 2p and r0 + 2p + 1, the second
+// clamped to r_end − 1 (rb == ra: computed twice, its copy dropped by store_pair_token).
+template <int kPairs>
+struct RowPairs {
+  std::int64_t ra[kPairs], rb[kPairs];
+  const std::uint8_t* row_a[kPairs];
+  const std::uint8_t* row_b[kPairs];
+
+  RowPairs(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t r_end) {
+#pragma GCC unroll 8
+    for (int p = 0; p < kPairs; ++p) {
+      ra[p] = r0 + 2 * p;
+      rb[p] = ra[p] + 1 < r_end ? ra[p] + 1 : ra[p];
+      row_a[p] = bytes(a.w) + static_cast<std::size_t>(ra[p]) * a.w_row_bytes;
+      row_b[p] = bytes(a.w) + static_cast<std::size_t>(rb[p]) * a.w_row_bytes;
+    }
+  }
+};
+
 // Both rows' 32 bytes at offset `off` of their blocks: row A low, row B high.
 inline __m512i load_pair(const std::uint8_t* wa, const std::uint8_t* wb, int off) {
   return _mm512_inserti64x4(_mm512_castsi256_si512(load256(wa + off)), load256(wb + off), 1);
