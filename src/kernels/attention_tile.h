@@ -146,50 +146,54 @@ void direct_scores(const AttentionKv& kv, const float* q, std::int64_t n, float 
   }
 }
 
-// Scores of nq <= kLanes queries that all see keys [0, n) (one decode step's heads: MLA's share
-// one latent cache, a GQA group one key head), the queries in the lanes: per key the chain of
-// tile_scores and direct_scores (the same bits), each key element loaded once for all nq
-// queries, and no transposed copy of the keys (which a decode step would make for every layer
-// and read once). 8 keys side by side hide the FMA latency. Query i's scores go to
-// s[i · n_pad + p]; qt: dim · kLanes floats of scratch.
+// Scores of the queries of q, which all see keys [0, n) (one decode step's heads: MLA's share
+// one latent cache, a GQA group one key head), kLanes queries at a time in the lanes: per key
+// the chain of tile_scores and direct_scores (the same bits), each key element loaded once for
+// all the group's queries, and no transposed copy of the keys (which a decode step would make
+// for every layer and read once). 8 keys side by side hide the FMA latency. Query i's scores go
+// to s[i · n_pad + p]; qt: dim · kLanes floats of scratch.
 template <class Vec>
-void query_lane_scores(const AttentionKv& kv, const float* const* q, int nq, std::int64_t n, float scale, float* s,
-                       std::int64_t n_pad, float* qt) {
+void query_lane_scores(const AttentionKv& kv, const AttentionQueries& q, std::int64_t n, float* s, std::int64_t n_pad,
+                       float* qt) {
   using V = typename Vec::V;
   constexpr int L = Vec::kLanes;
   constexpr int kKeys = 8;
   const std::int64_t dim = kv.len_a + kv.len_b;
-  for (std::int64_t d = 0; d < dim; ++d)
-    for (int i = 0; i < L; ++i) qt[d * L + i] = i < nq ? q[i][d] : 0.0f;
   const float* qt_b = qt + kv.len_a * L;
-  const auto keys = [&](std::int64_t p, auto width) {
-    constexpr int K = decltype(width)::value;
-    V acc[K];
-    const float* k[K];
-    for (int j = 0; j < K; ++j) {
-      acc[j] = Vec::zero();
-      k[j] = kv.key_a[p + j];
-    }
-    for (std::int64_t d = 0; d < kv.len_a; ++d) {
-      const V qd = Vec::load(qt + d * L);
-      for (int j = 0; j < K; ++j) acc[j] = Vec::fmadd(qd, k[j][d], acc[j]);
-    }
-    if (kv.len_b > 0) {
-      for (int j = 0; j < K; ++j) k[j] = kv.key_b[p + j];
-      for (std::int64_t d = 0; d < kv.len_b; ++d) {
-        const V qd = Vec::load(qt_b + d * L);
+  for (std::int64_t i0 = 0; i0 < q.n; i0 += L) {
+    const int nq = static_cast<int>(q.n - i0 < L ? q.n - i0 : L);
+    for (std::int64_t d = 0; d < dim; ++d)
+      for (int i = 0; i < L; ++i) qt[d * L + i] = i < nq ? q.query[i0 + i][d] : 0.0f;
+    float* si = s + i0 * n_pad;
+    const auto keys = [&](std::int64_t p, auto width) {
+      constexpr int K = decltype(width)::value;
+      V acc[K];
+      const float* k[K];
+      for (int j = 0; j < K; ++j) {
+        acc[j] = Vec::zero();
+        k[j] = kv.key_a[p + j];
+      }
+      for (std::int64_t d = 0; d < kv.len_a; ++d) {
+        const V qd = Vec::load(qt + d * L);
         for (int j = 0; j < K; ++j) acc[j] = Vec::fmadd(qd, k[j][d], acc[j]);
       }
-    }
-    for (int j = 0; j < K; ++j) {
-      float lanes[L];
-      Vec::store(lanes, acc[j]);
-      for (int i = 0; i < nq; ++i) s[i * n_pad + p + j] = lanes[i] * scale;
-    }
-  };
-  std::int64_t p = 0;
-  for (; p + kKeys <= n; p += kKeys) keys(p, std::integral_constant<int, kKeys>{});
-  for (; p < n; ++p) keys(p, std::integral_constant<int, 1>{});
+      if (kv.len_b > 0) {
+        for (int j = 0; j < K; ++j) k[j] = kv.key_b[p + j];
+        for (std::int64_t d = 0; d < kv.len_b; ++d) {
+          const V qd = Vec::load(qt_b + d * L);
+          for (int j = 0; j < K; ++j) acc[j] = Vec::fmadd(qd, k[j][d], acc[j]);
+        }
+      }
+      for (int j = 0; j < K; ++j) {
+        float lanes[L];
+        Vec::store(lanes, acc[j]);
+        for (int i = 0; i < nq; ++i) si[i * n_pad + p + j] = lanes[i] * q.scale;
+      }
+    };
+    std::int64_t p = 0;
+    for (; p + kKeys <= n; p += kKeys) keys(p, std::integral_constant<int, kKeys>{});
+    for (; p < n; ++p) keys(p, std::integral_constant<int, 1>{});
+  }
 }
 
 // softmax over row[0, n) in place (the scores are finite: NaN in, NaN out): the exponentials and
@@ -259,15 +263,14 @@ void attend_all(const AttentionKv& kv, const AttentionQueries& q, float* work) {
     const std::int64_t n = q.n_pos[0];
     // Vec::Narrow (where the ISA has one: half-width vectors, as many FMAs a cycle) when the
     // queries fit its lanes: a wide vector's idle lanes would cost as much as busy ones.
-    bool scored = false;
-    if constexpr (requires { typename Vec::Narrow; })
-      if (q.n <= Vec::Narrow::kLanes) {
-        query_lane_scores<typename Vec::Narrow>(kv, q.query, static_cast<int>(q.n), n, q.scale, s, n_pad, work);
-        scored = true;
-      }
-    for (std::int64_t i = 0; i < q.n && !scored; i += L)
-      query_lane_scores<Vec>(kv, q.query + i, static_cast<int>(q.n - i < L ? q.n - i : L), n, q.scale, s + i * n_pad,
-                             n_pad, work);
+    if constexpr (requires { typename Vec::Narrow; }) {
+      if (q.n <= Vec::Narrow::kLanes)
+        query_lane_scores<typename Vec::Narrow>(kv, q, n, s, n_pad, work);
+      else
+        query_lane_scores<Vec>(kv, q, n, s, n_pad, work);
+    } else {
+      query_lane_scores<Vec>(kv, q, n, s, n_pad, work);
+    }
     for (std::int64_t i = 0; i < q.n; ++i) softmax_row<Vec>(s + i * n_pad, n);
     std::int64_t i = 0;
     for (; i + kQueryTile <= q.n; i += kQueryTile) tile_values<Vec, kQueryTile>(kv, s + i * n_pad, n_pad, n, q.out + i);

@@ -34,8 +34,8 @@ void apply_rope(const RopeTable& t, std::int64_t pos, float* x);
 
 // apply_rope with each position's cos and sin computed once and kept: they were recomputed for
 // every head and layer (~25k sin/cos per token on the 1.5B shape: 1.6 % of its prefill's
-// samples, on the calling thread while the others waited). 8 · dims bytes per position, under 2 % of what a position costs the KV cache.
-// Same bits as apply_rope.
+// samples, on the calling thread while the others waited). 8 · dims bytes per position, under
+// 2 % of what a position costs the KV cache. Same bits as apply_rope.
 class RopeCache {
  public:
   RopeCache() = default;
