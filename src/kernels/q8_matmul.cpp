@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <span>
 #include <string_view>
 
@@ -158,11 +157,13 @@ Q8MatmulFn kernel_for(const Q8MatmulKernels& kernels, DType t) {
 }
 
 // Runs the rows of every job (args[j] with kernel fns[j]; job j's rows start at first_row[j] in
-// one joint index) over the pool, in pieces cut by weight bytes, not rows: a batch may mix row
-// sizes (V2-Lite's down batch has the shared expert's Q4_K rows of 2816 columns, 1584 bytes,
-// beside the routed experts' Q5_0 rows of 1408, 968 bytes), and equal row counts gave one of
-// two threads 8.2 MB to stream and the other 6.9. Cuts fall on multiples of 4 rows within a
-// job; any cut gives the same bits (the contract).
+// one joint index) over the pool, in pieces cut by work (weight bytes × tokens), not rows: a
+// batch may mix row sizes (V2-Lite's down batch has the shared expert's Q4_K rows of 2816
+// columns, 1584 bytes, beside the routed experts' Q5_0 rows of 1408, 968 bytes), and equal row
+// counts gave one of two threads 8.2 MB to stream and the other 6.9; at prefill its experts hold
+// different numbers of tokens, and cuts by bytes alone left the V2-Lite shape's worker thread
+// with 70 % of the caller's samples (perf, pp512, 2 threads; 98 % cut by work). Cuts fall on
+// multiples of 4 rows within a job; any cut gives the same bits (the contract).
 //
 // The threads claim pieces as they finish them (an atomic counter) instead of one fixed share
 // each: on a shared machine (another tenant on one of the cores) or one with cores of two
@@ -176,27 +177,32 @@ void run_rows(std::span<const Q8MatmulArgs> args, std::span<const Q8MatmulFn> fn
               std::span<const std::int64_t> first_row, ThreadPool& pool) {
   if (args.empty()) return;
   thread_local std::vector<std::int64_t> cuts;  // piece p: joint rows [cuts[p], cuts[p + 1])
+  // A row's work: its bytes times the job's tokens (a MoE batch's experts have different
+  // token counts at prefill), never zero.
+  const auto row_work = [](const Q8MatmulArgs& a) {
+    return static_cast<std::uint64_t>(a.w_row_bytes) * static_cast<std::uint64_t>(std::max<std::int64_t>(a.n_tokens, 1));
+  };
   std::int64_t max_tokens = 0, total_rows = 0;
-  std::uint64_t total_bytes = 0;
+  std::uint64_t total_work = 0;
   for (std::size_t j = 0; j < args.size(); ++j) {
     max_tokens = std::max(max_tokens, args[j].n_tokens);
     total_rows = first_row[j] + args[j].row_end;
-    total_bytes += static_cast<std::uint64_t>(args[j].row_end) * args[j].w_row_bytes;
+    total_work += static_cast<std::uint64_t>(args[j].row_end) * row_work(args[j]);
   }
   const int n_threads = pool.size();
   const int n_pieces = n_threads * (max_tokens <= 4 && n_threads > 1 ? 16 : 1);
   cuts.assign(1, 0);
   std::size_t cut_job = 0;
-  std::uint64_t bytes_before_job = 0;  // of the jobs before cut_job
+  std::uint64_t work_before_job = 0;  // of the jobs before cut_job
   for (int p = 1; p < n_pieces; ++p) {
-    const std::uint64_t target = total_bytes * static_cast<std::uint64_t>(p) / static_cast<std::uint64_t>(n_pieces);
+    const std::uint64_t target = total_work * static_cast<std::uint64_t>(p) / static_cast<std::uint64_t>(n_pieces);
     while (cut_job + 1 < args.size() &&
-           bytes_before_job + static_cast<std::uint64_t>(args[cut_job].row_end) * args[cut_job].w_row_bytes <= target) {
-      bytes_before_job += static_cast<std::uint64_t>(args[cut_job].row_end) * args[cut_job].w_row_bytes;
+           work_before_job + static_cast<std::uint64_t>(args[cut_job].row_end) * row_work(args[cut_job]) <= target) {
+      work_before_job += static_cast<std::uint64_t>(args[cut_job].row_end) * row_work(args[cut_job]);
       ++cut_job;
     }
     const Q8MatmulArgs& a = args[cut_job];
-    const std::int64_t row = static_cast<std::int64_t>((target - bytes_before_job) / a.w_row_bytes + 2) / 4 * 4;
+    const std::int64_t row = static_cast<std::int64_t>((target - work_before_job) / row_work(a) + 2) / 4 * 4;
     cuts.push_back(std::max(cuts.back(), first_row[cut_job] + std::min(row, a.row_end)));
   }
   cuts.push_back(total_rows);
