@@ -142,6 +142,8 @@ void expect_equals_reference(const Q8MatmulKernels* fast) {
       for (std::int64_t rows : {1, 3, 5, 17})
         for (std::int64_t tokens : {1, 2, 5, 9}) shapes.push_back({blocks, rows, tokens});
     shapes.push_back({3, 5, 77});
+    // 32 + 16 + 8 + 4 + 1 tokens: every tile width of the widest walk (tile_walk.h).
+    shapes.push_back({3, 5, 61});
     shapes.push_back({4096 / block, 3, 37});
     for (const auto& [blocks, rows, tokens] : shapes) {
       ++seed;
