@@ -273,7 +273,7 @@ void run(const Q8MatmulArgs& a) {
     return;
   }
   for_each_packed_row_pair_tile<32>(
-      a, ChunkSums::kNone, kBiasedX<T>, [&](auto tt, const PackedChunk& x, std::int64_t ra, std::int64_t rb, std::int64_t t) {
+      a, ChunkSums::kNone, kBiasedX<T> ? PackedX::kBiased : PackedX::kAsIs, [&](auto tt, const PackedChunk& x, std::int64_t ra, std::int64_t rb, std::int64_t t) {
         SmallKquantPairs<T, BlockState> unpack;
         chunk8_tile_512<decltype(unpack), decltype(tt)::value>(a, x, ra, rb, t, unpack);
       });

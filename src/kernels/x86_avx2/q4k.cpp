@@ -181,7 +181,7 @@ void matmul_rows(const Q8MatmulArgs& a) {
     return;
   }
   for_each_packed_row_pair_tile<32>(
-      a, ChunkSums::kTokenPairs, false, [&](auto tt, const PackedChunk& x, std::int64_t ra, std::int64_t rb, std::int64_t t) {
+      a, ChunkSums::kTokenPairs, PackedX::kAsIs, [&](auto tt, const PackedChunk& x, std::int64_t ra, std::int64_t rb, std::int64_t t) {
         constexpr int TT = decltype(tt)::value;
         if constexpr (TT == 1)
           matmul_tile_512_one<kQ5>(a, ra, rb, t);

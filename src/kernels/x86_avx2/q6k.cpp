@@ -113,7 +113,7 @@ void matmul_q6_k(const Q8MatmulArgs& a) {
     return;
   }
   for_each_packed_row_pair_tile<32>(
-      a, ChunkSums::kNone, true, [&](auto tt, const PackedChunk& x, std::int64_t ra, std::int64_t rb, std::int64_t t) {
+      a, ChunkSums::kNone, PackedX::kBiased, [&](auto tt, const PackedChunk& x, std::int64_t ra, std::int64_t rb, std::int64_t t) {
         Q6kPairs unpack;
         chunk8_tile_512<Q6kPairs, decltype(tt)::value>(a, x, ra, rb, t, unpack);
       });

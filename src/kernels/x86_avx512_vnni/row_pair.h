@@ -117,12 +117,17 @@ struct PairSums {
 // of token pairs.
 enum class ChunkSums { kNone, kBlock32, kTokenPairs };
 
+// How a PackedChunk stores each token's quants: as they are; biased (x ^ 0x80 = x + 128,
+// unsigned, for vpdpbusd / vpmaddubsw's unsigned operand); or biased with each 4-quant group
+// twice (64 bytes a block) and each block scale twice, for block32_tile_512's interleaved row
+// pairs (there a register's even int32 lanes are row A's and its odd lanes row B's).
+enum class PackedX { kAsIs, kBiased, kBiasedTwice };
+
 // A token chunk's activations repacked for the tiles, once per chunk and thread: each tile of
 // TT tokens block-major (32-element block b's TT quant rows, then block b + 1's), so a tile
-// reads its tokens at fixed offsets from one pointer, with the quants biased where the kernel
-// wants (x ^ 0x80 = x + 128, unsigned, for vpdpbusd / vpmaddubsw's unsigned operand). Without it each token cost
-// a pointer reload (16 live pointers do not fit the general registers) and an xor or a masked
-// negation per 32 products.
+// reads its tokens at fixed offsets from one pointer, in the form the kernel wants (PackedX).
+// Without it each token cost a pointer reload (16 live pointers do not fit the general
+// registers) and an xor or a masked negation per 32 products.
 class PackedChunk {
  public:
   PackedChunk() = default;
@@ -131,49 +136,60 @@ class PackedChunk {
   ~PackedChunk() { std::free(quants_); }
 
   // Repacks tokens [t0, t1) of a, in the tiles for_each_token_tile<kWide> makes, with the sums
-  // sum_kind asks for; biased: x + 128, else x.
+  // sum_kind asks for, in the form `form` says.
   template <int kWide>
-  void pack(const Q8MatmulArgs& a, std::int64_t t0, std::int64_t t1, ChunkSums sum_kind, bool biased) {
+  void pack(const Q8MatmulArgs& a, std::int64_t t0, std::int64_t t1, ChunkSums sum_kind, PackedX form) {
     t0_ = t0;
     nb_ = a.cols / 32;
     n_scales_ = a.cols / a.block_elems;
-    reserve(static_cast<std::size_t>(t1 - t0) * static_cast<std::size_t>(a.cols));
-    const __m256i bias = _mm256_set1_epi8(static_cast<char>(biased ? 0x80 : 0));
+    copies_ = form == PackedX::kBiasedTwice ? 2 : 1;
+    reserve(static_cast<std::size_t>((t1 - t0) * nb_ * block_bytes()));
+    const __m256i bias = _mm256_set1_epi8(static_cast<char>(form == PackedX::kAsIs ? 0 : 0x80));
+    // Dword j of the 64-byte form is 4-quant group j / 2.
+    const __m512i twice = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
     for_each_token_tile<kWide>(t0, t1, [&](auto tt, std::int64_t t) {
       constexpr int TT = decltype(tt)::value;
       std::uint8_t* q = quants(t);
       float* d = scales(t);
       float* s = sums(t);
       for (std::int64_t b = 0; b < nb_; ++b)
-        for (int j = 0; j < TT; ++j, q += 32) {
+        for (int j = 0; j < TT; ++j, q += block_bytes()) {
           const std::int64_t token = t + j;
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(q), _mm256_xor_si256(load256(reinterpret_cast<const std::uint8_t*>(a.x_qs + token * a.cols + 32 * b)), bias));
+          const __m256i x = _mm256_xor_si256(load256(reinterpret_cast<const std::uint8_t*>(a.x_qs + token * a.cols + 32 * b)), bias);
+          if (copies_ == 2)
+            _mm512_store_si512(q, _mm512_permutexvar_epi32(twice, _mm512_castsi256_si512(x)));
+          else
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(q), x);
           if (sum_kind == ChunkSums::kBlock32) {
             const std::int16_t* xs16 = a.x_sums16 + token * (a.cols / 16) + 2 * b;
             s[b * TT + j] = static_cast<float>(xs16[0] + xs16[1]);
           }
         }
       for (std::int64_t b = 0; b < n_scales_; ++b)
-        for (int j = 0; j < TT; ++j) d[b * TT + j] = a.x_d[(t + j) * n_scales_ + b];
+        for (int j = 0; j < TT; ++j)
+          for (int c = 0; c < copies_; ++c) d[(b * TT + j) * copies_ + c] = a.x_d[(t + j) * n_scales_ + b];
       if constexpr (TT % 2 == 0)
         if (sum_kind == ChunkSums::kTokenPairs) pack_token_pair_sums<TT>(a, t);
     });
   }
 
   // The tile starting at token t: quant row j of 32-element block b at quants(t) + 32 (b·TT +
-  // j), the scale of its activation block ab (32 or 256 elements) at scales(t)[ab·TT + j], and
+  // j), the scale of its activation block ab (32 or 256 elements) at scales(t)[ab·TT + j]
+  // (kBiasedTwice: at quants(t) + 64 (b·TT + j) and scales(t)[2 (ab·TT + j)] and the next), and
   // (kBlock32) the sum of block b's 32 quants (as f32, exact) at sums(t)[b·TT + j], or
   // (kTokenPairs) pair_sums(t) + 16 (B·TT/2 + p) for tokens 2p, 2p + 1 of 256-element block B.
-  const std::uint8_t* quants(std::int64_t t) const { return quants_ + (t - t0_) * nb_ * 32; }
-  const float* scales(std::int64_t t) const { return scales_ + (t - t0_) * n_scales_; }
+  const std::uint8_t* quants(std::int64_t t) const { return quants_ + (t - t0_) * nb_ * block_bytes(); }
+  const float* scales(std::int64_t t) const { return scales_ + (t - t0_) * n_scales_ * copies_; }
   const float* sums(std::int64_t t) const { return sums_ + (t - t0_) * nb_; }
   const std::int16_t* pair_sums(std::int64_t t) const {
     return reinterpret_cast<const std::int16_t*>(sums_) + (t - t0_) * nb_;
   }
 
  private:
-  std::uint8_t* quants(std::int64_t t) { return quants_ + (t - t0_) * nb_ * 32; }
-  float* scales(std::int64_t t) { return scales_ + (t - t0_) * n_scales_; }
+  std::uint8_t* quants(std::int64_t t) { return quants_ + (t - t0_) * nb_ * block_bytes(); }
+  // A token's quant bytes per 32-element block.
+  std::int64_t block_bytes() const { return 32 * copies_; }
+  float* scales(std::int64_t t) { return scales_ + (t - t0_) * n_scales_ * copies_; }
   float* sums(std::int64_t t) { return sums_ + (t - t0_) * nb_; }
 
   // The K-quant mins' sums of the tile at t, two tokens interleaved so that one vpmaddwd serves
@@ -196,7 +212,8 @@ class PackedChunk {
       }
   }
 
-  // Grows (never shrinks) to quant_bytes of quants and a scale and a sum per 32 of them.
+  // Grows (never shrinks) to quant_bytes of quants and a scale and a sum per 32 of them
+  // (kBiasedTwice: per 64 bytes, one of each copied).
   void reserve(std::size_t quant_bytes) {
     if (quant_bytes <= capacity_) return;
     std::free(quants_);
@@ -214,12 +231,12 @@ class PackedChunk {
   float* scales_ = nullptr;
   float* sums_ = nullptr;
   std::size_t capacity_ = 0;
-  std::int64_t t0_ = 0, nb_ = 0, n_scales_ = 0;
+  std::int64_t t0_ = 0, nb_ = 0, n_scales_ = 0, copies_ = 1;
 };
 
 // The prefill walk on packed activations: rows in pairs (for_each_row_pair_tile), each token
 // chunk packed first into this thread's PackedChunk (PackedChunk::pack says what sum_kind
-// and biased do); tile(TT, packed chunk, row a, row b, first token).
+// and form do); tile(TT, packed chunk, row a, row b, first token).
 // One chunk buffer per thread for every kernel of a translation unit (a thread_local in the
 // walk template would make one per instantiation).
 inline PackedChunk& thread_packed_chunk() {
@@ -228,11 +245,11 @@ inline PackedChunk& thread_packed_chunk() {
 }
 
 template <int kWide, class Tile>
-void for_each_packed_row_pair_tile(const Q8MatmulArgs& a, ChunkSums sum_kind, bool biased, Tile&& tile) {
+void for_each_packed_row_pair_tile(const Q8MatmulArgs& a, ChunkSums sum_kind, PackedX form, Tile&& tile) {
   PackedChunk& packed = thread_packed_chunk();
   for_each_row_pair_tile<kWide>(
       a, [&](auto tt, std::int64_t ra, std::int64_t rb, std::int64_t t) { tile(tt, packed, ra, rb, t); },
-      [&](std::int64_t t0, std::int64_t t1) { packed.pack<kWide>(a, t0, t1, sum_kind, biased); });
+      [&](std::int64_t t0, std::int64_t t1) { packed.pack<kWide>(a, t0, t1, sum_kind, form); });
 }
 
 }  // namespace
