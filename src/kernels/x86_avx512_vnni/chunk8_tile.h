@@ -93,9 +93,16 @@ void chunk8_tile_512(const Q8MatmulArgs& a, const PackedChunk& x, std::int64_t r
       }
     }
   }
-  for (int j = 0; j < TT; ++j)
-    store_pair_token(a, t0 + j, ra, rb, _mm256_load_ps(acc[j]), _mm256_load_ps(acc[j] + 8), _mm_load_ps(mins[j]),
-                     _mm_load_ps(mins[j] + 4));
+  if constexpr (TT % 8 == 0) {
+    for (int g = 0; g < TT; g += 8)
+      store_pair_8_tokens(
+          a, t0 + g, ra, rb, [&](int j) { return _mm512_load_ps(acc[g + j]); },
+          [&](int p) { return _mm512_loadu_ps(mins[g + 2 * p]); });  // mins[j], mins[j + 1] are adjacent
+  } else {
+    for (int j = 0; j < TT; ++j)
+      store_pair_token(a, t0 + j, ra, rb, _mm256_load_ps(acc[j]), _mm256_load_ps(acc[j] + 8), _mm_load_ps(mins[j]),
+                       _mm_load_ps(mins[j] + 4));
+  }
 }
 
 }  // namespace

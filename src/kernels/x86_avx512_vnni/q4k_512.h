@@ -203,10 +203,19 @@ void matmul_tile_512_packed(const Q8MatmulArgs& a, const PackedChunk& x, std::in
       }
     }
   }
-  for (int j = 0; j < TT; ++j) {
-    const float* m = mins[j / 2] + j % 2;
-    store_pair_token(a, t0 + j, ra, rb, _mm256_load_ps(acc[j]), _mm256_load_ps(acc[j] + 8),
-                     _mm_setr_ps(m[0], m[2], m[4], m[6]), _mm_setr_ps(m[8], m[10], m[12], m[14]));
+  if constexpr (TT % 8 == 0) {
+    // mins[p] lane 2q + k of a row → that row's lane q of token 2p + k.
+    const __m512i by_token = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    for (int g = 0; g < TT; g += 8)
+      store_pair_8_tokens(
+          a, t0 + g, ra, rb, [&](int j) { return _mm512_load_ps(acc[g + j]); },
+          [&](int p) { return _mm512_permutexvar_ps(by_token, _mm512_load_ps(mins[g / 2 + p])); });
+  } else {
+    for (int j = 0; j < TT; ++j) {
+      const float* m = mins[j / 2] + j % 2;
+      store_pair_token(a, t0 + j, ra, rb, _mm256_load_ps(acc[j]), _mm256_load_ps(acc[j] + 8),
+                       _mm_setr_ps(m[0], m[2], m[4], m[6]), _mm_setr_ps(m[8], m[10], m[12], m[14]));
+    }
   }
 }
 
