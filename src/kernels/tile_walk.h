@@ -27,9 +27,12 @@ inline void halving_token_tiles(std::int64_t& t, std::int64_t t1, Tile& tile) {
 }
 
 // The tokens [t0, t1) of a chunk in tiles: kWide at a time, then at most one of each halved
-// width down to 8, then 4 at a time, then 1. A tile pays a weight block's unpacking once for
-// all its tokens, and a MoE expert's share of a prompt is seldom a multiple of kWide: 48 tokens
-// run as 32 + 16, not 32 + 4 × 4 (the 4-token tiles were ~8 % of the V2-Lite shape's prefill).
+// width down to 8, then 4 at a time, then at most one of 2, then 1. A tile pays a weight
+// block's unpacking once for all its tokens, and a MoE expert's share of a prompt is seldom a
+// multiple of kWide: 48 tokens run as 32 + 16, not 32 + 4 × 4 (the 4-token tiles were ~8 % of
+// the V2-Lite shape's prefill), and the V3 shape's experts get ~4 tokens of a 128-token prompt,
+// whose leftovers ran as 1-token tiles (19 % of its prefill samples; with the 2-token tile
+// pp128 121-123 → 127-132 tok/s, alternated).
 // Calls tile(std::integral_constant<int, TT>{}, first token).
 template <int kWide, class Tile>
 inline void for_each_token_tile(std::int64_t t0, std::int64_t t1, Tile&& tile) {
@@ -38,6 +41,11 @@ inline void for_each_token_tile(std::int64_t t0, std::int64_t t1, Tile&& tile) {
   halving_token_tiles<kWide / 2>(t, t1, tile);
   if constexpr (kWide > 4)
     for (; t + 4 <= t1; t += 4) tile(std::integral_constant<int, 4>{}, t);
+  if constexpr (kWide >= 4)
+    if (t + 2 <= t1) {
+      tile(std::integral_constant<int, 2>{}, t);
+      t += 2;
+    }
   for (; t < t1; ++t) tile(std::integral_constant<int, 1>{}, t);
 }
 

@@ -142,8 +142,10 @@ void expect_equals_reference(const Q8MatmulKernels* fast) {
       for (std::int64_t rows : {1, 3, 5, 17})
         for (std::int64_t tokens : {1, 2, 5, 9}) shapes.push_back({blocks, rows, tokens});
     shapes.push_back({3, 5, 77});
-    // 32 + 16 + 8 + 4 + 1 tokens: every tile width of the widest walk (tile_walk.h).
+    // 32 + 16 + 8 + 4 + 1 and 32 + 8 + 4 + 2 tokens: every tile width of the widest walk
+    // (tile_walk.h), each also after others.
     shapes.push_back({3, 5, 61});
+    shapes.push_back({3, 5, 46});
     shapes.push_back({4096 / block, 3, 37});
     for (const auto& [blocks, rows, tokens] : shapes) {
       ++seed;

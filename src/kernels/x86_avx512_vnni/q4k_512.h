@@ -148,7 +148,7 @@ void matmul_tile_512_one(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb
   sums.store(a, t, ra, rb);
 }
 
-// Rows ra and rb × the TT tokens (a multiple of 4) of the packed tile at t0 (unbiased quants,
+// Rows ra and rb × the TT tokens (even) of the packed tile at t0 (unbiased quants,
 // token-pair mins sums; row_pair.h). The block's unpacked levels and scales take 16 registers,
 // so the tokens' accumulators live in L1 (a load and a store per token and block, on ports the
 // products do not use) and a tile can hold 32 tokens, a quarter of the per-token share of the
@@ -158,8 +158,8 @@ void matmul_tile_512_one(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb
 template <int TT, bool kQ5>
 void matmul_tile_512_packed(const Q8MatmulArgs& a, const PackedChunk& x, std::int64_t ra, std::int64_t rb,
                             std::int64_t t0) {
-  static_assert(TT % 4 == 0);
-  constexpr int kGroup = TT % 8 == 0 ? 8 : 4;  // tokens whose chains interleave
+  static_assert(TT % 2 == 0);
+  constexpr int kGroup = TT % 8 == 0 ? 8 : TT % 4 == 0 ? 4 : 2;  // tokens whose chains interleave
   constexpr int kBlockBytes = kQ5 ? 176 : 144;
   const std::int64_t nb = a.cols / 256;
   const std::uint8_t* row_a = bytes(a.w) + static_cast<std::size_t>(ra) * a.w_row_bytes;
