@@ -31,9 +31,8 @@ struct Block32Pair {
 };
 
 // Dword j of [A | B] to position 2j (j < 8) or 2 (j − 8) + 1: the rows' 4-level groups
-// interleaved, and its inverse.
+// interleaved (its inverse is even_then_odd_dwords).
 inline __m512i interleave_rows() { return _mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15); }
-inline __m512i deinterleave_rows() { return _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15); }
 
 // Rows ra and rb (rb = ra for a last odd row: computed twice, its copy dropped) × the TT tokens
 // of the packed tile at t0 (PackedX::kBiasedTwice). Pair::kBytes is the block size,
@@ -109,7 +108,7 @@ void block32_tile_512(const Q8MatmulArgs& a, const PackedChunk& x, std::int64_t 
     }
   }
 #pragma GCC unroll 16
-  for (int t = 0; t < TT; ++t) sums.acc[t] = _mm512_permutexvar_ps(deinterleave_rows(), sums.acc[t]);
+  for (int t = 0; t < TT; ++t) sums.acc[t] = _mm512_permutexvar_ps(even_then_odd_dwords(), sums.acc[t]);
   sums.store(a, t0, ra, rb);
 }
 

@@ -205,7 +205,7 @@ void matmul_tile_512_packed(const Q8MatmulArgs& a, const PackedChunk& x, std::in
   }
   if constexpr (TT % 8 == 0) {
     // mins[p] lane 2q + k of a row → that row's lane q of token 2p + k.
-    const __m512i by_token = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    const __m512i by_token = even_then_odd_dwords();
     for (int g = 0; g < TT; g += 8)
       store_pair_8_tokens(
           a, t0 + g, ra, rb, [&](int j) { return _mm512_load_ps(acc[g + j]); },

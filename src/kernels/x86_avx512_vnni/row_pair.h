@@ -82,6 +82,9 @@ inline void store_pair_token(const Q8MatmulArgs& a, std::int64_t t, std::int64_t
   if (rb != ra) y[rb] = hsum_f32(acc_b) + hsum_f32(mins_b);
 }
 
+// The even dwords of a register, then its odd ones (a vpermd / vpermps index).
+inline __m512i even_then_odd_dwords() { return _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15); }
+
 // The contract's final sums (kernels/q8_matmul.h) of rows ra and rb for the 8 tokens t0.. at
 // once, with the same additions as store_pair_token: acc(j) gives token j's lanes [A's 8 | B's
 // 8], mins(p) the min lanes of tokens 2p and 2p + 1 as [A's 4, B's 4 of 2p | A's 4, B's 4 of
