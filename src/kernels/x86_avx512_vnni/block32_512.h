@@ -26,7 +26,7 @@ namespace {
 // One block of two rows, unpacked.
 struct Block32Pair {
   __m512i levels;  // [A's 32 signed levels | B's]
-  __m512 d;        // [dA ×8 | dB ×8]
+  __m512 d;        // [dA ×8 | dB ×8] (decode; the prefill tile reads the f16 d a block ahead)
   __m256 m;        // [mA ×4 | mB ×4]: the mins of Q4_1 / Q5_1, else unused
 };
 
@@ -177,8 +177,9 @@ void block32_decode_512(const Q8MatmulArgs& a) {
 struct Q8_0Pair {
   static constexpr int kBytes = 34;
   static constexpr bool kHasMin = false;
+  // Only the prefill tile runs Q8_0 here, and it takes d itself.
   static Block32Pair unpack(const std::uint8_t* wa, const std::uint8_t* wb) {
-    return {load_pair(wa, wb, 2), broadcast_f16_pair(wa, wb), _mm256_setzero_ps()};
+    return {load_pair(wa, wb, 2), _mm512_setzero_ps(), _mm256_setzero_ps()};
   }
 };
 
