@@ -74,25 +74,40 @@ void block32_tile_512(const Q8MatmulArgs& a, const PackedChunk& x, std::int64_t 
     }
   };
   const std::int64_t nb = a.cols / 32;
-  scale_products(0);
-  for (std::int64_t b = 0; b < nb; ++b, xq += 64 * TT, xs += TT) {
+  // Block b's interleaved levels and its lanes' start −128·Σ w (0 − Σ 128·w).
+  struct Unpacked {
+    Block32Pair w;
+    __m512i levels, start;
+  };
+  const auto unpack = [&](std::int64_t b) {
     const std::uint8_t* wa = row_a + b * Pair::kBytes;
     const std::uint8_t* wb = row_b + b * Pair::kBytes;
     prefetch_ahead<Pair::kBytes>(wa);
     prefetch_ahead<Pair::kBytes>(wb);
-    const Block32Pair w = Pair::unpack(wa, wb);
-    const __m512i levels = _mm512_permutexvar_epi32(interleave_rows(), w.levels);
-    // A block ahead, so that the broadcast loads below find their pairs in the cache rather
+    Unpacked u{Pair::unpack(wa, wb), {}, {}};
+    u.levels = _mm512_permutexvar_epi32(interleave_rows(), u.w.levels);
+    u.start = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, u.levels));
+    return u;
+  };
+  scale_products(0);
+  Unpacked next = unpack(0);
+  for (std::int64_t b = 0; b < nb; ++b, xq += 64 * TT, xs += TT) {
+    const Block32Pair w = next.w;
+    const __m512i levels = next.levels, start = next.start;
+    // The next block's unpacking and products come first: the tokens' vpdpbusd of a block wait
+    // on its start (loads, a permute, a vpdpbusd: ~15 cycles), and with the unpacking
+    // behind them the scheduler filled with waiting links before it saw the next start.
+    // A block ahead, the broadcast loads below also find their products in the cache rather
     // than waiting on stores just issued.
-    if (b + 1 < nb) scale_products(b + 1);
+    if (b + 1 < nb) {
+      next = unpack(b + 1);
+      scale_products(b + 1);
+    }
     // Reload each token's pair from memory (a broadcast load, no vector uop): left to itself
     // the compiler keeps the products in registers and spreads them with shuffles, a uop a
     // token on the port the float step needs.
     asm volatile("" ::: "memory");
     const float* products = scales[b % 2];
-    // −128·Σ w per lane: 0 − Σ 128·w.
-    const __m512i start =
-        _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, levels));
 #pragma GCC unroll 16
     for (int t = 0; t < TT; ++t) {
       const __m512i lanes = _mm512_dpbusd_epi32(start, _mm512_loadu_si512(xq + 64 * t), levels);
