@@ -4,6 +4,8 @@
 // translation unit compiles its own copy with its own flags.
 #pragma once
 
+#include <initializer_list>
+
 namespace whale {
 namespace {
 

@@ -21,6 +21,12 @@ void rmsnorm(Span2D<const float> x, std::span<const float> weight, float eps, Sp
 // the same bits.
 void silu_mul(Span2D<float> gate, Span2D<const float> up, ThreadPool& pool);
 
+// silu_mul's loop over n elements as one ISA compiles it: "portable" (the baseline), "avx2",
+// "avx512"; nullptr where this build or CPU has none. silu_mul runs the widest (all give the
+// same bits).
+using SiluMulSpanFn = void (*)(float* gate, const float* up, std::int64_t n);
+SiluMulSpanFn silu_mul_span_kernel(const char* name);
+
 // In-place softmax over x[0, n); exactly 0 for -inf entries; NaN propagates.
 void softmax(std::span<float> x);
 

@@ -2,6 +2,7 @@
 // their results independent of the thread count and of how the work is split.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -57,6 +58,35 @@ TEST(Ops, SiluMulKeepsNaN) {
   silu_mul(Span2D<float>(g.data(), 1, 2), Span2D<const float>(u.data(), 1, 2), pool);
   EXPECT_TRUE(std::isnan(g[0]));
   EXPECT_NEAR(g[1], 1.0 / (1.0 + std::exp(-1.0)), 1e-7);
+}
+
+// Each ISA's compilation of silu_mul's loop gives the portable one's bits (silu_mul runs the
+// widest; the same model must decode the same on every x86 CPU), on lengths that leave
+// vector tails and on the values where the selects and the clamp decide.
+TEST(Ops, SiluMulSpanOfEveryIsaEqualsPortableBitForBit) {
+  const SiluMulSpanFn portable = silu_mul_span_kernel("portable");
+  ASSERT_NE(portable, nullptr);
+  std::vector<float> g0 = random_floats(1000, 8.0f, 7);
+  const float specials[] = {0.0f,   -0.0f, 87.0f, -87.0f, 88.7f, -88.7f, 90.0f, -90.0f, 1e-30f, -1e-30f,
+                            1e30f, -1e30f, std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()};
+  std::copy(std::begin(specials), std::end(specials), g0.begin());
+  const std::vector<float> u = random_floats(g0.size(), 1.0f, 8);
+  int checked = 0;
+  for (const char* isa : {"avx2", "avx512"}) {
+    const SiluMulSpanFn kernel = silu_mul_span_kernel(isa);
+    if (kernel == nullptr) continue;  // not built for this architecture, or not this CPU
+    ++checked;
+    for (const std::int64_t n : {1, 7, 15, 16, 17, 33, 1000}) {
+      std::vector<float> want(g0.begin(), g0.begin() + n), got = want;
+      portable(want.data(), u.data(), n);
+      kernel(got.data(), u.data(), n);
+      for (std::int64_t i = 0; i < n; ++i)
+        ASSERT_EQ(std::bit_cast<std::uint32_t>(got[i]), std::bit_cast<std::uint32_t>(want[i]))
+            << isa << " n " << n << " g " << g0[i] << " u " << u[i];
+    }
+  }
+  RecordProperty("isa_kernels_checked", checked);
 }
 
 // One row alone (a decode step) and the same row inside a batch, on 1 or 2 threads: the same
