@@ -34,12 +34,32 @@ std::int64_t layer_of(const std::string& name) {
   return -1;
 }
 
+// The arithmetic of a tensor's prefill product. A GGUF's per-head attn_k_b (W_UK, [kv_lora,
+// nope] per head) is rebuilt transposed in f32 at load for MLA's expanded prefill
+// (mla.h, wk_expand), so its products there are f32 FMAs whatever the file's type.
+Arithmetic prefill_arithmetic(const std::string& name, DType type) {
+  if (name.ends_with("attn_k_b.weight")) return Arithmetic::kFp32;
+  const DTypeTraits& t = dtype_traits(type);
+  if (!t.is_quantized) return Arithmetic::kFp32;
+  return t.block_elems == 32 ? Arithmetic::kInt8Blocks32 : Arithmetic::kInt8Blocks256;
+}
+
 }  // namespace
 
+std::array<double, kArithmetics> prefill_ops_by_arithmetic(const TokenBudget& b, std::int64_t prompt_tokens) {
+  std::array<double, kArithmetics> ops{};
+  for (int i = 0; i < kArithmetics; ++i) {
+    const auto head = static_cast<double>(b.output_params[static_cast<std::size_t>(i)]);
+    ops[static_cast<std::size_t>(i)] =
+        2.0 * (static_cast<double>(b.params_per_token[static_cast<std::size_t>(i)]) - head +
+               head / static_cast<double>(std::max<std::int64_t>(prompt_tokens, 1)));
+  }
+  return ops;
+}
+
 double prefill_ops_per_token(const TokenBudget& b, std::int64_t prompt_tokens) {
-  const auto head = static_cast<double>(b.output_params);
-  return 2.0 * (static_cast<double>(b.matmul_params_per_token) - head +
-                head / static_cast<double>(std::max<std::int64_t>(prompt_tokens, 1)));
+  const auto ops = prefill_ops_by_arithmetic(b, prompt_tokens);
+  return ops[0] + ops[1] + ops[2];
 }
 
 TokenBudget token_budget(const ModelFiles& files, const ModelConfig& c,
@@ -52,7 +72,8 @@ TokenBudget token_budget(const ModelFiles& files, const ModelConfig& c,
   const double used_fraction = c.n_routed_experts > 0 ? static_cast<double>(c.num_experts_per_tok) /
                                                             static_cast<double>(c.n_routed_experts)
                                                       : 0.0;
-  double bytes = 0.0, params = 0.0;
+  double bytes = 0.0;
+  std::array<double, kArithmetics> params{};
   std::map<std::string, std::uint64_t> matmul_bytes_by_type;
   for (const auto& t : files.tensors.all()) {
     // MTP modules sit in layers past the main stack; decoding does not run them.
@@ -64,19 +85,21 @@ TokenBudget token_budget(const ModelFiles& files, const ModelConfig& c,
       bytes += nbytes / static_cast<double>(std::max<std::int64_t>(1, t.rows()));
       continue;
     }
+    const auto kind = static_cast<std::size_t>(prefill_arithmetic(t.name, t.dtype));
     if (is_routed_expert(t.name)) {
       b.routed_expert_bytes += t.bytes.size();
       bytes += nbytes * used_fraction;
-      params += nparams * used_fraction;
+      params[kind] += nparams * used_fraction;
     } else {
       bytes += nbytes;
-      params += nparams;
+      params[kind] += nparams;
     }
-    if (is_output(t.name) || (tied && is_embedding(t.name))) b.output_params += t.numel();
+    if (is_output(t.name) || (tied && is_embedding(t.name))) b.output_params[kind] += t.numel();
     if (matrix) matmul_bytes_by_type[std::string(dtype_name(t.dtype))] += t.bytes.size();
   }
   b.weight_bytes_per_token = static_cast<std::uint64_t>(bytes);
-  b.matmul_params_per_token = static_cast<std::int64_t>(params);
+  for (int i = 0; i < kArithmetics; ++i)
+    b.params_per_token[static_cast<std::size_t>(i)] = static_cast<std::int64_t>(params[static_cast<std::size_t>(i)]);
   std::uint64_t best = 0, quantized = 0, total = 0;
   for (const auto& [name, n] : matmul_bytes_by_type) {
     total += n;

@@ -2,6 +2,7 @@
 // prefill it, from the file's own tensor sizes (the denominators of `whale bench`'s rooflines).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -10,6 +11,13 @@
 
 namespace whale::cli {
 
+// The arithmetic a weight's prefill product runs, each with its own measured peak: the int8
+// chain of the 256-element K-quant and i-quant blocks (accumulated in int32 per block), the
+// int8 chain of the 32-element blocks (Q8_0, Q4_0 ... IQ4_NL: a convert and an FMA with the
+// block scale every 32 products), or f32 FMA (float weights, and vectors).
+enum class Arithmetic { kInt8Blocks256, kInt8Blocks32, kFp32 };
+constexpr int kArithmetics = 3;
+
 struct TokenBudget {
   // Decode: every weight a token touches, read once: all tensors but the routed experts and
   // the embedding table, plus (experts used / experts total) of the routed-expert bytes, plus
@@ -17,9 +25,10 @@ struct TokenBudget {
   std::uint64_t weight_bytes_per_token = 0;
   std::uint64_t routed_expert_bytes = 0;  // all routed experts, chosen or not
   // Weights multiplied per decoded token (the active parameters without the embedding
-  // lookup), of which output_params are the output head's (the embedding table when tied).
-  std::int64_t matmul_params_per_token = 0;
-  std::int64_t output_params = 0;
+  // lookup), of which output_params are the output head's (the embedding table when tied), by
+  // the arithmetic their prefill runs (index: Arithmetic).
+  std::array<std::int64_t, kArithmetics> params_per_token{};
+  std::array<std::int64_t, kArithmetics> output_params{};
   // Whether most matmul weight bytes are block-quantized (then the int8 peak bounds prefill).
   bool quantized = false;
   std::string main_dtype;  // the type holding the most matmul weight bytes
@@ -29,6 +38,8 @@ struct TokenBudget {
 
 // Multiply-adds × 2 per prompt token of a prefill of prompt_tokens: the output head runs for
 // the last token only (a prompt's other logits are never read), every other weight for all.
+// By arithmetic (index: Arithmetic), and their sum.
+std::array<double, kArithmetics> prefill_ops_by_arithmetic(const TokenBudget& b, std::int64_t prompt_tokens);
 double prefill_ops_per_token(const TokenBudget& b, std::int64_t prompt_tokens);
 
 TokenBudget token_budget(const ModelFiles& files, const ModelConfig& config,

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -117,10 +118,23 @@ Result<Measured> run_repeats(Model& model, const BenchOptions& o) {
 }
 
 struct Limits {
-  double bw_before = 0, bw_after = 0, fp32_gflops = 0, int8_gops = 0;
+  double bw_before = 0, bw_after = 0;
   std::string simd;
-  std::string int8_chain;  // the instruction sequence int8_gops was measured with
+  // The peak of each arithmetic (index: Arithmetic) in G operations/s, and the instruction
+  // sequence it was measured with.
+  std::array<double, kArithmetics> peak{};
+  std::array<std::string, kArithmetics> chain{};
 };
+
+// The time a token's prefill takes at the peaks, each weight's ops at its own arithmetic's
+// peak (a model mixing K-quants with 32-element blocks, as the V2-Lite Q4_K file's Q5_0
+// expert down projections, or with f32 products runs each on its own chain), as tokens/s.
+double prefill_roofline(const std::array<double, kArithmetics>& ops, const Limits& lim) {
+  double seconds = 0.0;
+  for (std::size_t i = 0; i < ops.size(); ++i)
+    if (ops[i] > 0 && lim.peak[i] > 0) seconds += ops[i] / (lim.peak[i] * 1e9);
+  return seconds > 0 ? 1.0 / seconds : 0.0;
+}
 
 nlohmann::json spread_json(const Spread& s) {
   return {{"tokens_per_s", s.median}, {"min", s.min}, {"max", s.max}, {"runs", s.runs}};
@@ -152,21 +166,26 @@ int run_bench(const BenchOptions& o) {
   Limits lim;
   lim.simd = std::string(simd_level_name(detect_simd_level()));
   lim.bw_before = measure_read_bandwidth(pool, bw_bytes);
-  lim.fp32_gflops = measure_fp32_fma_peak(pool);
-  // The int8 peak of the sequence the model's main kernel issues per 32 products (see
-  // roofline.h and docs/kernels.md): 256-element K-quant blocks accumulate in int32 first
-  // (maddubs, madd, add); 32-element blocks (Q8_0, legacy) also pay a sign, a convert and an
-  // FMA with the block scale.
-  const auto main_type = dtype_from_name(budget.main_dtype);
-  const bool short_blocks = main_type && dtype_traits(*main_type).block_elems == 32;
-  // The AVX512-VNNI kernel set runs every type's prefill on 512-bit registers with shorter
-  // chains (vpdpwssd; for 32-element blocks x biased to unsigned by a xor, then vpdpbusd).
+  // The int8 peaks of the sequences the kernels issue per 32 products (see roofline.h and
+  // docs/kernels.md): 256-element K-quant blocks accumulate in int32 first (maddubs, madd,
+  // add); 32-element blocks (Q8_0, legacy) also pay a sign, a convert and an FMA with the
+  // block scale. The AVX512-VNNI kernel set runs every type's prefill on 512-bit registers with
+  // shorter chains (vpdpwssd; for 32-element blocks x biased to unsigned by a xor, then
+  // vpdpbusd).
   const bool vnni = q8_matmul_avx512_vnni() != nullptr && &q8_matmul_kernels() == q8_matmul_avx512_vnni();
-  if (vnni)
-    lim.int8_chain = short_blocks ? "xor+dpbusd+cvt+fma zmm" : "maddubs+dpwssd zmm";
-  else
-    lim.int8_chain = short_blocks ? "sign+maddubs+madd+cvt+fma" : "maddubs+madd+add";
-  lim.int8_gops = short_blocks ? measure_int8_q8_block_peak(pool, vnni) : measure_int8_madd_peak(pool, vnni);
+  const auto k256 = static_cast<std::size_t>(Arithmetic::kInt8Blocks256);
+  const auto k32 = static_cast<std::size_t>(Arithmetic::kInt8Blocks32);
+  const auto kf32 = static_cast<std::size_t>(Arithmetic::kFp32);
+  lim.chain[k256] = vnni ? "maddubs+dpwssd zmm" : "maddubs+madd+add";
+  lim.chain[k32] = vnni ? "xor+dpbusd+cvt+fma zmm" : "sign+maddubs+madd+cvt+fma";
+  lim.chain[kf32] = "fma";
+  lim.peak[kf32] = measure_fp32_fma_peak(pool);
+  lim.peak[k256] = measure_int8_madd_peak(pool, vnni);
+  lim.peak[k32] = measure_int8_q8_block_peak(pool, vnni);
+  // The int8 peak of the type holding the most matmul bytes, the one printed first.
+  const auto main_type = dtype_from_name(budget.main_dtype);
+  const std::size_t main_int8 = main_type && dtype_traits(*main_type).block_elems == 32 ? k32 : k256;
+  const std::size_t other_int8 = main_int8 == k32 ? k256 : k32;
   auto measured = run_repeats(**model, o);
   if (!measured.ok()) return fail(measured.error());
   std::vector<ParallelResult> par;
@@ -190,9 +209,9 @@ int run_bench(const BenchOptions& o) {
   // as the other end of the range on noisy machines.
   const double tg_roof = bw_hi * 1e9 / bytes_per_token;
   const double tg_roof_lo = bw_lo * 1e9 / bytes_per_token;
-  const double peak_ops = (budget.quantized ? lim.int8_gops : lim.fp32_gflops) * 1e9;
+  const auto ops_by_arithmetic = prefill_ops_by_arithmetic(budget, o.prompt);
   const double ops_per_token = prefill_ops_per_token(budget, o.prompt);
-  const double pp_roof = ops_per_token > 0 ? peak_ops / ops_per_token : 0.0;
+  const double pp_roof = prefill_roofline(ops_by_arithmetic, lim);
   const Measured& m = *measured;
 
   if (o.json) {
@@ -206,12 +225,16 @@ int run_bench(const BenchOptions& o) {
     j["file_bytes"] = files->total_bytes();
     j["weight_type"] = budget.main_dtype;
     j["limits"] = {{"read_bandwidth_gbs_before", lim.bw_before}, {"read_bandwidth_gbs_after", lim.bw_after},
-                   {"fp32_gflops", lim.fp32_gflops}, {"int8_gops", lim.int8_gops}, {"int8_chain", lim.int8_chain}, {"simd", lim.simd},
+                   {"fp32_gflops", lim.peak[kf32]}, {"int8_gops", lim.peak[main_int8]}, {"int8_chain", lim.chain[main_int8]},
+                   {"int8_other_gops", lim.peak[other_int8]}, {"int8_other_chain", lim.chain[other_int8]}, {"simd", lim.simd},
                    {"integer_kernels", std::string(q8_matmul_kernels().isa_name)},
                    {"bandwidth_buffer_bytes", bw_bytes}};
     j["prefill"] = spread_json(m.prefill);
     j["prefill"]["ops_per_token"] = ops_per_token;
     j["prefill"]["peak"] = budget.quantized ? "int8" : "fp32";
+    // Each arithmetic's share of ops_per_token, by the chain its peak was measured with.
+    for (std::size_t i = 0; i < ops_by_arithmetic.size(); ++i)
+      if (ops_by_arithmetic[i] > 0) j["prefill"]["ops_per_token_by_chain"][lim.chain[i]] = ops_by_arithmetic[i];
     j["prefill"]["roofline_tokens_per_s"] = pp_roof;
     j["prefill"]["roofline_fraction"] = fraction(m.prefill.median, pp_roof);
     j["decode"] = spread_json(m.decode);
@@ -235,11 +258,16 @@ int run_bench(const BenchOptions& o) {
   fmt::print("model    {} ({}, {}, {:.2f} GB)\n", o.model, arch_name(c.arch), budget.main_dtype,
              static_cast<double>(files->total_bytes()) / 1e9);
   fmt::print("limits   {} threads, {}: read {:.1f} GB/s before, {:.1f} after; fp32 {:.0f} GFLOP/s; "
-             "int8 {:.0f} GOP/s ({}); integer kernels {}\n",
-             threads, lim.simd, lim.bw_before, lim.bw_after, lim.fp32_gflops, lim.int8_gops, lim.int8_chain,
-             q8_matmul_kernels().isa_name);
-  fmt::print("per tok  decode reads {:.3f} GB ({:.2f} MB KV); prefill {:.2f} GOP ({} peak)\n",
-             bytes_per_token / 1e9, kv_bytes / 1e6, ops_per_token / 1e9, budget.quantized ? "int8" : "fp32");
+             "int8 {:.0f} GOP/s ({}), {:.0f} ({}); integer kernels {}\n",
+             threads, lim.simd, lim.bw_before, lim.bw_after, lim.peak[kf32], lim.peak[main_int8], lim.chain[main_int8],
+             lim.peak[other_int8], lim.chain[other_int8], q8_matmul_kernels().isa_name);
+  std::string ops_split;
+  for (const std::size_t i : {main_int8, other_int8, kf32})
+    if (ops_by_arithmetic[i] > 0)
+      ops_split += fmt::format("{}{:.2f} on {}", ops_split.empty() ? "" : ", ", ops_by_arithmetic[i] / 1e9,
+                               i == kf32 ? std::string("fp32 fma") : lim.chain[i]);
+  fmt::print("per tok  decode reads {:.3f} GB ({:.2f} MB KV); prefill {:.2f} GOP ({}), each at its peak\n",
+             bytes_per_token / 1e9, kv_bytes / 1e6, ops_per_token / 1e9, ops_split);
   fmt::print("{:<8} {:>10} {:>10} {:>10} {:>12} {:>9}\n", "test", "tok/s", "min", "max", "roofline", "fraction");
   fmt::print("{:<8} {:>10.2f} {:>10.2f} {:>10.2f} {:>12.2f} {:>8.1f}%\n", fmt::format("pp{}", o.prompt),
              m.prefill.median, m.prefill.min, m.prefill.max, pp_roof, 100 * fraction(m.prefill.median, pp_roof));

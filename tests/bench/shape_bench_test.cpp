@@ -169,6 +169,19 @@ TEST_F(ShapeModel, WhaleBenchJsonHasTheRequiredFields) {
                                           4 * kHidden + 2 * kKv);
   const double head = static_cast<double>(kVocab * kHidden);
   EXPECT_DOUBLE_EQ(j["prefill"]["ops_per_token"].get<double>(), 2 * (body + head / 8));
+  // Each weight's ops run at the peak of its own arithmetic: the Q8_0 matrices on the
+  // 32-element blocks' chain, the norms and biases (f32 vectors) on f32 FMAs; the roofline is
+  // the time of both at their peaks.
+  const double vector_ops = 2.0 * (4 * kHidden + 2 * kKv);
+  const double matrix_ops = 2 * (body + head / 8) - vector_ops;
+  const auto& by_chain = j["prefill"]["ops_per_token_by_chain"];
+  ASSERT_EQ(by_chain.size(), 2u) << by_chain.dump();
+  EXPECT_DOUBLE_EQ(by_chain[chain].get<double>(), matrix_ops);
+  EXPECT_DOUBLE_EQ(by_chain["fma"].get<double>(), vector_ops);
+  const double seconds = matrix_ops / (j["limits"]["int8_gops"].get<double>() * 1e9) +
+                         vector_ops / (j["limits"]["fp32_gflops"].get<double>() * 1e9);
+  EXPECT_NEAR(j["prefill"]["roofline_tokens_per_s"].get<double>(), 1.0 / seconds, 1e-9 / seconds);
+  EXPECT_TRUE(positive(j["limits"]["int8_other_gops"]));  // the K-quants' chain, measured too
 }
 
 TEST_F(ShapeModel, BenchLogitsHashIsRepeatable) {
