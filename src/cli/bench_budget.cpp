@@ -48,11 +48,10 @@ Arithmetic prefill_arithmetic(const std::string& name, DType type) {
 
 std::array<double, kArithmetics> prefill_ops_by_arithmetic(const TokenBudget& b, std::int64_t prompt_tokens) {
   std::array<double, kArithmetics> ops{};
-  for (int i = 0; i < kArithmetics; ++i) {
-    const auto head = static_cast<double>(b.output_params[static_cast<std::size_t>(i)]);
-    ops[static_cast<std::size_t>(i)] =
-        2.0 * (static_cast<double>(b.params_per_token[static_cast<std::size_t>(i)]) - head +
-               head / static_cast<double>(std::max<std::int64_t>(prompt_tokens, 1)));
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const auto head = static_cast<double>(b.output_params[i]);
+    ops[i] = 2.0 * (static_cast<double>(b.params_per_token[i]) - head +
+                    head / static_cast<double>(std::max<std::int64_t>(prompt_tokens, 1)));
   }
   return ops;
 }
@@ -98,8 +97,7 @@ TokenBudget token_budget(const ModelFiles& files, const ModelConfig& c,
     if (matrix) matmul_bytes_by_type[std::string(dtype_name(t.dtype))] += t.bytes.size();
   }
   b.weight_bytes_per_token = static_cast<std::uint64_t>(bytes);
-  for (int i = 0; i < kArithmetics; ++i)
-    b.params_per_token[static_cast<std::size_t>(i)] = static_cast<std::int64_t>(params[static_cast<std::size_t>(i)]);
+  for (std::size_t i = 0; i < params.size(); ++i) b.params_per_token[i] = static_cast<std::int64_t>(params[i]);
   std::uint64_t best = 0, quantized = 0, total = 0;
   for (const auto& [name, n] : matmul_bytes_by_type) {
     total += n;
