@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <string_view>
 
 #include "kernels/attention_tile.h"
 #include "kernels/cpu_features.h"
@@ -53,13 +52,11 @@ void attend_portable(const AttentionKv& kv, const AttentionQueries& q, float* wo
 }  // namespace
 
 AttendFn attend_kernel(const char* name) {
-  const std::string_view n = name;
-  if (n == "portable") return &attend_portable;
 #if defined(WHALE_HAVE_X86_AVX2)
-  if (n == "avx2") return cpu_has_avx2_fma_f16c() ? &attend_avx2 : nullptr;
-  if (n == "avx512") return cpu_has_avx2_fma_f16c() && cpu_has_avx512_vnni_vl() ? &attend_avx512 : nullptr;
+  return kernel_of_set<AttendFn>(name, &attend_portable, &attend_avx2, &attend_avx512);
+#else
+  return kernel_of_set<AttendFn>(name, &attend_portable, nullptr, nullptr);
 #endif
-  return nullptr;
 }
 
 namespace {

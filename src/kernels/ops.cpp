@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <string_view>
 
 #include "kernels/cpu_features.h"
 #include "kernels/silu_mul_span.h"
@@ -46,13 +45,11 @@ void rmsnorm(Span2D<const float> x, std::span<const float> weight, float eps, Sp
 }
 
 SiluMulSpanFn silu_mul_span_kernel(const char* name) {
-  const std::string_view n = name;
-  if (n == "portable") return &silu_mul_span;
 #if defined(WHALE_HAVE_X86_AVX2)
-  if (n == "avx2") return cpu_has_avx2_fma_f16c() ? &silu_mul_span_avx2 : nullptr;
-  if (n == "avx512") return cpu_has_avx2_fma_f16c() && cpu_has_avx512_vnni_vl() ? &silu_mul_span_avx512 : nullptr;
+  return kernel_of_set<SiluMulSpanFn>(name, &silu_mul_span, &silu_mul_span_avx2, &silu_mul_span_avx512);
+#else
+  return kernel_of_set<SiluMulSpanFn>(name, &silu_mul_span, nullptr, nullptr);
 #endif
-  return nullptr;
 }
 
 void silu_mul(Span2D<float> gate, Span2D<const float> up, ThreadPool& pool) {
