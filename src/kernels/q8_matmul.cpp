@@ -182,12 +182,13 @@ void run_rows(std::span<const Q8MatmulArgs> args, std::span<const Q8MatmulFn> fn
   const auto row_work = [](const Q8MatmulArgs& a) {
     return static_cast<std::uint64_t>(a.w_row_bytes) * static_cast<std::uint64_t>(std::max<std::int64_t>(a.n_tokens, 1));
   };
+  const auto job_work = [&](const Q8MatmulArgs& a) { return static_cast<std::uint64_t>(a.row_end) * row_work(a); };
   std::int64_t max_tokens = 0, total_rows = 0;
   std::uint64_t total_work = 0;
   for (std::size_t j = 0; j < args.size(); ++j) {
     max_tokens = std::max(max_tokens, args[j].n_tokens);
     total_rows = first_row[j] + args[j].row_end;
-    total_work += static_cast<std::uint64_t>(args[j].row_end) * row_work(args[j]);
+    total_work += job_work(args[j]);
   }
   const int n_threads = pool.size();
   const int n_pieces = n_threads * (max_tokens <= 4 && n_threads > 1 ? 16 : 1);
@@ -196,9 +197,8 @@ void run_rows(std::span<const Q8MatmulArgs> args, std::span<const Q8MatmulFn> fn
   std::uint64_t work_before_job = 0;  // of the jobs before cut_job
   for (int p = 1; p < n_pieces; ++p) {
     const std::uint64_t target = total_work * static_cast<std::uint64_t>(p) / static_cast<std::uint64_t>(n_pieces);
-    while (cut_job + 1 < args.size() &&
-           work_before_job + static_cast<std::uint64_t>(args[cut_job].row_end) * row_work(args[cut_job]) <= target) {
-      work_before_job += static_cast<std::uint64_t>(args[cut_job].row_end) * row_work(args[cut_job]);
+    while (cut_job + 1 < args.size() && work_before_job + job_work(args[cut_job]) <= target) {
+      work_before_job += job_work(args[cut_job]);
       ++cut_job;
     }
     const Q8MatmulArgs& a = args[cut_job];
