@@ -53,19 +53,40 @@ inline void for_each_token_tile(std::int64_t t0, std::int64_t t1, Tile&& tile) {
 // past.
 inline std::int64_t token_chunk(const Q8MatmulArgs& a) { return a.cols >= 4096 ? 32 : 64; }
 
-// Tokens in chunks (token_chunk); within a chunk one weight row at a time (several concurrent row streams decode slower: 2.4-3.3
-// against 7.5 tok/s on the 1.5B Q8_0 model) and its tokens in tiles of kWide, then 4, then 1.
+// Weight bytes of the rows a token tile visits before the next token tile: the tile's
+// activations (a few KiB) stay in L1 while these rows come from L2. Walking every row of the
+// chunk per token tile instead read each tile's activations from L2 for every row, 8 bytes of
+// activations a weight byte for Q4_K, the limit of the 1-row AVX2 tiles.
+constexpr std::int64_t kRowGroupBytes = 32 * 1024;
+
+// Tokens in chunks (token_chunk); within a chunk, groups of rows (kRowGroupBytes); within a
+// group, each token tile (kWide, then 4, then 1: for_each_token_tile) over the group's rows
+// one at a time (several concurrent row streams decode slower: 2.4-3.3 against 7.5 tok/s on
+// the 1.5B Q8_0 model; decode's single token visits the rows in order).
 // Calls tile(std::integral_constant<int, TT>{}, row, first token). Any walk gives the same bits
 // (the contract in kernels/q8_matmul.h). (The AVX2 32-element block types decode rows in
 // pairs instead: x86_avx2/legacy_matmul.cpp says why.)
+// chunk(t0, t1) runs first for each token chunk (the AVX2 32-element kernels repack its
+// activations there).
+template <int kWide, class Tile, class Chunk>
+inline void for_each_tile(const Q8MatmulArgs& a, Tile&& tile, Chunk&& chunk) {
+  const std::int64_t chunk_tokens = token_chunk(a);
+  const std::int64_t group = a.w_row_bytes >= kRowGroupBytes ? 1 : kRowGroupBytes / a.w_row_bytes;
+  for (std::int64_t t0 = 0; t0 < a.n_tokens; t0 += chunk_tokens) {
+    const std::int64_t t1 = t0 + chunk_tokens < a.n_tokens ? t0 + chunk_tokens : a.n_tokens;
+    chunk(t0, t1);
+    for (std::int64_t g = a.row_begin; g < a.row_end; g += group) {
+      const std::int64_t g1 = g + group < a.row_end ? g + group : a.row_end;
+      for_each_token_tile<kWide>(t0, t1, [&](auto tt, std::int64_t t) {
+        for (std::int64_t r = g; r < g1; ++r) tile(tt, r, t);
+      });
+    }
+  }
+}
+
 template <int kWide, class Tile>
 inline void for_each_tile(const Q8MatmulArgs& a, Tile&& tile) {
-  const std::int64_t chunk = token_chunk(a);
-  for (std::int64_t t0 = 0; t0 < a.n_tokens; t0 += chunk) {
-    const std::int64_t t1 = t0 + chunk < a.n_tokens ? t0 + chunk : a.n_tokens;
-    for (std::int64_t r = a.row_begin; r < a.row_end; ++r)
-      for_each_token_tile<kWide>(t0, t1, [&](auto tt, std::int64_t t) { tile(tt, r, t); });
-  }
+  for_each_tile<kWide>(a, tile, [](std::int64_t, std::int64_t) {});
 }
 
 // for_each_tile's walk with weight rows in pairs: tile(TT, row a, row b, first token), with

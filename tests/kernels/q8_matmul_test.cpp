@@ -147,6 +147,8 @@ void expect_equals_reference(const Q8MatmulKernels* fast) {
     shapes.push_back({3, 5, 61});
     shapes.push_back({3, 5, 46});
     shapes.push_back({4096 / block, 3, 37});
+    // More rows than one row group of the walk (tile_walk.h kRowGroupBytes) holds.
+    shapes.push_back({4096 / block, 23, 37});
     for (const auto& [blocks, rows, tokens] : shapes) {
       ++seed;
       const Weights w = make_weights(info.weight, rows, block * blocks, seed);

@@ -62,9 +62,17 @@ template <int TT>
 void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
   const std::int64_t nb = a.cols / 256;
   const std::uint8_t* row = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
-  __m256 acc[TT];
+  const std::int8_t* xq[TT];
+  const float* xd[TT];
 #pragma GCC unroll 8
-  for (int t = 0; t < TT; ++t) acc[t] = _mm256_setzero_ps();
+  for (int t = 0; t < TT; ++t) {
+    xq[t] = a.x_qs + (t0 + t) * a.cols;
+    xd[t] = a.x_d + (t0 + t) * nb;
+  }
+  // The f32 sums stay in memory between blocks, as in q4k.cpp's tile (registers hold the int32
+  // lanes and a half block's levels).
+  alignas(32) float acc[TT][8] = {};
+  asm("" : : "r"(acc) : "memory");
   const __m256i k32 = _mm256_set1_epi8(32);
   for (std::int64_t b = 0; b < nb; ++b) {
     const std::uint8_t* w = row + b * kWeightBytes;
@@ -85,21 +93,22 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
         const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[j + 1]), _mm_set1_epi16(sc[j]));
 #pragma GCC unroll 8
         for (int t = 0; t < TT; ++t) {
-          const __m256i xk = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
-              a.x_qs + (t0 + t) * a.cols + 256 * b + 128 * half + 32 * k));
+          const __m256i xk = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[t] + 256 * b + 128 * half + 32 * k));
           const __m256i pairs = _mm256_maddubs_epi16(qa, _mm256_sign_epi8(xk, qs));
           lanes[t] = madd_add(lanes[t], pairs, scales);
+          // One chain a token (GCC's reassociation otherwise spills a tree of products).
+          asm("" : "+x"(lanes[t]));
         }
       }
     }
     const float d = load_f16(w + 208);
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t)
-      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d * a.x_d[(t0 + t) * nb + b]),
-                               _mm256_cvtepi32_ps(lanes[t]), acc[t]);
+      _mm256_store_ps(acc[t], _mm256_fmadd_ps(_mm256_set1_ps(d * xd[t][b]), _mm256_cvtepi32_ps(lanes[t]),
+                                              _mm256_load_ps(acc[t])));
   }
 #pragma GCC unroll 8
-  for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r] = hsum_f32(acc[t]) + 0.0f;
+  for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r] = hsum_f32(_mm256_load_ps(acc[t])) + 0.0f;
 }
 
 }  // namespace
