@@ -8,6 +8,8 @@
 #include "kernels/x86_avx2/avx2_util.h"
 #if defined(WHALE_VNNI)
 #include "kernels/x86_avx512_vnni/block32_512.h"  // the VNNI build's prefill
+#else
+#include "kernels/x86_avx2/block32_tile.h"  // the AVX2 build's prefill
 #endif
 
 namespace whale::WHALE_AVX2_NS {
@@ -247,7 +249,7 @@ void run(const Q8MatmulArgs& a) {
 #if defined(WHALE_VNNI)
   block32_matmul_512<LegacyPair<T>>(a);
 #else
-  for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<T, 1, decltype(tt)::value>(a, r, t); });
+  block32_matmul<T>(a);
 #endif
 }
 

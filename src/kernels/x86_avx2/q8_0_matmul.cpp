@@ -1,13 +1,15 @@
-// q8_0_matmul.cpp — AVX2 integer matmul for Q8_0 weights × Q8_0 activations, in register tiles
-// (decode: one row at a time, one sequential weight stream per thread; prefill: 1 row × 4
-// tokens, each weight vector's |w| reused across 4 tokens). Every tile computes each output with the
-// same instruction sequence, so tile shapes and thread splits never change a bit (the
-// contract in kernels/q8_matmul.h).
+// q8_0_matmul.cpp — AVX2 integer matmul for Q8_0 weights × Q8_0 activations (decode: one row at
+// a time, one sequential weight stream per thread; prefill: block32_tile.h's 1 row × 8 tokens
+// over repacked activations). Every tile computes each output with the same instruction
+// sequence, so tile shapes and thread splits never change a bit (the contract in
+// kernels/q8_matmul.h).
 #include "kernels/q8_matmul_args.h"
 #include "kernels/x86_avx2/avx2_quant_dot.h"
 #include "kernels/x86_avx2/avx2_util.h"
 #if defined(WHALE_VNNI)
 #include "kernels/x86_avx512_vnni/block32_512.h"  // the VNNI build's prefill
+#else
+#include "kernels/x86_avx2/block32_tile.h"  // the AVX2 build's prefill
 #endif
 
 namespace whale::WHALE_AVX2_NS {
@@ -65,6 +67,20 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
     for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r0 + r] = hsum_f32(acc[r][t]) + 0.0f;
 }
 
+#if !defined(WHALE_VNNI)
+// A Q8_0 block for block32_tile: its 32 signed quants and f16 scale.
+struct Q8_0Block {
+  static constexpr int kBytes = kBlockBytes;
+  static constexpr bool kHasMin = false;
+  struct Unpacked {
+    __m256i q;
+    __m256 d;
+    float m;
+  };
+  static Unpacked unpack(const std::uint8_t* p) { return {load256(p + 2), broadcast_f16(p), 0.0f}; }
+};
+#endif
+
 }  // namespace
 
 void matmul_q8_0(const Q8MatmulArgs& a) {
@@ -77,7 +93,11 @@ void matmul_q8_0(const Q8MatmulArgs& a) {
   }
   block32_matmul_512<Q8_0Pair>(a);
 #else
-  for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { tile<1, decltype(tt)::value>(a, r, t); });
+  if (a.n_tokens == 1) {
+    for_each_tile<1>(a, [&](auto, std::int64_t r, std::int64_t t) { tile<1, 1>(a, r, t); });
+    return;
+  }
+  block32_matmul<Q8_0Block>(a);
 #endif
 }
 
