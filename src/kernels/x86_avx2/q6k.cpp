@@ -72,7 +72,7 @@ void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
   // The f32 sums stay in memory between blocks, as in q4k.cpp's tile (registers hold the int32
   // lanes and a half block's levels).
   alignas(32) float acc[TT][8] = {};
-  asm("" : : "r"(acc) : "memory");
+  if constexpr (TT > 1) asm("" : : "r"(acc) : "memory");  // decode's one token: registers
   const __m256i k32 = _mm256_set1_epi8(32);
   for (std::int64_t b = 0; b < nb; ++b) {
     const std::uint8_t* w = row + b * kWeightBytes;
