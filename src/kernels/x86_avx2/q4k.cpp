@@ -4,6 +4,9 @@
 // Q8_K block: f32 d @0, 256 int8 quants @4, 16 int16 bsums @260.
 #include "kernels/x86_avx2/avx2_quant_dot.h"
 #include "kernels/x86_avx2/avx2_util.h"
+#if !defined(WHALE_VNNI)
+#include "kernels/x86_avx2/packed_tokens.h"  // the AVX2 build's prefill
+#endif
 
 namespace whale::WHALE_AVX2_NS {
 namespace {
@@ -72,105 +75,145 @@ inline __m128i unpack_scales_simd(const std::uint8_t* s) {
       _mm_and_si128(top_bits, _mm_setr_epi32(0, 0x30303030, 0, 0x30303030)));
 }
 
-// One row × TT tokens of the integer matmul (contract in kernels/q8_matmul.h). The nibbles and
-// scales of each 32-element chunk are unpacked once and reused for the TT tokens.
-// kQ5: Q5_K, the same layout with 32 bytes of fifth bits (qh) before the nibbles: element
-// 64c + l takes bit 2c of qh[l], element 64c + 32 + l bit 2c + 1.
-// Tokens per AVX2 prefill tile: 8 tokens' int32 lanes with a chunk's levels and scales fill
-// the 16 registers, and the unpacking is paid once for 8 (one Zen 3 core, cache-hot, 64 tokens:
-// Q4_K 2048x7168 / 1408x2048 / 1536x8960 at 99-102 / 91-93 / 103 GOP/s with 4-token tiles,
-// 108-116 / 101-103 / 115-116 with 8, alternated).
-constexpr int kTileTokens = 8;
+#if !defined(WHALE_VNNI)
+// A block's weights as the AVX2 tiles use them. kQ5: Q5_K, the same layout with 32 bytes of
+// fifth bits (qh) before the nibbles: element 64c + l takes bit 2c of qh[l], element 64c + 32
+// + l bit 2c + 1.
+template <bool kQ5>
+struct KBlock {
+  static constexpr int kBytes = kQ5 ? 176 : kWeightBytes;
+  static constexpr int kQsOffset = kQ5 ? 48 : 16;
 
-template <int TT, bool kQ5>
-void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
-  constexpr int kBlockBytes = kQ5 ? 176 : kWeightBytes;
-  constexpr int kQsOffset = kQ5 ? 48 : 16;
-  const std::int64_t nb = a.cols / 256;
-  const std::uint8_t* row = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
-  // Per-token pointers hoisted out of the block loop (recomputed there, they cost a multiply
-  // and a signed division every block).
-  const std::int8_t* xq[TT];
-  const float* xd[TT];
-  const std::int16_t* xs32[TT];
-#pragma GCC unroll 8
-  for (int t = 0; t < TT; ++t) {
-    xq[t] = a.x_qs + (t0 + t) * a.cols;
-    xd[t] = a.x_d + (t0 + t) * nb;
-    xs32[t] = a.x_sums32 + (t0 + t) * (a.cols / 32);
-  }
-  // The f32 sums stay in memory between blocks (one load and store a token and block): the 16
-  // vector registers hold the tokens' int32 lanes and a chunk's unpacked weights and scales,
-  // and with the accumulators in registers too the lanes were spilled inside the chunk loop.
-  // Decode's single token keeps them in registers: through memory, each block's f32 step waited
-  // on the previous block's store (Q4_K decode 14 -> 13 GB/s cache-hot).
-  alignas(32) float acc[TT][8] = {};
-  alignas(16) float mins[TT][4] = {};
-  if constexpr (TT > 1) asm("" : : "r"(acc), "r"(mins) : "memory");
-  const __m256i low_mask = _mm256_set1_epi8(0x0F);
-  for (std::int64_t b = 0; b < nb; ++b) {
-    const std::uint8_t* w = row + b * kBlockBytes;
-    prefetch_ahead<kBlockBytes>(w);
+  // Each sub-block scale as an int16 pair in one int32 (scale_pairs[j]) and each pair of mins
+  // (m_2k, m_2k+1) as two int16 (min_pairs[k]), stored so that the tiles take them as broadcast
+  // loads (vpbroadcastd m32 needs no shuffle unit).
+  alignas(32) std::int32_t scale_pairs[8];
+  alignas(16) std::int32_t min_pairs[4];
+  __m256i qh;
+
+  explicit KBlock(const std::uint8_t* w) {
     const __m128i sm = unpack_scales_simd(w + 4);
-    // Each sub-block scale as an int16 pair in one int32, stored so that every chunk takes its
-    // two broadcasts as plain loads (vpbroadcastd m32 needs no shuffle unit).
-    alignas(32) std::int32_t scale_pairs[8];
     const __m256i sc32 = _mm256_cvtepu8_epi32(sm);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(scale_pairs),
-                       _mm256_or_si256(sc32, _mm256_slli_epi32(sc32, 16)));
-    // Without this the compiler forwards the stored vector into register shuffles (two
-    // shuffle-port uops per broadcast, the port the kernel is short of).
-    asm("" : "+m"(scale_pairs));
-    const __m256i qh = kQ5 ? load256(w + 16) : _mm256_setzero_si256();
+    _mm256_store_si256(reinterpret_cast<__m256i*>(scale_pairs), _mm256_or_si256(sc32, _mm256_slli_epi32(sc32, 16)));
+    _mm_store_si128(reinterpret_cast<__m128i*>(min_pairs), _mm_cvtepu8_epi16(_mm_unpackhi_epi64(sm, sm)));
+    // Without this the compiler forwards the stored vectors into register shuffles (two
+    // shuffle uops per broadcast).
+    asm("" : "+m"(scale_pairs), "+m"(min_pairs));
+    qh = kQ5 ? load256(w + 16) : _mm256_setzero_si256();
+  }
+
+  // The 4-bit (Q5: 5-bit) levels of chunk c: elements 64c.. (lo) and 64c + 32.. (hi).
+  static void levels(const std::uint8_t* w, __m256i qh, int c, __m256i& lo, __m256i& hi) {
+    const __m256i low_mask = _mm256_set1_epi8(0x0F);
+    const __m256i q = load256(w + kQsOffset + 32 * c);
+    lo = _mm256_and_si256(q, low_mask);
+    hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low_mask);
+    if constexpr (kQ5) {
+      // Bit k of each qh byte to 0x10: shift within 16-bit lanes, keep bit 0 of every byte.
+      const __m256i one = _mm256_set1_epi8(1);
+      lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
+      hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
+    }
+  }
+};
+
+// Decode: one row × one token (contract in kernels/q8_matmul.h). Nibbles are unsigned (≤ 15, Q5
+// ≤ 31) and x signed, so maddubs pairs are ≤ 2 · 31 · 128: exact.
+template <bool kQ5>
+void decode_tile(const Q8MatmulArgs& a, std::int64_t r) {
+  using B = KBlock<kQ5>;
+  const std::int64_t nb = a.cols / 256;
+  const std::uint8_t* w = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
+  const std::int8_t* xq = a.x_qs;
+  __m256 acc = _mm256_setzero_ps();
+  __m128 mins = _mm_setzero_ps();
+  for (std::int64_t b = 0; b < nb; ++b, w += B::kBytes, xq += 256) {
+    prefetch_ahead<B::kBytes>(w);
+    const B block(w);
+    __m256i lanes = _mm256_setzero_si256();
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+      __m256i lo, hi;
+      B::levels(w, block.qh, c, lo, hi);
+      lanes = madd_add(lanes, _mm256_maddubs_epi16(lo, load256(reinterpret_cast<const std::uint8_t*>(xq + 64 * c))),
+                       _mm256_set1_epi32(block.scale_pairs[2 * c]));
+      lanes = madd_add(lanes, _mm256_maddubs_epi16(hi, load256(reinterpret_cast<const std::uint8_t*>(xq + 64 * c + 32))),
+                       _mm256_set1_epi32(block.scale_pairs[2 * c + 1]));
+    }
+    const __m128 scale = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(load_u32(w)))),
+                                    _mm_set1_ps(a.x_d[b]));  // d·dx, dmin·dx
+    acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(scale), _mm256_cvtepi32_ps(lanes), acc);
+    // Lane k: m_2k · (sum of x's group 2k) + m_2k+1 · (group 2k + 1), the contract's min lane k;
+    // dmin is stored positive and the mins subtract.
+    const __m128i sums = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a.x_sums32 + 8 * b));
+    mins = _mm_fnmadd_ps(_mm_shuffle_ps(scale, scale, 0x55),
+                         _mm_cvtepi32_ps(_mm_madd_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(block.min_pairs)), sums)),
+                         mins);
+  }
+  a.y[r] = hsum_f32(acc) + hsum_f32(mins);
+}
+
+// Prefill: one row × TT tokens of a packed chunk (packed_tokens.h), each chunk of the block's
+// levels unpacked once for the TT tokens. The f32 sums stay in memory between blocks (a load
+// and a store a token and block): the 16 vector registers hold the tokens' int32 lanes and a
+// chunk's levels and scales. The min lanes of all TT tokens take one vpmaddwd per lane k.
+template <int TT, bool kQ5>
+void packed_tile(const Q8MatmulArgs& a, const PackedTokens& x, std::int64_t r, std::int64_t t0) {
+  using B = KBlock<kQ5>;
+  const std::int64_t nb = a.cols / 256;
+  const std::uint8_t* w = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
+  const std::int8_t* xq = x.quants(t0);
+  const float* xd = x.scales(t0);
+  const std::int16_t* xm = x.min_sums(t0);
+  alignas(32) float acc[TT][8] = {};
+  alignas(32) float mins[4][8] = {};  // mins[k][t]: token t's min lane k
+  asm("" : : "r"(acc), "r"(mins) : "memory");
+  for (std::int64_t b = 0; b < nb; ++b, w += B::kBytes, xq += 256 * TT, xd += TT, xm += 8 * TT) {
+    prefetch_ahead<B::kBytes>(w);
+    const B block(w);
     __m256i lanes[TT];
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) lanes[t] = _mm256_setzero_si256();
-#pragma GCC unroll 8
+#pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
-      const __m256i q = load256(w + kQsOffset + 32 * c);
-      __m256i lo = _mm256_and_si256(q, low_mask);
-      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low_mask);
-      if constexpr (kQ5) {
-        // Bit k of each qh byte to 0x10: shift within 16-bit lanes, keep bit 0 of every byte.
-        const __m256i one = _mm256_set1_epi8(1);
-        lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
-        hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
-      }
-      const __m256i sl = _mm256_set1_epi32(scale_pairs[2 * c]);
-      const __m256i sh = _mm256_set1_epi32(scale_pairs[2 * c + 1]);
+      __m256i lo, hi;
+      B::levels(w, block.qh, c, lo, hi);
+      const __m256i sl = _mm256_set1_epi32(block.scale_pairs[2 * c]);
+      const __m256i sh = _mm256_set1_epi32(block.scale_pairs[2 * c + 1]);
 #pragma GCC unroll 8
       for (int t = 0; t < TT; ++t) {
-        const std::int8_t* x = xq[t] + 256 * b + 64 * c;
-        const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
-        const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32));
-        lanes[t] = madd_add(lanes[t], _mm256_maddubs_epi16(lo, x0), sl);
-        lanes[t] = madd_add(lanes[t], _mm256_maddubs_epi16(hi, x1), sh);
+        const std::int8_t* x0 = xq + 32 * (2 * c * TT + t);
+        const std::int8_t* x1 = xq + 32 * ((2 * c + 1) * TT + t);
+        lanes[t] = madd_add(lanes[t], _mm256_maddubs_epi16(lo, _mm256_load_si256(reinterpret_cast<const __m256i*>(x0))), sl);
+        lanes[t] = madd_add(lanes[t], _mm256_maddubs_epi16(hi, _mm256_load_si256(reinterpret_cast<const __m256i*>(x1))), sh);
         // One chain a token: GCC otherwise reassociates the block's 32 integer additions into
         // a tree, computing every product first and spilling them (half the kernel's speed).
         asm("" : "+x"(lanes[t]));
       }
     }
-    const __m128 d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(load_u32(w))));
-    const __m128i mins16 = _mm_cvtepu8_epi16(_mm_unpackhi_epi64(sm, sm));
+    // d·dx and dmin·dx of the TT tokens (a narrower tile's extra lanes are ignored).
+    const __m256 dx = _mm256_loadu_ps(xd);
+    alignas(32) float dd[8];
+    _mm256_store_ps(dd, _mm256_mul_ps(_mm256_set1_ps(load_f16(w)), dx));
+    asm("" : "+m"(dd));
 #pragma GCC unroll 8
-    for (int t = 0; t < TT; ++t) {
-      const __m128 dx = _mm_set1_ps(xd[t][b]);
-      const __m128 scale = _mm_mul_ps(d_dmin, dx);  // d·dx, dmin·dx
-      _mm256_store_ps(acc[t], _mm256_fmadd_ps(_mm256_broadcastss_ps(scale), _mm256_cvtepi32_ps(lanes[t]),
+    for (int t = 0; t < TT; ++t)
+      _mm256_store_ps(acc[t], _mm256_fmadd_ps(_mm256_broadcast_ss(dd + t), _mm256_cvtepi32_ps(lanes[t]),
                                               _mm256_load_ps(acc[t])));
-      // Σ_j m_j · (sum of the 32 x quants of sub-block j) in one madd.
-      const __m128i pairs = _mm_loadu_si128(
-          reinterpret_cast<const __m128i*>(xs32[t] + 8 * b));
-      // Lane k: m_{2k}·pair_{2k} + m_{2k+1}·pair_{2k+1}, the contract's min lane k; dmin is
-      // stored positive and the mins subtract.
-      _mm_store_ps(mins[t], _mm_fnmadd_ps(_mm_shuffle_ps(scale, scale, 0x55),
-                                          _mm_cvtepi32_ps(_mm_madd_epi16(mins16, pairs)), _mm_load_ps(mins[t])));
+    const __m256 dmin_dx = _mm256_mul_ps(_mm256_set1_ps(load_f16(w + 2)), dx);
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      const __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xm + 2 * k * TT));
+      const __m256i lane_k = _mm256_madd_epi16(sums, _mm256_set1_epi32(block.min_pairs[k]));
+      _mm256_store_ps(mins[k], _mm256_fnmadd_ps(dmin_dx, _mm256_cvtepi32_ps(lane_k), _mm256_load_ps(mins[k])));
     }
   }
 #pragma GCC unroll 8
   for (int t = 0; t < TT; ++t)
-    a.y[(t0 + t) * a.y_stride + r] = hsum_f32(_mm256_load_ps(acc[t])) + hsum_f32(_mm_load_ps(mins[t]));
+    a.y[(t0 + t) * a.y_stride + r] =
+        hsum_f32(_mm256_load_ps(acc[t])) + ((mins[0][t] + mins[2][t]) + (mins[1][t] + mins[3][t]));
 }
+#endif
 
 }  // namespace
 }  // namespace whale::WHALE_AVX2_NS
@@ -200,8 +243,13 @@ void matmul_rows(const Q8MatmulArgs& a) {
           matmul_tile_512_packed<TT, kQ5>(a, x, ra, rb, t);
       });
 #else
-  for_each_tile<kTileTokens>(
-      a, [&](auto tt, std::int64_t r, std::int64_t t) { matmul_tile<decltype(tt)::value, kQ5>(a, r, t); });
+  if (a.n_tokens == 1) {
+    for (std::int64_t r = a.row_begin; r < a.row_end; ++r) decode_tile<kQ5>(a, r);
+    return;
+  }
+  for_each_packed_tile(a, PackedSums::kKQuantMins, [&](auto tt, const PackedTokens& x, std::int64_t r, std::int64_t t) {
+    packed_tile<decltype(tt)::value, kQ5>(a, x, r, t);
+  });
 #endif
 }
 

@@ -1,0 +1,132 @@
+// packed_tokens.h — a token chunk's quantized activations repacked for the AVX2 prefill tiles
+// (block32_tile.h, q4k.cpp): a tile's tokens side by side, 32 quants at a time, so that a tile
+// reads every token through one pointer and constant offsets. Unpacked, the 8-token tiles kept
+// 16-24 per-token pointers that GCC could not hold in registers beside the weights and reloaded
+// from the stack every block. Internal linkage, like avx2_util.h; AVX2 build only.
+#pragma once
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+
+#include "kernels/q8_matmul_args.h"
+#include "kernels/tile_walk.h"
+#include "kernels/x86_avx2/avx2_util.h"
+
+namespace whale::WHALE_AVX2_NS {
+namespace {
+
+// Tokens of the widest AVX2 prefill tile: 8 tokens' int32 lanes with one chunk's weights fill
+// the 16 vector registers.
+constexpr int kPackedTileTokens = 8;
+
+// What PackedTokens keeps besides quants and scales: nothing; each 32-quant block's sum as an
+// f32 (exact; the min term of Q4_1 / Q5_1); or the K-quants' min sums (see min_sums).
+enum class PackedSums { kNone, kBlock32, kKQuantMins };
+
+// One token chunk in the tiles for_each_token_tile<kPackedTileTokens> makes. For the tile of TT
+// tokens starting at t:
+//   quants(t) + 32 (g·TT + j)   the 32 quants of token j in 32-quant group g,
+//   scales(t)[s·TT + j]         token j's scale of activation block s (32 or 256 quants),
+//   sums(t)[g·TT + j]           (kBlock32) the sum of those 32 quants,
+//   min_sums(t) + 2 ((4B + k)·TT + j)   (kKQuantMins) the sums of 32-quant groups 2k and 2k + 1
+//                               of 256-quant block B (x_sums32), two int16 side by side, so one
+//                               vpmaddwd gives min lane k of 8 tokens.
+// Scales, sums and min sums have a vector of slack at the end: a tile narrower than
+// kPackedTileTokens loads full vectors and ignores the extra lanes.
+class PackedTokens {
+ public:
+  PackedTokens() = default;
+  PackedTokens(const PackedTokens&) = delete;
+  PackedTokens& operator=(const PackedTokens&) = delete;
+  ~PackedTokens() { std::free(quants_); }
+
+  void pack(const Q8MatmulArgs& a, std::int64_t t0, std::int64_t t1, PackedSums sums) {
+    t0_ = t0;
+    groups_ = a.cols / 32;
+    n_scales_ = a.cols / a.block_elems;
+    reserve(t1 - t0);
+    for_each_token_tile<kPackedTileTokens>(t0, t1, [&](auto tt, std::int64_t t) {
+      constexpr int TT = decltype(tt)::value;
+      std::int8_t* q = quants_ + (t - t0_) * groups_ * 32;
+      for (std::int64_t g = 0; g < groups_; ++g)
+#pragma GCC unroll 8
+        for (int j = 0; j < TT; ++j, q += 32)
+          _mm256_store_si256(reinterpret_cast<__m256i*>(q), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+                                                                a.x_qs + (t + j) * a.cols + 32 * g)));
+      float* d = scales_ + (t - t0_) * n_scales_;
+      for (std::int64_t s = 0; s < n_scales_; ++s)
+        for (int j = 0; j < TT; ++j) d[s * TT + j] = a.x_d[(t + j) * n_scales_ + s];
+      if (sums == PackedSums::kBlock32) {
+        float* out = sums_ + (t - t0_) * groups_;
+        for (std::int64_t g = 0; g < groups_; ++g)
+          for (int j = 0; j < TT; ++j) {
+            const std::int16_t* xs16 = a.x_sums16 + (t + j) * (a.cols / 16) + 2 * g;
+            out[g * TT + j] = static_cast<float>(xs16[0] + xs16[1]);
+          }
+      } else if (sums == PackedSums::kKQuantMins) {
+        std::int16_t* out = reinterpret_cast<std::int16_t*>(sums_) + (t - t0_) * groups_;
+        for (std::int64_t g = 0; g < groups_; g += 2)  // groups 2k, 2k + 1 of each block
+          for (int j = 0; j < TT; ++j, out += 2) {
+            const std::int16_t* xs32 = a.x_sums32 + (t + j) * groups_ + g;
+            out[0] = xs32[0];
+            out[1] = xs32[1];
+          }
+      }
+    });
+  }
+
+  const std::int8_t* quants(std::int64_t t) const { return quants_ + (t - t0_) * groups_ * 32; }
+  const float* scales(std::int64_t t) const { return scales_ + (t - t0_) * n_scales_; }
+  const float* sums(std::int64_t t) const { return sums_ + (t - t0_) * groups_; }
+  const std::int16_t* min_sums(std::int64_t t) const {
+    return reinterpret_cast<const std::int16_t*>(sums_) + (t - t0_) * groups_;
+  }
+
+ private:
+  // Grows (never shrinks) to `tokens` tokens: their quants, a scale a 32-quant group (more than
+  // any block size needs) and a sum (or an int16 pair of min sums) a group, each with slack.
+  void reserve(std::int64_t tokens) {
+    const std::size_t groups = static_cast<std::size_t>(tokens * groups_);
+    if (groups <= capacity_) return;
+    std::free(quants_);
+    const std::size_t floats = groups + kPackedTileTokens;
+    const std::size_t bytes = (groups * 32 + 2 * floats * sizeof(float) + 63) / 64 * 64;
+    quants_ = static_cast<std::int8_t*>(std::aligned_alloc(64, bytes));
+    if (quants_ == nullptr) throw std::bad_alloc();
+    scales_ = reinterpret_cast<float*>(quants_ + groups * 32);
+    sums_ = scales_ + floats;
+    std::fill(scales_, scales_ + 2 * floats, 0.0f);  // the slack holds finite values
+    capacity_ = groups;
+  }
+
+  std::int8_t* quants_ = nullptr;
+  float* scales_ = nullptr;
+  float* sums_ = nullptr;
+  std::size_t capacity_ = 0;
+  std::int64_t t0_ = 0, groups_ = 0, n_scales_ = 0;
+};
+
+// One buffer per thread for the kernels of a translation unit (a thread_local in an
+// internal-linkage function: each TU has its own, which is fine: a thread runs one kernel at a
+// time).
+inline PackedTokens& thread_packed_tokens() {
+  thread_local PackedTokens packed;
+  return packed;
+}
+
+// for_each_tile's walk over tiles of up to kPackedTileTokens tokens, each token chunk packed
+// first: tile(std::integral_constant<int, TT>{}, packed, row, first token).
+template <class Tile>
+void for_each_packed_tile(const Q8MatmulArgs& a, PackedSums sums, Tile&& tile) {
+  PackedTokens& packed = thread_packed_tokens();
+  for_each_tile<kPackedTileTokens>(
+      a, [&](auto tt, std::int64_t r, std::int64_t t) { tile(tt, packed, r, t); },
+      [&](std::int64_t t0, std::int64_t t1) { packed.pack(a, t0, t1, sums); });
+}
+
+}  // namespace
+}  // namespace whale::WHALE_AVX2_NS
