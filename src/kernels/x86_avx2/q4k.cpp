@@ -129,26 +129,37 @@ void decode_tile(const Q8MatmulArgs& a, std::int64_t r) {
   __m128 mins = _mm_setzero_ps();
   for (std::int64_t b = 0; b < nb; ++b, w += B::kBytes, xq += 256) {
     prefetch_ahead<B::kBytes>(w);
-    const B block(w);
+    // The scale pairs by in-lane shuffles of one register: the broadcast loads the prefill
+    // tiles use waited on the store of the table, which decode pays every block (Q4_K decode
+    // cache-hot, one Zen 3 core: 15.1 / 14.5 -> 16.4 / 15.3 GB/s, medians of 5, alternated).
+    const __m128i sm = unpack_scales_simd(w + 4);
+    const __m256i sc32 = _mm256_cvtepu8_epi32(sm);
+    const __m256i pairs = _mm256_or_si256(sc32, _mm256_slli_epi32(sc32, 16));
+    const __m256i p03 = _mm256_permute2x128_si256(pairs, pairs, 0x00);
+    const __m256i p47 = _mm256_permute2x128_si256(pairs, pairs, 0x11);
+    const __m256i scale[8] = {_mm256_shuffle_epi32(p03, 0x00), _mm256_shuffle_epi32(p03, 0x55),
+                              _mm256_shuffle_epi32(p03, 0xAA), _mm256_shuffle_epi32(p03, 0xFF),
+                              _mm256_shuffle_epi32(p47, 0x00), _mm256_shuffle_epi32(p47, 0x55),
+                              _mm256_shuffle_epi32(p47, 0xAA), _mm256_shuffle_epi32(p47, 0xFF)};
+    const __m256i qh = kQ5 ? load256(w + 16) : _mm256_setzero_si256();
     __m256i lanes = _mm256_setzero_si256();
 #pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
       __m256i lo, hi;
-      B::levels(w, block.qh, c, lo, hi);
+      B::levels(w, qh, c, lo, hi);
       lanes = madd_add(lanes, _mm256_maddubs_epi16(lo, load256(reinterpret_cast<const std::uint8_t*>(xq + 64 * c))),
-                       _mm256_set1_epi32(block.scale_pairs[2 * c]));
+                       scale[2 * c]);
       lanes = madd_add(lanes, _mm256_maddubs_epi16(hi, load256(reinterpret_cast<const std::uint8_t*>(xq + 64 * c + 32))),
-                       _mm256_set1_epi32(block.scale_pairs[2 * c + 1]));
+                       scale[2 * c + 1]);
     }
-    const __m128 scale = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(load_u32(w)))),
-                                    _mm_set1_ps(a.x_d[b]));  // d·dx, dmin·dx
-    acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(scale), _mm256_cvtepi32_ps(lanes), acc);
+    const __m128 d_dmin = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(load_u32(w)))),
+                                     _mm_set1_ps(a.x_d[b]));  // d·dx, dmin·dx
+    acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(d_dmin), _mm256_cvtepi32_ps(lanes), acc);
     // Lane k: m_2k · (sum of x's group 2k) + m_2k+1 · (group 2k + 1), the contract's min lane k;
     // dmin is stored positive and the mins subtract.
+    const __m128i mins16 = _mm_cvtepu8_epi16(_mm_unpackhi_epi64(sm, sm));
     const __m128i sums = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a.x_sums32 + 8 * b));
-    mins = _mm_fnmadd_ps(_mm_shuffle_ps(scale, scale, 0x55),
-                         _mm_cvtepi32_ps(_mm_madd_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(block.min_pairs)), sums)),
-                         mins);
+    mins = _mm_fnmadd_ps(_mm_shuffle_ps(d_dmin, d_dmin, 0x55), _mm_cvtepi32_ps(_mm_madd_epi16(mins16, sums)), mins);
   }
   a.y[r] = hsum_f32(acc) + hsum_f32(mins);
 }
