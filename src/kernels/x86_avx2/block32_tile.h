@@ -62,7 +62,7 @@ void block32_tile(const Q8MatmulArgs& a, const PackedTokens& x, std::int64_t r, 
 // The prefill of a 32-element type W.
 template <class W>
 void block32_matmul(const Q8MatmulArgs& a) {
-  for_each_packed_tile(a, W::kHasMin ? PackedSums::kBlock32 : PackedSums::kNone,
+  for_each_packed_tile(a, W::kHasMin ? PackedSums::kBlock32 : PackedSums::kNone, false,
                        [&](auto tt, const PackedTokens& x, std::int64_t r, std::int64_t t) {
                          block32_tile<W, decltype(tt)::value>(a, x, r, t);
                        });

@@ -44,7 +44,10 @@ class PackedTokens {
   PackedTokens& operator=(const PackedTokens&) = delete;
   ~PackedTokens() { std::free(quants_); }
 
-  void pack(const Q8MatmulArgs& a, std::int64_t t0, std::int64_t t1, PackedSums sums) {
+  // biased: each quant stored as x + 128 (x ^ 0x80), unsigned, for tiles whose weights are the
+  // signed operand of vpmaddubsw.
+  void pack(const Q8MatmulArgs& a, std::int64_t t0, std::int64_t t1, PackedSums sums, bool biased) {
+    const __m256i bias = _mm256_set1_epi8(static_cast<char>(biased ? 0x80 : 0));
     t0_ = t0;
     groups_ = a.cols / 32;
     n_scales_ = a.cols / a.block_elems;
@@ -55,8 +58,9 @@ class PackedTokens {
       for (std::int64_t g = 0; g < groups_; ++g)
 #pragma GCC unroll 8
         for (int j = 0; j < TT; ++j, q += 32)
-          _mm256_store_si256(reinterpret_cast<__m256i*>(q), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
-                                                                a.x_qs + (t + j) * a.cols + 32 * g)));
+          _mm256_store_si256(reinterpret_cast<__m256i*>(q),
+                             _mm256_xor_si256(bias, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+                                                        a.x_qs + (t + j) * a.cols + 32 * g))));
       float* d = scales_ + (t - t0_) * n_scales_;
       for (std::int64_t s = 0; s < n_scales_; ++s)
         for (int j = 0; j < TT; ++j) d[s * TT + j] = a.x_d[(t + j) * n_scales_ + s];
@@ -121,11 +125,11 @@ inline PackedTokens& thread_packed_tokens() {
 // for_each_tile's walk over tiles of up to kPackedTileTokens tokens, each token chunk packed
 // first: tile(std::integral_constant<int, TT>{}, packed, row, first token).
 template <class Tile>
-void for_each_packed_tile(const Q8MatmulArgs& a, PackedSums sums, Tile&& tile) {
+void for_each_packed_tile(const Q8MatmulArgs& a, PackedSums sums, bool biased, Tile&& tile) {
   PackedTokens& packed = thread_packed_tokens();
   for_each_tile<kPackedTileTokens>(
       a, [&](auto tt, std::int64_t r, std::int64_t t) { tile(tt, packed, r, t); },
-      [&](std::int64_t t0, std::int64_t t1) { packed.pack(a, t0, t1, sums); });
+      [&](std::int64_t t0, std::int64_t t1) { packed.pack(a, t0, t1, sums, biased); });
 }
 
 }  // namespace

@@ -258,7 +258,7 @@ void matmul_rows(const Q8MatmulArgs& a) {
     for (std::int64_t r = a.row_begin; r < a.row_end; ++r) decode_tile<kQ5>(a, r);
     return;
   }
-  for_each_packed_tile(a, PackedSums::kKQuantMins, [&](auto tt, const PackedTokens& x, std::int64_t r, std::int64_t t) {
+  for_each_packed_tile(a, PackedSums::kKQuantMins, false, [&](auto tt, const PackedTokens& x, std::int64_t r, std::int64_t t) {
     packed_tile<decltype(tt)::value, kQ5>(a, x, r, t);
   });
 #endif

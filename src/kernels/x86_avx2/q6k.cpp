@@ -5,6 +5,8 @@
 #include "kernels/x86_avx2/avx2_util.h"
 #if defined(WHALE_VNNI)
 #include "kernels/x86_avx512_vnni/q6k_512.h"  // the VNNI build's matmul
+#else
+#include "kernels/x86_avx2/packed_tokens.h"  // the AVX2 build's prefill
 #endif
 
 namespace whale::WHALE_AVX2_NS {
@@ -55,61 +57,115 @@ inline __m256i block_sums(const std::uint8_t* w, const std::uint8_t* x) {
   return acc;
 }
 
-// One row × TT tokens of the integer matmul (contract in kernels/q8_matmul.h). Each 32-element
-// chunk is unpacked once to q - 32 in [-32, 31]; its sign moves onto x (exact, x ≠ -128) so
-// one maddubs per token suffices.
-template <int TT>
-void matmul_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
+#if !defined(WHALE_VNNI)
+// The 6-bit levels (0..63) of quarter k (elements 32k..) of half `half`: the low (k < 2) or
+// high nibbles of ql[64 half + 32 (k mod 2) ..], and bits 2k, 2k + 1 of qh[32 half ..] on top.
+inline __m256i unpack_quarter(const std::uint8_t* w, int half, int k) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i m2 = _mm256_set1_epi8(0x03);
+  const __m256i ql = load256(w + 64 * half + 32 * (k % 2));
+  const __m256i qh = load256(w + 128 + 32 * half);
+  const __m256i low = k < 2 ? _mm256_and_si256(ql, m4) : _mm256_and_si256(_mm256_srli_epi16(ql, 4), m4);
+  return _mm256_or_si256(low, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), m2), 4));
+}
+
+// The 16 int8 scales of a block as int16, both 128-bit lanes holding those of half h
+// (sub-blocks 8h..8h+7): scales_of_quarter picks a quarter's pair from it.
+inline __m256i half_scales(const std::uint8_t* w, int half) {
+  const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 192)));
+  return half == 0 ? _mm256_permute2x128_si256(sc16, sc16, 0x00) : _mm256_permute2x128_si256(sc16, sc16, 0x11);
+}
+
+// Quarter k's scales as the int16 lanes vpmaddwd needs: its first 16 elements' sub-block
+// (2k of the half) in the low 128 bits, the next 16's (2k + 1) in the high: one in-lane byte
+// shuffle (set1 of each scale byte and an insert took ~6 uops a quarter).
+inline __m256i scales_of_quarter(__m256i half_sc, int k) {
+  const char a = static_cast<char>(4 * k), b = static_cast<char>(4 * k + 2);
+  return _mm256_shuffle_epi8(half_sc, _mm256_setr_epi8(a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a,
+                                                       a + 1, a, a + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b,
+                                                       b + 1, b, b + 1, b, b + 1, b, b + 1));
+}
+
+// Σ over quarter (half, k) of sc · (q - 32) · x for the 8 lanes, added to lanes: q - 32 in
+// [-32, 31], its sign moved onto x (exact, x ≠ -128), so one maddubs per 32 products.
+inline __m256i quarter_dot(__m256i lanes, __m256i qs, __m256i qa, __m256i sc, const std::int8_t* x) {
+  const __m256i xk = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
+  return madd_add(lanes, _mm256_maddubs_epi16(qa, _mm256_sign_epi8(xk, qs)), sc);
+}
+
+// Decode: one row × one token (contract in kernels/q8_matmul.h).
+inline void decode_tile(const Q8MatmulArgs& a, std::int64_t r) {
   const std::int64_t nb = a.cols / 256;
-  const std::uint8_t* row = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
-  const std::int8_t* xq[TT];
-  const float* xd[TT];
-#pragma GCC unroll 8
-  for (int t = 0; t < TT; ++t) {
-    xq[t] = a.x_qs + (t0 + t) * a.cols;
-    xd[t] = a.x_d + (t0 + t) * nb;
-  }
-  // The f32 sums stay in memory between blocks, as in q4k.cpp's tile (registers hold the int32
-  // lanes and a half block's levels).
-  alignas(32) float acc[TT][8] = {};
-  if constexpr (TT > 1) asm("" : : "r"(acc) : "memory");  // decode's one token: registers
+  const std::uint8_t* w = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
+  const std::int8_t* x = a.x_qs;
   const __m256i k32 = _mm256_set1_epi8(32);
-  for (std::int64_t b = 0; b < nb; ++b) {
-    const std::uint8_t* w = row + b * kWeightBytes;
+  __m256 acc = _mm256_setzero_ps();
+  for (std::int64_t b = 0; b < nb; ++b, w += kWeightBytes, x += 256) {
     prefetch_ahead<kWeightBytes>(w);
-    const std::int8_t* sc = reinterpret_cast<const std::int8_t*>(w + 192);
+    __m256i lanes = _mm256_setzero_si256();
+#pragma GCC unroll 2
+    for (int half = 0; half < 2; ++half) {
+      const __m256i hs = half_scales(w, half);
+#pragma GCC unroll 4
+      for (int k = 0; k < 4; ++k) {
+        const __m256i qs = _mm256_sub_epi8(unpack_quarter(w, half, k), k32);
+        lanes = quarter_dot(lanes, qs, _mm256_sign_epi8(qs, qs), scales_of_quarter(hs, k), x + 128 * half + 32 * k);
+      }
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(w + 208) * a.x_d[b]), _mm256_cvtepi32_ps(lanes), acc);
+  }
+  a.y[r] = hsum_f32(acc) + 0.0f;
+}
+
+// Prefill: one row × TT tokens of a packed chunk (packed_tokens.h, biased: x + 128), each
+// quarter's levels unpacked once for the TT tokens; the f32 sums in memory between blocks, as
+// in q4k.cpp's tile. With x + 128 unsigned, q - 32 is vpmaddubsw's signed operand as it is
+// (pairs ≤ 2 · 255 · 32, exact) and no sign moves per token; the block's 128 · Σ sc · (q - 32)
+// lanes, computed once for the TT tokens, come off at the end.
+template <int TT>
+void packed_tile(const Q8MatmulArgs& a, const PackedTokens& x, std::int64_t r, std::int64_t t0) {
+  const std::int64_t nb = a.cols / 256;
+  const std::uint8_t* w = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
+  const std::int8_t* xq = x.quants(t0);
+  const float* xd = x.scales(t0);
+  alignas(32) float acc[TT][8] = {};
+  asm("" : : "r"(acc) : "memory");
+  const __m256i k32 = _mm256_set1_epi8(32);
+  const __m256i k128 = _mm256_set1_epi8(static_cast<char>(0x80));
+  for (std::int64_t b = 0; b < nb; ++b, w += kWeightBytes, xq += 256 * TT, xd += TT) {
+    prefetch_ahead<kWeightBytes>(w);
     __m256i lanes[TT];
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) lanes[t] = _mm256_setzero_si256();
+    __m256i bias = _mm256_setzero_si256();
 #pragma GCC unroll 2
     for (int half = 0; half < 2; ++half) {
-      __m256i q[4];
-      unpack_half(w, half, q);
-#pragma GCC unroll 8
+      const __m256i hs = half_scales(w, half);
+#pragma GCC unroll 4
       for (int k = 0; k < 4; ++k) {
-        const __m256i qs = _mm256_sub_epi8(q[k], k32);
-        const __m256i qa = _mm256_sign_epi8(qs, qs);
-        const int j = 8 * half + 2 * k;
-        const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[j + 1]), _mm_set1_epi16(sc[j]));
+        const __m256i qs = _mm256_sub_epi8(unpack_quarter(w, half, k), k32);
+        const __m256i sc = scales_of_quarter(hs, k);
+        bias = madd_add(bias, _mm256_maddubs_epi16(k128, qs), sc);
 #pragma GCC unroll 8
         for (int t = 0; t < TT; ++t) {
-          const __m256i xk = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[t] + 256 * b + 128 * half + 32 * k));
-          const __m256i pairs = _mm256_maddubs_epi16(qa, _mm256_sign_epi8(xk, qs));
-          lanes[t] = madd_add(lanes[t], pairs, scales);
-          // One chain a token (GCC's reassociation otherwise spills a tree of products).
-          asm("" : "+x"(lanes[t]));
+          const __m256i xb = _mm256_load_si256(reinterpret_cast<const __m256i*>(xq + 32 * ((4 * half + k) * TT + t)));
+          lanes[t] = madd_add(lanes[t], _mm256_maddubs_epi16(xb, qs), sc);
+          asm("" : "+x"(lanes[t]));  // one chain a token (see q4k.cpp's tile)
         }
       }
     }
-    const float d = load_f16(w + 208);
+    alignas(32) float dd[8];
+    _mm256_store_ps(dd, _mm256_mul_ps(_mm256_set1_ps(load_f16(w + 208)), _mm256_loadu_ps(xd)));
+    asm("" : "+m"(dd));
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t)
-      _mm256_store_ps(acc[t], _mm256_fmadd_ps(_mm256_set1_ps(d * xd[t][b]), _mm256_cvtepi32_ps(lanes[t]),
+      _mm256_store_ps(acc[t], _mm256_fmadd_ps(_mm256_broadcast_ss(dd + t), _mm256_cvtepi32_ps(_mm256_sub_epi32(lanes[t], bias)),
                                               _mm256_load_ps(acc[t])));
   }
 #pragma GCC unroll 8
   for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r] = hsum_f32(_mm256_load_ps(acc[t])) + 0.0f;
 }
+#endif
 
 }  // namespace
 
@@ -127,7 +183,13 @@ void matmul_q6_k(const Q8MatmulArgs& a) {
         chunk8_tile_512<Q6kPairs, decltype(tt)::value>(a, x, ra, rb, t, unpack);
       });
 #else
-  for_each_tile<kPrefillTokens>(a, [&](auto tt, std::int64_t r, std::int64_t t) { matmul_tile<decltype(tt)::value>(a, r, t); });
+  if (a.n_tokens == 1) {
+    for (std::int64_t r = a.row_begin; r < a.row_end; ++r) decode_tile(a, r);
+    return;
+  }
+  for_each_packed_tile(a, PackedSums::kNone, true, [&](auto tt, const PackedTokens& x, std::int64_t r, std::int64_t t) {
+    packed_tile<decltype(tt)::value>(a, x, r, t);
+  });
 #endif
 }
 
