@@ -1,6 +1,7 @@
 // legacy_matmul.cpp — AVX2 integer matmul for the 32-element block types other than Q8_0
 // (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL) × Q8_0 activations: each block is unpacked in registers to
-// 32 int8 levels (element i in byte i), then multiplied like Q8_0, in the same register tiles.
+// 32 int8 levels (element i in byte i), then multiplied like Q8_0 (decode: row pairs below;
+// prefill: block32_tile.h).
 // Results follow the contract of kernels/q8_matmul.h bit for bit (the min term of Q4_1/Q5_1
 // lands in min lane 0: its one 32-element group pair is groups 0 and 1).
 #include "kernels/q8_matmul_args.h"

@@ -230,7 +230,7 @@ void packed_tile(const Q8MatmulArgs& a, const PackedTokens& x, std::int64_t r, s
 }  // namespace whale::WHALE_AVX2_NS
 
 #if defined(WHALE_VNNI)
-// The VNNI build runs the 512-bit form of matmul_tile (it uses unpack_scales_simd above).
+// The VNNI build runs 512-bit row-pair tiles instead (they use unpack_scales_simd above).
 #include "kernels/x86_avx512_vnni/q4k_512.h"
 #endif
 
