@@ -1,8 +1,8 @@
 // packed_tokens.h — a token chunk's quantized activations repacked for the AVX2 prefill tiles
-// (block32_tile.h, q4k.cpp, q6k.cpp): a tile's tokens side by side, 32 quants at a time, so that a tile
-// reads every token through one pointer and constant offsets. Unpacked, the 8-token tiles kept
-// 16-24 per-token pointers that GCC could not hold in registers beside the weights and reloaded
-// from the stack every block. Internal linkage, like avx2_util.h; AVX2 build only.
+// (block32_tile.h, q4k.cpp, q6k.cpp): a tile's tokens side by side, 32 quants at a time, so that
+// a tile reads every token through one pointer and constant offsets. Unpacked, the 8-token
+// tiles kept 16-24 per-token pointers that GCC could not hold in registers beside the weights
+// and reloaded from the stack every block. Internal linkage, like avx2_util.h; AVX2 build only.
 #pragma once
 
 #include <immintrin.h>
