@@ -100,6 +100,14 @@ inline const std::uint8_t* bytes(const std::byte* p) {
   return reinterpret_cast<const std::uint8_t*>(p);
 }
 
+// A 32-element block unpacked by its type (x86_avx2/legacy_matmul.cpp, and Q8_0 in
+// q8_0_matmul.cpp) for the decode tiles and block32_tile.h.
+struct Block32Levels {
+  __m256i q;  // 32 signed levels
+  __m256 d;   // the block scale in every lane
+  float m;    // the min (Q4_1 / Q5_1), else unused
+};
+
 // How far ahead of the block being multiplied the kernels prefetch weight bytes, and into which
 // cache. At decode every weight byte comes once from memory, and one core's hardware
 // prefetcher alone keeps too few lines in flight while the kernel computes between loads: on a

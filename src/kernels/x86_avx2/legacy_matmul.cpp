@@ -65,16 +65,10 @@ inline __m256 min_pair(const std::uint8_t* ma, const std::uint8_t* mb) {
 }
 #endif
 
-struct Unpacked {
-  __m256i q;     // 32 signed levels
-  __m256 d;      // in every lane
-  float m;       // the min (Q4_1 / Q5_1), else unused
-};
-
 struct Q4_0 {
   static constexpr int kBytes = 18;
   static constexpr bool kHasMin = false;
-  static Unpacked unpack(const std::uint8_t* p) {
+  static Block32Levels unpack(const std::uint8_t* p) {
     return {_mm256_sub_epi8(nibbles(p + 2), _mm256_set1_epi8(8)), broadcast_f16(p), 0.0f};
   }
 #if defined(WHALE_VNNI)
@@ -87,7 +81,7 @@ struct Q4_0 {
 struct Q4_1 {
   static constexpr int kBytes = 20;
   static constexpr bool kHasMin = true;
-  static Unpacked unpack(const std::uint8_t* p) { return {nibbles(p + 4), broadcast_f16(p), load_f16(p + 2)}; }
+  static Block32Levels unpack(const std::uint8_t* p) { return {nibbles(p + 4), broadcast_f16(p), load_f16(p + 2)}; }
 #if defined(WHALE_VNNI)
   static constexpr int kCodeOffset = 0;
   static Block32Pair codes(const std::uint8_t* wa, const std::uint8_t* wb) {
@@ -98,7 +92,7 @@ struct Q4_1 {
 struct Q5_0 {
   static constexpr int kBytes = 22;
   static constexpr bool kHasMin = false;
-  static Unpacked unpack(const std::uint8_t* p) {
+  static Block32Levels unpack(const std::uint8_t* p) {
     return {with_fifth_bits(nibbles(p + 6), p + 2, 16), broadcast_f16(p), 0.0f};
   }
 #if defined(WHALE_VNNI)
@@ -112,7 +106,7 @@ struct Q5_0 {
 struct Q5_1 {
   static constexpr int kBytes = 24;
   static constexpr bool kHasMin = true;
-  static Unpacked unpack(const std::uint8_t* p) {
+  static Block32Levels unpack(const std::uint8_t* p) {
     return {with_fifth_bits(nibbles(p + 8), p + 4, 0), broadcast_f16(p), load_f16(p + 2)};
   }
 #if defined(WHALE_VNNI)
@@ -126,7 +120,7 @@ struct Q5_1 {
 struct IQ4_NL {
   static constexpr int kBytes = 18;
   static constexpr bool kHasMin = false;
-  static Unpacked unpack(const std::uint8_t* p) {
+  static Block32Levels unpack(const std::uint8_t* p) {
     const __m256i table = _mm256_setr_epi8(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38,
                                            53, 69, 89, 113, -127, -104, -83, -65, -49, -35, -22,
                                            -10, 1, 13, 25, 38, 53, 69, 89, 113);
@@ -179,7 +173,7 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       prefetch_ahead<T::kBytes>(w[r] + b * T::kBytes);
-      const Unpacked u = T::unpack(w[r] + b * T::kBytes);
+      const Block32Levels u = T::unpack(w[r] + b * T::kBytes);
       wq[r] = u.q;
       wabs[r] = _mm256_sign_epi8(u.q, u.q);
       dw[r] = u.d;

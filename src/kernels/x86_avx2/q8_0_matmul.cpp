@@ -72,12 +72,7 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
 struct Q8_0Block {
   static constexpr int kBytes = kBlockBytes;
   static constexpr bool kHasMin = false;
-  struct Unpacked {
-    __m256i q;
-    __m256 d;
-    float m;
-  };
-  static Unpacked unpack(const std::uint8_t* p) { return {load256(p + 2), broadcast_f16(p), 0.0f}; }
+  static Block32Levels unpack(const std::uint8_t* p) { return {load256(p + 2), broadcast_f16(p), 0.0f}; }
 };
 #endif
 
