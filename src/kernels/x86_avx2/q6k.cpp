@@ -86,21 +86,44 @@ inline __m256i scales_of_quarter(__m256i half_sc, int k) {
                                                        b + 1, b, b + 1, b, b + 1, b, b + 1));
 }
 
-// Σ over quarter (half, k) of sc · (q - 32) · x for the 8 lanes, added to lanes: q - 32 in
-// [-32, 31], its sign moved onto x (exact, x ≠ -128), so one maddubs per 32 products.
-inline __m256i quarter_dot(__m256i lanes, __m256i qs, __m256i qa, __m256i sc, const std::int8_t* x) {
-  const __m256i xk = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
-  return madd_add(lanes, _mm256_maddubs_epi16(qa, _mm256_sign_epi8(xk, qs)), sc);
-}
+// Decode's x-only term: maddubs(32, x) for every 32 quants of the token (int16 pairs, laid out
+// like x), so each row takes q - 32 as maddubs(q, x) - this, one vpsubw a quarter, where moving
+// q - 32's sign onto x took two vpsignb (exact: pairs ≤ 2 · 63 · 128, see block_sums). One
+// buffer per thread, grown to the widest row seen.
+class DecodeOffsets {
+ public:
+  DecodeOffsets() = default;
+  DecodeOffsets(const DecodeOffsets&) = delete;
+  DecodeOffsets& operator=(const DecodeOffsets&) = delete;
+  ~DecodeOffsets() { std::free(pairs_); }
 
-// Decode: one row × one token (contract in kernels/q8_matmul.h).
-inline void decode_tile(const Q8MatmulArgs& a, std::int64_t r) {
+  const std::int16_t* fill(const std::int8_t* x, std::int64_t n) {
+    const std::size_t bytes = static_cast<std::size_t>(n);  // n / 2 int16 pairs
+    if (bytes > capacity_) {
+      std::free(pairs_);
+      pairs_ = static_cast<std::int16_t*>(std::aligned_alloc(32, (bytes + 31) / 32 * 32));
+      if (pairs_ == nullptr) throw std::bad_alloc();
+      capacity_ = bytes;
+    }
+    const __m256i k32 = _mm256_set1_epi8(32);
+    for (std::int64_t i = 0; i < n; i += 32)
+      _mm256_store_si256(reinterpret_cast<__m256i*>(pairs_ + i / 2),
+                         _mm256_maddubs_epi16(k32, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i))));
+    return pairs_;
+  }
+
+ private:
+  std::int16_t* pairs_ = nullptr;
+  std::size_t capacity_ = 0;
+};
+
+// Decode: one row × one token (contract in kernels/q8_matmul.h); offsets from DecodeOffsets.
+inline void decode_tile(const Q8MatmulArgs& a, const std::int16_t* offsets, std::int64_t r) {
   const std::int64_t nb = a.cols / 256;
   const std::uint8_t* w = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
   const std::int8_t* x = a.x_qs;
-  const __m256i k32 = _mm256_set1_epi8(32);
   __m256 acc = _mm256_setzero_ps();
-  for (std::int64_t b = 0; b < nb; ++b, w += kWeightBytes, x += 256) {
+  for (std::int64_t b = 0; b < nb; ++b, w += kWeightBytes, x += 256, offsets += 128) {
     prefetch_ahead<kWeightBytes>(w);
     __m256i lanes = _mm256_setzero_si256();
 #pragma GCC unroll 2
@@ -108,8 +131,11 @@ inline void decode_tile(const Q8MatmulArgs& a, std::int64_t r) {
       const __m256i hs = half_scales(w, half);
 #pragma GCC unroll 4
       for (int k = 0; k < 4; ++k) {
-        const __m256i qs = _mm256_sub_epi8(unpack_quarter(w, half, k), k32);
-        lanes = quarter_dot(lanes, qs, _mm256_sign_epi8(qs, qs), scales_of_quarter(hs, k), x + 128 * half + 32 * k);
+        const int e = 128 * half + 32 * k;  // the quarter's first element
+        const __m256i xk = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + e));
+        const __m256i pairs = _mm256_sub_epi16(_mm256_maddubs_epi16(unpack_quarter(w, half, k), xk),
+                                               _mm256_load_si256(reinterpret_cast<const __m256i*>(offsets + e / 2)));
+        lanes = madd_add(lanes, pairs, scales_of_quarter(hs, k));
       }
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(w + 208) * a.x_d[b]), _mm256_cvtepi32_ps(lanes), acc);
@@ -184,7 +210,9 @@ void matmul_q6_k(const Q8MatmulArgs& a) {
       });
 #else
   if (a.n_tokens == 1) {
-    for (std::int64_t r = a.row_begin; r < a.row_end; ++r) decode_tile(a, r);
+    thread_local DecodeOffsets offsets;
+    const std::int16_t* x_offsets = offsets.fill(a.x_qs, a.cols);
+    for (std::int64_t r = a.row_begin; r < a.row_end; ++r) decode_tile(a, x_offsets, r);
     return;
   }
   for_each_packed_tile(a, PackedSums::kNone, true, [&](auto tt, const PackedTokens& x, std::int64_t r, std::int64_t t) {
