@@ -13,7 +13,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <type_traits>
 
 #include "kernels/q8_matmul_args.h"
@@ -129,6 +131,47 @@ inline void prefetch_ahead(const std::uint8_t* w) {
 #pragma GCC unroll 4
   for (int l = 0; l < kBlock; l += 64)
     _mm_prefetch(reinterpret_cast<const char*>(w + kAhead + l), _MM_HINT_T1);
+}
+
+// Decode's x-only term for weights taken as unsigned codes c = level + kOffset:
+// maddubs(kOffset, x) for every 32 quants of the token (int16 pairs, laid out like x), so a row
+// takes its levels' products as maddubs(c, x) minus these, one vpsubw, instead of moving each
+// level's sign onto x (two vpsignb, on the pipes vpmaddubsw needs). Exact while the codes are
+// ≤ 63: both pair sums stay within int16. Computed once per call for the token, into one
+// buffer per thread and offset, grown to the widest row seen.
+template <int kOffset>
+class DecodeOffsets {
+ public:
+  DecodeOffsets() = default;
+  DecodeOffsets(const DecodeOffsets&) = delete;
+  DecodeOffsets& operator=(const DecodeOffsets&) = delete;
+  ~DecodeOffsets() { std::free(pairs_); }
+
+  const std::int16_t* fill(const std::int8_t* x, std::int64_t n) {
+    const std::size_t bytes = static_cast<std::size_t>(n);  // n / 2 int16 pairs
+    if (bytes > capacity_) {
+      std::free(pairs_);
+      pairs_ = static_cast<std::int16_t*>(std::aligned_alloc(32, (bytes + 31) / 32 * 32));
+      if (pairs_ == nullptr) throw std::bad_alloc();
+      capacity_ = bytes;
+    }
+    const __m256i k = _mm256_set1_epi8(kOffset);
+    for (std::int64_t i = 0; i < n; i += 32)
+      _mm256_store_si256(reinterpret_cast<__m256i*>(pairs_ + i / 2),
+                         _mm256_maddubs_epi16(k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i))));
+    return pairs_;
+  }
+
+ private:
+  std::int16_t* pairs_ = nullptr;
+  std::size_t capacity_ = 0;
+};
+
+// The offsets of the n quants at x (a multiple of 32), in this thread's buffer.
+template <int kOffset>
+const std::int16_t* decode_offsets(const std::int8_t* x, std::int64_t n) {
+  thread_local DecodeOffsets<kOffset> offsets;
+  return offsets.fill(x, n);
 }
 
 // Tokens per prefill tile: the VNNI build may use 32 vector registers (AVX512VL), enough for

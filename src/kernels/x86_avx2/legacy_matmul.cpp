@@ -68,11 +68,12 @@ inline __m256 min_pair(const std::uint8_t* ma, const std::uint8_t* mb) {
 struct Q4_0 {
   static constexpr int kBytes = 18;
   static constexpr bool kHasMin = false;
-  static Block32Levels unpack(const std::uint8_t* p) {
-    return {_mm256_sub_epi8(nibbles(p + 2), _mm256_set1_epi8(8)), broadcast_f16(p), 0.0f};
-  }
-#if defined(WHALE_VNNI)
   static constexpr int kCodeOffset = 8;
+  static Block32Levels unpack(const std::uint8_t* p) {
+    return {_mm256_sub_epi8(codes256(p), _mm256_set1_epi8(8)), broadcast_f16(p), 0.0f};
+  }
+  static __m256i codes256(const std::uint8_t* p) { return nibbles(p + 2); }
+#if defined(WHALE_VNNI)
   static Block32Pair codes(const std::uint8_t* wa, const std::uint8_t* wb) {
     return {nibbles_pair(wa + 2, wb + 2), broadcast_f16_pair(wa, wb), _mm256_setzero_ps()};
   }
@@ -81,9 +82,10 @@ struct Q4_0 {
 struct Q4_1 {
   static constexpr int kBytes = 20;
   static constexpr bool kHasMin = true;
-  static Block32Levels unpack(const std::uint8_t* p) { return {nibbles(p + 4), broadcast_f16(p), load_f16(p + 2)}; }
-#if defined(WHALE_VNNI)
   static constexpr int kCodeOffset = 0;
+  static Block32Levels unpack(const std::uint8_t* p) { return {codes256(p), broadcast_f16(p), load_f16(p + 2)}; }
+  static __m256i codes256(const std::uint8_t* p) { return nibbles(p + 4); }
+#if defined(WHALE_VNNI)
   static Block32Pair codes(const std::uint8_t* wa, const std::uint8_t* wb) {
     return {nibbles_pair(wa + 4, wb + 4), broadcast_f16_pair(wa, wb), min_pair(wa + 2, wb + 2)};
   }
@@ -92,11 +94,12 @@ struct Q4_1 {
 struct Q5_0 {
   static constexpr int kBytes = 22;
   static constexpr bool kHasMin = false;
+  static constexpr int kCodeOffset = 16;
   static Block32Levels unpack(const std::uint8_t* p) {
     return {with_fifth_bits(nibbles(p + 6), p + 2, 16), broadcast_f16(p), 0.0f};
   }
+  static __m256i codes256(const std::uint8_t* p) { return with_fifth_bits(nibbles(p + 6), p + 2, 0); }
 #if defined(WHALE_VNNI)
-  static constexpr int kCodeOffset = 16;
   static Block32Pair codes(const std::uint8_t* wa, const std::uint8_t* wb) {
     return {with_fifth_bits_pair(nibbles_pair(wa + 6, wb + 6), wa + 2, wb + 2), broadcast_f16_pair(wa, wb),
             _mm256_setzero_ps()};
@@ -106,11 +109,10 @@ struct Q5_0 {
 struct Q5_1 {
   static constexpr int kBytes = 24;
   static constexpr bool kHasMin = true;
-  static Block32Levels unpack(const std::uint8_t* p) {
-    return {with_fifth_bits(nibbles(p + 8), p + 4, 0), broadcast_f16(p), load_f16(p + 2)};
-  }
-#if defined(WHALE_VNNI)
   static constexpr int kCodeOffset = 0;
+  static Block32Levels unpack(const std::uint8_t* p) { return {codes256(p), broadcast_f16(p), load_f16(p + 2)}; }
+  static __m256i codes256(const std::uint8_t* p) { return with_fifth_bits(nibbles(p + 8), p + 4, 0); }
+#if defined(WHALE_VNNI)
   static Block32Pair codes(const std::uint8_t* wa, const std::uint8_t* wb) {
     return {with_fifth_bits_pair(nibbles_pair(wa + 8, wb + 8), wa + 4, wb + 4), broadcast_f16_pair(wa, wb),
             min_pair(wa + 2, wb + 2)};
@@ -205,6 +207,51 @@ void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
       a.y[(t0 + t) * a.y_stride + r0 + r] = hsum_f32(acc[r][t]) + hsum_f32(mins[r][t]);
 }
 
+#if !defined(WHALE_VNNI)
+// Decode of the types with unsigned codes c = level + T::kCodeOffset ≤ 31 (Q4_0, Q4_1, Q5_0,
+// Q5_1): R rows × one token, each block's products maddubs(c, x) less the token's
+// maddubs(kCodeOffset, x) (decode_offsets), where tile() moves each level's sign onto x (two
+// vpsignb a block and row) and Q4_0 / Q5_0 subtract the offset first. The same int32 lanes and
+// f32 steps as tile(), so the same bits.
+template <class T, int R>
+void codes_decode_tile(const Q8MatmulArgs& a, const std::int16_t* offsets, std::int64_t r0) {
+  const std::int64_t nb = a.cols / 32;
+  const std::uint8_t* w[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) w[r] = bytes(a.w) + static_cast<std::size_t>(r0 + r) * a.w_row_bytes;
+  __m256 acc[R];
+  __m128 mins[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    acc[r] = _mm256_setzero_ps();
+    mins[r] = _mm_setzero_ps();
+  }
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (std::int64_t b = 0; b < nb; ++b) {
+    const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.x_qs + 32 * b));
+    const __m256 dx = _mm256_broadcast_ss(a.x_d + b);
+    __m128 xsum = _mm_setzero_ps();
+    if constexpr (T::kHasMin) {
+      const std::int16_t* xs = a.x_sums16 + 2 * b;
+      xsum = _mm_setr_ps(static_cast<float>(xs[0] + xs[1]), 0.0f, 0.0f, 0.0f);
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const std::uint8_t* p = w[r] + b * T::kBytes;
+      prefetch_ahead<T::kBytes>(p);
+      __m256i pairs = _mm256_maddubs_epi16(T::codes256(p), xq);
+      if constexpr (T::kCodeOffset != 0)
+        pairs = _mm256_sub_epi16(pairs, _mm256_load_si256(reinterpret_cast<const __m256i*>(offsets + 16 * b)));
+      acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(broadcast_f16(p), dx), _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones)), acc[r]);
+      if constexpr (T::kHasMin)
+        mins[r] = _mm_fmadd_ps(_mm_mul_ps(_mm_set1_ps(load_f16(p + 2)), _mm256_castps256_ps128(dx)), xsum, mins[r]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) a.y[r0 + r] = hsum_f32(acc[r]) + hsum_f32(mins[r]);
+}
+#endif
+
 #if defined(WHALE_VNNI)
 // Two rows of type T unpacked into the halves of 512-bit registers (block32_512.h): decode's
 // codes of both rows at once, less the code offset. Unpacking each row on 256 bits and joining
@@ -236,8 +283,14 @@ void run(const Q8MatmulArgs& a) {
     block32_decode_512<T>(a);
 #else
     std::int64_t r = a.row_begin;
-    for (; r + 2 <= a.row_end; r += 2) tile<T, 2, 1>(a, r, 0);
-    for (; r < a.row_end; ++r) tile<T, 1, 1>(a, r, 0);
+    if constexpr (requires(const std::uint8_t* p) { T::codes256(p); }) {
+      const std::int16_t* offsets = T::kCodeOffset != 0 ? decode_offsets<T::kCodeOffset>(a.x_qs, a.cols) : nullptr;
+      for (; r + 2 <= a.row_end; r += 2) codes_decode_tile<T, 2>(a, offsets, r);
+      for (; r < a.row_end; ++r) codes_decode_tile<T, 1>(a, offsets, r);
+    } else {
+      for (; r + 2 <= a.row_end; r += 2) tile<T, 2, 1>(a, r, 0);
+      for (; r < a.row_end; ++r) tile<T, 1, 1>(a, r, 0);
+    }
 #endif
     return;
   }

@@ -86,38 +86,9 @@ inline __m256i scales_of_quarter(__m256i half_sc, int k) {
                                                        b + 1, b, b + 1, b, b + 1, b, b + 1));
 }
 
-// Decode's x-only term: maddubs(32, x) for every 32 quants of the token (int16 pairs, laid out
-// like x), so each row takes q - 32 as maddubs(q, x) - this, one vpsubw a quarter, where moving
-// q - 32's sign onto x took two vpsignb (exact: pairs ≤ 2 · 63 · 128, see block_sums). One
-// buffer per thread, grown to the widest row seen.
-class DecodeOffsets {
- public:
-  DecodeOffsets() = default;
-  DecodeOffsets(const DecodeOffsets&) = delete;
-  DecodeOffsets& operator=(const DecodeOffsets&) = delete;
-  ~DecodeOffsets() { std::free(pairs_); }
-
-  const std::int16_t* fill(const std::int8_t* x, std::int64_t n) {
-    const std::size_t bytes = static_cast<std::size_t>(n);  // n / 2 int16 pairs
-    if (bytes > capacity_) {
-      std::free(pairs_);
-      pairs_ = static_cast<std::int16_t*>(std::aligned_alloc(32, (bytes + 31) / 32 * 32));
-      if (pairs_ == nullptr) throw std::bad_alloc();
-      capacity_ = bytes;
-    }
-    const __m256i k32 = _mm256_set1_epi8(32);
-    for (std::int64_t i = 0; i < n; i += 32)
-      _mm256_store_si256(reinterpret_cast<__m256i*>(pairs_ + i / 2),
-                         _mm256_maddubs_epi16(k32, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i))));
-    return pairs_;
-  }
-
- private:
-  std::int16_t* pairs_ = nullptr;
-  std::size_t capacity_ = 0;
-};
-
-// Decode: one row × one token (contract in kernels/q8_matmul.h); offsets from DecodeOffsets.
+// Decode: one row × one token (contract in kernels/q8_matmul.h). q - 32 is taken as
+// maddubs(q, x) - maddubs(32, x) (decode_offsets), one vpsubw a quarter, where moving q - 32's
+// sign onto x took two vpsignb (exact: pairs ≤ 2 · 63 · 128, see block_sums).
 inline void decode_tile(const Q8MatmulArgs& a, const std::int16_t* offsets, std::int64_t r) {
   const std::int64_t nb = a.cols / 256;
   const std::uint8_t* w = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
@@ -210,8 +181,7 @@ void matmul_q6_k(const Q8MatmulArgs& a) {
       });
 #else
   if (a.n_tokens == 1) {
-    thread_local DecodeOffsets offsets;
-    const std::int16_t* x_offsets = offsets.fill(a.x_qs, a.cols);
+    const std::int16_t* x_offsets = decode_offsets<32>(a.x_qs, a.cols);
     for (std::int64_t r = a.row_begin; r < a.row_end; ++r) decode_tile(a, x_offsets, r);
     return;
   }
