@@ -16,11 +16,28 @@
 namespace whale::WHALE_AVX2_NS {
 namespace {
 
-// Block b + 1 unpacked while block b's tokens run (block32_tile): its levels, their absolute
-// values, d_w · d_x of the tile's tokens and the min term's factor, stored for loads.
+// How a type's levels meet x in vpmaddubsw, which multiplies unsigned by signed bytes:
+// - kSignOntoX (Q8_0, IQ4_NL, Q4_0, Q5_0: signed levels, up to ±127): |q| times x with q's sign
+//   (exact: x ≠ -128; pairs ≤ 2 · 128 · 127);
+// - kCodes (Q4_1, Q5_1: unsigned codes ≤ 31): the codes times x as they are, no vpsignb (pairs
+//   ≤ 2 · 31 · 128). Q4_0 / Q5_0 as codes with x packed as x + 128 and the block's 128 · Σ q
+//   taken off ran no faster: their unpacking, not the sign, bounds them.
+// Both give the contract's exact int32 lanes.
+enum class Block32Operand { kSignOntoX, kCodes };
+
+template <class W>
+constexpr Block32Operand block32_operand() {
+  if constexpr (requires(const std::uint8_t* p) { W::codes256(p); })
+    if constexpr (W::kCodeOffset == 0) return Block32Operand::kCodes;
+  return Block32Operand::kSignOntoX;
+}
+
+// Block b + 1 unpacked while block b's tokens run (block32_tile): its levels (or codes), what
+// the operand form needs beside them, d_w · d_x of the tile's tokens and the min term's factor,
+// stored for loads.
 struct Block32Stage {
   __m256i q;
-  __m256i wabs;
+  __m256i wabs;  // kSignOntoX: |q|
   alignas(32) float dd[8];
   __m256 min_dx;  // m · d_x per token (Q4_1 / Q5_1)
 };
@@ -29,7 +46,7 @@ template <class W>
 inline void stage_block(const std::uint8_t* w, const float* xd, Block32Stage& s) {
   const auto u = W::unpack(w);
   s.q = u.q;
-  s.wabs = _mm256_sign_epi8(u.q, u.q);
+  if constexpr (block32_operand<W>() == Block32Operand::kSignOntoX) s.wabs = _mm256_sign_epi8(u.q, u.q);
   // d_w · d_x of the tile's tokens in one multiply, then broadcast from memory per token. A
   // narrower tile reads the next tile's scales (or the buffer's slack) into its unused lanes.
   const __m256 dx = _mm256_loadu_ps(xd);
@@ -38,16 +55,17 @@ inline void stage_block(const std::uint8_t* w, const float* xd, Block32Stage& s)
 }
 
 // One weight row r × TT tokens from t0 over all blocks. W::unpack(block) gives the block's
-// signed levels (|q| ≤ 128), its scale d in every lane and, where W::kHasMin, its min m. The
-// level's sign moves onto x (exact: x ≠ -128), so vpmaddubsw's pairs are ≤ 2 · 128 · 127.
-// Every output is the contract's sum (kernels/q8_matmul.h); the min term of Q4_1 / Q5_1 lands
-// in min lane 0 (lanes 1-3 are exact zeros), so all TT tokens' min lanes fit one vector.
+// levels (signed, or Q4_1 / Q5_1's unsigned codes), its scale d in every lane and, where
+// W::kHasMin, its min m; block32_operand says how they meet x. Every output is the contract's
+// sum (kernels/q8_matmul.h); the min term of Q4_1 / Q5_1 lands in min lane 0 (lanes 1-3 are
+// exact zeros), so all TT tokens' min lanes fit one vector.
 // Block b + 1 is unpacked (into memory) before block b's tokens: unpacked in line, the levels
 // (from a chain of ~10 dependent ops, then spilled: 8 accumulators and the unpacking's
 // constants fill the 16 registers) held back every token's first op, and the scheduler filled
 // with waiting ops (the loop in L1, Q5_0: 33 cycles a block, 24 without the spill).
 template <class W, int TT>
 void block32_tile(const Q8MatmulArgs& a, const PackedTokens& x, std::int64_t r, std::int64_t t0) {
+  constexpr Block32Operand kOperand = block32_operand<W>();
   const std::int64_t nb = a.cols / 32;
   const std::uint8_t* w = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
   const std::int8_t* xq = x.quants(t0);
@@ -66,11 +84,15 @@ void block32_tile(const Q8MatmulArgs& a, const PackedTokens& x, std::int64_t r, 
     asm("" : "+m"(ring));  // the stage goes through memory, not registers
     const Block32Stage& cur = ring[b & 1];
     if constexpr (W::kHasMin) mins = _mm256_fmadd_ps(cur.min_dx, _mm256_loadu_ps(xs), mins);
-    const __m256i wabs = cur.wabs;
+    const __m256i q = cur.q;
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
       const __m256i xt = _mm256_load_si256(reinterpret_cast<const __m256i*>(xq + 32 * t));
-      const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(wabs, _mm256_sign_epi8(xt, cur.q)), ones);
+      __m256i s;
+      if constexpr (kOperand == Block32Operand::kSignOntoX)
+        s = _mm256_madd_epi16(_mm256_maddubs_epi16(cur.wabs, _mm256_sign_epi8(xt, q)), ones);
+      else
+        s = _mm256_madd_epi16(_mm256_maddubs_epi16(q, xt), ones);
       acc[t] = _mm256_fmadd_ps(_mm256_broadcast_ss(cur.dd + t), _mm256_cvtepi32_ps(s), acc[t]);
     }
   }
