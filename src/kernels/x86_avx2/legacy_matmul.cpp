@@ -139,82 +139,15 @@ struct IQ4_NL {
 #endif
 };
 
-// R weight rows × TT tokens from (r0, t0), all blocks. Levels are signed (|q| ≤ 127) and x
-// in [-127, 127], so the sign moves onto x exactly and pairs stay ≤ 2 · 127 · 127.
-template <class T, int R, int TT>
-void tile(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t t0) {
-  const std::int64_t nb = a.cols / 32;
-  const std::uint8_t* w[R];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) w[r] = bytes(a.w) + static_cast<std::size_t>(r0 + r) * a.w_row_bytes;
-  // Per-token pointers hoisted out of the block loop: recomputed from `a` in the loop, GCC ran
-  // out of registers and re-derived them with a multiply every block (12 of 36 instructions).
-  const std::int8_t* x[TT];
-  const float* xd[TT];
-  const std::int16_t* xs16[TT];
-#pragma GCC unroll 8
-  for (int t = 0; t < TT; ++t) {
-    x[t] = a.x_qs + (t0 + t) * a.cols;
-    xd[t] = a.x_d + (t0 + t) * nb;
-    xs16[t] = a.x_sums16 + (t0 + t) * (a.cols / 16);
-  }
-  __m256 acc[R][TT];
-  __m128 mins[R][TT];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-    for (int t = 0; t < TT; ++t) {
-      acc[r][t] = _mm256_setzero_ps();
-      mins[r][t] = _mm_setzero_ps();
-    }
-#pragma GCC unroll 2
-  for (std::int64_t b = 0; b < nb; ++b) {
-    __m256i wq[R], wabs[R];
-    __m256 dw[R];
-    __m128 mw[R];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      prefetch_ahead<T::kBytes>(w[r] + b * T::kBytes);
-      const Block32Levels u = T::unpack(w[r] + b * T::kBytes);
-      wq[r] = u.q;
-      wabs[r] = _mm256_sign_epi8(u.q, u.q);
-      dw[r] = u.d;
-      mw[r] = _mm_set1_ps(u.m);
-    }
-#pragma GCC unroll 8
-    for (int t = 0; t < TT; ++t) {
-      const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[t] + 32 * b));
-      const __m256 dx = _mm256_broadcast_ss(xd[t] + b);
-      __m128 xsum = _mm_setzero_ps();
-      if constexpr (T::kHasMin) {
-        const std::int16_t* xs = xs16[t] + 2 * b;
-        // Min lane 0 holds groups 0 and 1; lanes 1-3 get exact zeros, as in the reference.
-        xsum = _mm_setr_ps(static_cast<float>(xs[0] + xs[1]), 0.0f, 0.0f, 0.0f);
-      }
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) {
-        const __m256i s = dot_u8s8_add(_mm256_setzero_si256(), wabs[r], _mm256_sign_epi8(xq, wq[r]));
-        acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw[r], dx), _mm256_cvtepi32_ps(s), acc[r][t]);
-        if constexpr (T::kHasMin)
-          mins[r][t] = _mm_fmadd_ps(_mm_mul_ps(mw[r], _mm256_castps256_ps128(dx)), xsum, mins[r][t]);
-      }
-    }
-  }
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-    for (int t = 0; t < TT; ++t)
-      a.y[(t0 + t) * a.y_stride + r0 + r] = hsum_f32(acc[r][t]) + hsum_f32(mins[r][t]);
-}
-
 #if !defined(WHALE_VNNI)
-// Decode of the types with unsigned codes c = level + T::kCodeOffset ≤ 31 (Q4_0, Q4_1, Q5_0,
-// Q5_1): R rows × one token, each block's products maddubs(c, x) less the token's
-// maddubs(kCodeOffset, x) (decode_offsets), where tile() moves each level's sign onto x (two
-// vpsignb a block and row) and Q4_0 / Q5_0 subtract the offset first. The same int32 lanes and
-// f32 steps as tile(), so the same bits.
+// Decode: R rows × one token, all blocks. The types with unsigned codes c = level +
+// T::kCodeOffset ≤ 31 (Q4_0, Q4_1, Q5_0, Q5_1) take each block's products as maddubs(c, x) less
+// the token's maddubs(kCodeOffset, x) (decode_offsets): moving each level's sign onto x instead
+// took two vpsignb a block and row (Q5_0 cache-hot 9.8 -> 11.5 GB/s). IQ4_NL's table levels
+// (|q| ≤ 127) still move their sign onto x (exact: x ≠ -128; pairs ≤ 2 · 127 · 127).
 template <class T, int R>
-void codes_decode_tile(const Q8MatmulArgs& a, const std::int16_t* offsets, std::int64_t r0) {
+void decode_tile(const Q8MatmulArgs& a, const std::int16_t* offsets, std::int64_t r0) {
+  constexpr bool kCodes = requires(const std::uint8_t* p) { T::codes256(p); };
   const std::int64_t nb = a.cols / 32;
   const std::uint8_t* w[R];
 #pragma GCC unroll 4
@@ -233,15 +166,22 @@ void codes_decode_tile(const Q8MatmulArgs& a, const std::int16_t* offsets, std::
     __m128 xsum = _mm_setzero_ps();
     if constexpr (T::kHasMin) {
       const std::int16_t* xs = a.x_sums16 + 2 * b;
+      // Min lane 0 holds groups 0 and 1; lanes 1-3 get exact zeros, as in the reference.
       xsum = _mm_setr_ps(static_cast<float>(xs[0] + xs[1]), 0.0f, 0.0f, 0.0f);
     }
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const std::uint8_t* p = w[r] + b * T::kBytes;
       prefetch_ahead<T::kBytes>(p);
-      __m256i pairs = _mm256_maddubs_epi16(T::codes256(p), xq);
-      if constexpr (T::kCodeOffset != 0)
-        pairs = _mm256_sub_epi16(pairs, _mm256_load_si256(reinterpret_cast<const __m256i*>(offsets + 16 * b)));
+      __m256i pairs;
+      if constexpr (kCodes) {
+        pairs = _mm256_maddubs_epi16(T::codes256(p), xq);
+        if constexpr (T::kCodeOffset != 0)
+          pairs = _mm256_sub_epi16(pairs, _mm256_load_si256(reinterpret_cast<const __m256i*>(offsets + 16 * b)));
+      } else {
+        const __m256i q = T::unpack(p).q;
+        pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(xq, q));
+      }
       acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(broadcast_f16(p), dx), _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones)), acc[r]);
       if constexpr (T::kHasMin)
         mins[r] = _mm_fmadd_ps(_mm_mul_ps(_mm_set1_ps(load_f16(p + 2)), _mm256_castps256_ps128(dx)), xsum, mins[r]);
@@ -282,15 +222,12 @@ void run(const Q8MatmulArgs& a) {
 #if defined(WHALE_VNNI)
     block32_decode_512<T>(a);
 #else
+    const std::int16_t* offsets = nullptr;
+    if constexpr (requires(const std::uint8_t* p) { T::codes256(p); })
+      if constexpr (T::kCodeOffset != 0) offsets = decode_offsets<T::kCodeOffset>(a.x_qs, a.cols);
     std::int64_t r = a.row_begin;
-    if constexpr (requires(const std::uint8_t* p) { T::codes256(p); }) {
-      const std::int16_t* offsets = T::kCodeOffset != 0 ? decode_offsets<T::kCodeOffset>(a.x_qs, a.cols) : nullptr;
-      for (; r + 2 <= a.row_end; r += 2) codes_decode_tile<T, 2>(a, offsets, r);
-      for (; r < a.row_end; ++r) codes_decode_tile<T, 1>(a, offsets, r);
-    } else {
-      for (; r + 2 <= a.row_end; r += 2) tile<T, 2, 1>(a, r, 0);
-      for (; r < a.row_end; ++r) tile<T, 1, 1>(a, r, 0);
-    }
+    for (; r + 2 <= a.row_end; r += 2) decode_tile<T, 2>(a, offsets, r);
+    for (; r < a.row_end; ++r) decode_tile<T, 1>(a, offsets, r);
 #endif
     return;
   }
