@@ -140,7 +140,7 @@ void expect_equals_reference(const Q8MatmulKernels* fast) {
     std::vector<Shape> shapes;
     for (std::int64_t blocks : {1, 3, 7})
       for (std::int64_t rows : {1, 3, 5, 17})
-        for (std::int64_t tokens : {1, 2, 5, 9}) shapes.push_back({blocks, rows, tokens});
+        for (std::int64_t tokens : {1, 2, 3, 5, 9}) shapes.push_back({blocks, rows, tokens});
     shapes.push_back({3, 5, 77});
     // 32 + 16 + 8 + 4 + 1 and 32 + 8 + 4 + 2 tokens: every tile width of the widest walk
     // (tile_walk.h), each also after others.

@@ -125,17 +125,28 @@ struct KBlock {
   }
 };
 
-// Decode: one row × one token (contract in kernels/q8_matmul.h). Nibbles are unsigned (≤ 15, Q5
-// ≤ 31) and x signed, so maddubs pairs are ≤ 2 · 31 · 128: exact.
-template <bool kQ5>
-void decode_tile(const Q8MatmulArgs& a, std::int64_t r) {
+// Decode: one row × TT tokens (contract in kernels/q8_matmul.h), TT ≤ 2: one token, and the
+// tokens of a matmul with 2 or 3 (an MoE expert's share of a short prefill, which the packed
+// 8-token tiles ran at barely more than one token's speed: the block's scale table and the
+// chunk's packing for 2 tokens; cache-hot one core, 2048x7168, GOP/s: 1 token 73, 2 tokens
+// 82, 3 tokens 67). Nibbles are unsigned (≤ 15, Q5 ≤ 31) and x signed, so maddubs pairs are
+// ≤ 2 · 31 · 128: exact.
+template <int TT, bool kQ5>
+void decode_tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
   using B = KBlock<kQ5>;
   const std::int64_t nb = a.cols / 256;
   const std::uint8_t* w = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
-  const std::int8_t* xq = a.x_qs;
-  __m256 acc = _mm256_setzero_ps();
-  __m128 mins = _mm_setzero_ps();
-  for (std::int64_t b = 0; b < nb; ++b, w += B::kBytes, xq += 256) {
+  const std::int8_t* xq = a.x_qs + t0 * a.cols;
+  const float* xd = a.x_d + t0 * nb;
+  const std::int16_t* xs = a.x_sums32 + t0 * (a.cols / 32);
+  __m256 acc[TT];
+  __m128 mins[TT];
+#pragma GCC unroll 2
+  for (int t = 0; t < TT; ++t) {
+    acc[t] = _mm256_setzero_ps();
+    mins[t] = _mm_setzero_ps();
+  }
+  for (std::int64_t b = 0; b < nb; ++b, w += B::kBytes, xq += 256, xd += 1, xs += 8) {
     prefetch_ahead<B::kBytes>(w);
     // Each scale as an int16 in every word, one vpshufb of the scale bytes apiece (byte j, then
     // a zeroed byte), the mins likewise: decode is bound by Zen 3's two shuffle pipes, and this
@@ -148,26 +159,34 @@ void decode_tile(const Q8MatmulArgs& a, std::int64_t r) {
 #pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) scale[j] = _mm256_shuffle_epi8(sm2, _mm256_set1_epi16(static_cast<short>(0x8000 | j)));
     const __m256i qh = kQ5 ? load256(w + 16) : _mm256_setzero_si256();
-    __m256i lanes = _mm256_setzero_si256();
+    __m256i lanes[TT];
+#pragma GCC unroll 2
+    for (int t = 0; t < TT; ++t) lanes[t] = _mm256_setzero_si256();
 #pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
       __m256i lo, hi;
       B::levels(w, qh, c, lo, hi);
-      lanes = madd_add(lanes, _mm256_maddubs_epi16(lo, load256(reinterpret_cast<const std::uint8_t*>(xq + 64 * c))),
-                       scale[2 * c]);
-      lanes = madd_add(lanes, _mm256_maddubs_epi16(hi, load256(reinterpret_cast<const std::uint8_t*>(xq + 64 * c + 32))),
-                       scale[2 * c + 1]);
+#pragma GCC unroll 2
+      for (int t = 0; t < TT; ++t) {
+        const std::uint8_t* x = reinterpret_cast<const std::uint8_t*>(xq + t * a.cols + 64 * c);
+        lanes[t] = madd_add(lanes[t], _mm256_maddubs_epi16(lo, load256(x)), scale[2 * c]);
+        lanes[t] = madd_add(lanes[t], _mm256_maddubs_epi16(hi, load256(x + 32)), scale[2 * c + 1]);
+      }
     }
-    const __m128 d_dmin = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(load_u32(w)))),
-                                     _mm_set1_ps(a.x_d[b]));  // d·dx, dmin·dx
-    acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(d_dmin), _mm256_cvtepi32_ps(lanes), acc);
+    const __m128 d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(load_u32(w))));
     // Lane k: m_2k · (sum of x's group 2k) + m_2k+1 · (group 2k + 1), the contract's min lane k;
     // dmin is stored positive and the mins subtract.
     const __m128i mins16 = min_words(sm);
-    const __m128i sums = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a.x_sums32 + 8 * b));
-    mins = _mm_fnmadd_ps(_mm_shuffle_ps(d_dmin, d_dmin, 0x55), _mm_cvtepi32_ps(_mm_madd_epi16(mins16, sums)), mins);
+#pragma GCC unroll 2
+    for (int t = 0; t < TT; ++t) {
+      const __m128 dd = _mm_mul_ps(d_dmin, _mm_set1_ps(xd[t * nb]));  // d·dx, dmin·dx
+      acc[t] = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), _mm256_cvtepi32_ps(lanes[t]), acc[t]);
+      const __m128i sums = _mm_loadu_si128(reinterpret_cast<const __m128i*>(xs + t * (a.cols / 32)));
+      mins[t] = _mm_fnmadd_ps(_mm_shuffle_ps(dd, dd, 0x55), _mm_cvtepi32_ps(_mm_madd_epi16(mins16, sums)), mins[t]);
+    }
   }
-  a.y[r] = hsum_f32(acc) + hsum_f32(mins);
+#pragma GCC unroll 2
+  for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r] = hsum_f32(acc[t]) + hsum_f32(mins[t]);
 }
 
 // Prefill: one row × TT tokens of a packed chunk (packed_tokens.h), each chunk of the block's
@@ -269,8 +288,11 @@ void matmul_rows(const Q8MatmulArgs& a) {
           matmul_tile_512_packed<TT, kQ5>(a, x, ra, rb, t);
       });
 #else
-  if (a.n_tokens == 1) {
-    for (std::int64_t r = a.row_begin; r < a.row_end; ++r) decode_tile<kQ5>(a, r);
+  if (a.n_tokens <= 3) {
+    for (std::int64_t r = a.row_begin; r < a.row_end; ++r) {
+      if (a.n_tokens >= 2) decode_tile<2, kQ5>(a, r, 0);
+      if (a.n_tokens != 2) decode_tile<1, kQ5>(a, r, a.n_tokens - 1);
+    }
     return;
   }
   for_each_packed_tile(a, PackedSums::kKQuantMins, false, [&](auto tt, const PackedTokens& x, std::int64_t r, std::int64_t t) {
