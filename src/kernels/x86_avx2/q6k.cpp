@@ -86,32 +86,49 @@ inline __m256i scales_of_quarter(__m256i half_sc, int k) {
                                                        b + 1, b, b + 1, b, b + 1, b, b + 1));
 }
 
-// Decode: one row × one token (contract in kernels/q8_matmul.h). q - 32 is taken as
-// maddubs(q, x) - maddubs(32, x) (decode_offsets), one vpsubw a quarter, where moving q - 32's
-// sign onto x took two vpsignb (exact: pairs ≤ 2 · 63 · 128, see block_sums).
-inline void decode_tile(const Q8MatmulArgs& a, const std::int16_t* offsets, std::int64_t r) {
+// Decode: one row × TT ≤ 2 tokens from t0 (contract in kernels/q8_matmul.h): one token, and
+// the tokens of a matmul with 2 or 3, as in q4k.cpp's decode tile (hot, one core, 2048x7168,
+// GOP/s: 2 tokens 40 -> 70, 3 tokens 41 -> 60 against the packed tiles). q - 32 is taken as
+// maddubs(q, x) - maddubs(32, x) (decode_offsets, of all the call's tokens), one vpsubw a
+// quarter, where moving q - 32's sign onto x took two vpsignb (exact: pairs ≤ 2 · 63 · 128, see
+// block_sums).
+template <int TT>
+void decode_tile(const Q8MatmulArgs& a, const std::int16_t* offsets, std::int64_t r, std::int64_t t0) {
   const std::int64_t nb = a.cols / 256;
   const std::uint8_t* w = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
-  const std::int8_t* x = a.x_qs;
-  __m256 acc = _mm256_setzero_ps();
-  for (std::int64_t b = 0; b < nb; ++b, w += kWeightBytes, x += 256, offsets += 128) {
+  const std::int8_t* x = a.x_qs + t0 * a.cols;
+  const float* xd = a.x_d + t0 * nb;
+  offsets += t0 * a.cols / 2;
+  __m256 acc[TT];
+#pragma GCC unroll 2
+  for (int t = 0; t < TT; ++t) acc[t] = _mm256_setzero_ps();
+  for (std::int64_t b = 0; b < nb; ++b, w += kWeightBytes, x += 256, xd += 1, offsets += 128) {
     prefetch_ahead<kWeightBytes>(w);
-    __m256i lanes = _mm256_setzero_si256();
+    __m256i lanes[TT];
+#pragma GCC unroll 2
+    for (int t = 0; t < TT; ++t) lanes[t] = _mm256_setzero_si256();
 #pragma GCC unroll 2
     for (int half = 0; half < 2; ++half) {
       const __m256i hs = half_scales(w, half);
 #pragma GCC unroll 4
       for (int k = 0; k < 4; ++k) {
         const int e = 128 * half + 32 * k;  // the quarter's first element
-        const __m256i xk = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + e));
-        const __m256i pairs = _mm256_sub_epi16(_mm256_maddubs_epi16(unpack_quarter(w, half, k), xk),
-                                               _mm256_load_si256(reinterpret_cast<const __m256i*>(offsets + e / 2)));
-        lanes = madd_add(lanes, pairs, scales_of_quarter(hs, k));
+        const __m256i q = unpack_quarter(w, half, k);
+        const __m256i sc = scales_of_quarter(hs, k);
+#pragma GCC unroll 2
+        for (int t = 0; t < TT; ++t) {
+          const __m256i xk = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + t * a.cols + e));
+          const __m256i off = _mm256_load_si256(reinterpret_cast<const __m256i*>(offsets + t * a.cols / 2 + e / 2));
+          lanes[t] = madd_add(lanes[t], _mm256_sub_epi16(_mm256_maddubs_epi16(q, xk), off), sc);
+        }
       }
     }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(w + 208) * a.x_d[b]), _mm256_cvtepi32_ps(lanes), acc);
+#pragma GCC unroll 2
+    for (int t = 0; t < TT; ++t)
+      acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(w + 208) * xd[t * nb]), _mm256_cvtepi32_ps(lanes[t]), acc[t]);
   }
-  a.y[r] = hsum_f32(acc) + 0.0f;
+#pragma GCC unroll 2
+  for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r] = hsum_f32(acc[t]) + 0.0f;
 }
 
 // Prefill: one row × TT tokens of a packed chunk (packed_tokens.h, biased: x + 128), each
@@ -180,9 +197,12 @@ void matmul_q6_k(const Q8MatmulArgs& a) {
         chunk8_tile_512<Q6kPairs, decltype(tt)::value>(a, x, ra, rb, t, unpack);
       });
 #else
-  if (a.n_tokens == 1) {
-    const std::int16_t* x_offsets = decode_offsets<32>(a.x_qs, a.cols);
-    for (std::int64_t r = a.row_begin; r < a.row_end; ++r) decode_tile(a, x_offsets, r);
+  if (a.n_tokens <= 3) {
+    const std::int16_t* x_offsets = decode_offsets<32>(a.x_qs, a.n_tokens * a.cols);
+    for (std::int64_t r = a.row_begin; r < a.row_end; ++r) {
+      if (a.n_tokens >= 2) decode_tile<2>(a, x_offsets, r, 0);
+      if (a.n_tokens != 2) decode_tile<1>(a, x_offsets, r, a.n_tokens - 1);
+    }
     return;
   }
   for_each_packed_tile(a, PackedSums::kNone, true, [&](auto tt, const PackedTokens& x, std::int64_t r, std::int64_t t) {
