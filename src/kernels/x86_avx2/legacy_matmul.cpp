@@ -140,55 +140,106 @@ struct IQ4_NL {
 };
 
 #if !defined(WHALE_VNNI)
-// Decode: R rows × one token, all blocks. The types with unsigned codes c = level +
-// T::kCodeOffset ≤ 31 (Q4_0, Q4_1, Q5_0, Q5_1) take each block's products as maddubs(c, x) less
-// the token's maddubs(kCodeOffset, x) (decode_offsets): moving each level's sign onto x instead
-// took two vpsignb a block and row (Q5_0 cache-hot 9.8 -> 11.5 GB/s). IQ4_NL's table levels
-// (|q| ≤ 127) still move their sign onto x (exact: x ≠ -128; pairs ≤ 2 · 127 · 127).
-template <class T, int R>
-void decode_tile(const Q8MatmulArgs& a, const std::int16_t* offsets, std::int64_t r0) {
+// Decode: R rows × TT ≤ 2 tokens from t0, all blocks: one token, and the tokens of a matmul with
+// 2 or 3 (batched decode, an MoE expert's share of a short prefill), which the packed 8-token
+// walk ran at about one token's speed (Q5_0, hot, one core, 2048x7168, GOP/s: 1 token 36.5, 2
+// tokens 38, 3 tokens 30). The types with unsigned codes c = level + T::kCodeOffset ≤ 31 (Q4_0,
+// Q4_1, Q5_0, Q5_1) take each block's products as maddubs(c, x) less the token's
+// maddubs(kCodeOffset, x) (decode_offsets, of all the call's tokens): moving each level's sign
+// onto x instead took two vpsignb a block and row (Q5_0 cache-hot 9.8 -> 11.5 GB/s). IQ4_NL's
+// table levels (|q| ≤ 127) still move their sign onto x (exact: x ≠ -128; pairs ≤ 2 · 127 · 127).
+template <class T, int R, int TT>
+void decode_tile(const Q8MatmulArgs& a, const std::int16_t* offsets, std::int64_t r0, std::int64_t t0) {
   constexpr bool kCodes = requires(const std::uint8_t* p) { T::codes256(p); };
   const std::int64_t nb = a.cols / 32;
   const std::uint8_t* w[R];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) w[r] = bytes(a.w) + static_cast<std::size_t>(r0 + r) * a.w_row_bytes;
-  __m256 acc[R];
-  __m128 mins[R];
+  __m256 acc[R][TT];
+  __m128 mins[R][TT];
 #pragma GCC unroll 4
-  for (int r = 0; r < R; ++r) {
-    acc[r] = _mm256_setzero_ps();
-    mins[r] = _mm_setzero_ps();
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+    for (int t = 0; t < TT; ++t) {
+      acc[r][t] = _mm256_setzero_ps();
+      mins[r][t] = _mm_setzero_ps();
+    }
+  // Per-token pointers hoisted out of the block loop (re-derived from `a` there, GCC spent a
+  // multiply a block on each).
+  const std::int8_t* x[TT];
+  const float* xd[TT];
+  const std::int16_t* xs16[TT];
+  const std::int16_t* off[TT];
+#pragma GCC unroll 2
+  for (int t = 0; t < TT; ++t) {
+    x[t] = a.x_qs + (t0 + t) * a.cols;
+    xd[t] = a.x_d + (t0 + t) * nb;
+    xs16[t] = a.x_sums16 + (t0 + t) * (a.cols / 16);
+    off[t] = offsets + (t0 + t) * (a.cols / 2);
   }
   const __m256i ones = _mm256_set1_epi16(1);
   for (std::int64_t b = 0; b < nb; ++b) {
-    const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.x_qs + 32 * b));
-    const __m256 dx = _mm256_broadcast_ss(a.x_d + b);
-    __m128 xsum = _mm_setzero_ps();
-    if constexpr (T::kHasMin) {
-      const std::int16_t* xs = a.x_sums16 + 2 * b;
-      // Min lane 0 holds groups 0 and 1; lanes 1-3 get exact zeros, as in the reference.
-      xsum = _mm_setr_ps(static_cast<float>(xs[0] + xs[1]), 0.0f, 0.0f, 0.0f);
+    __m256i xq[TT];
+    __m256 dx[TT];
+    __m128 xsum[TT];
+#pragma GCC unroll 2
+    for (int t = 0; t < TT; ++t) {
+      xq[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[t] + 32 * b));
+      dx[t] = _mm256_broadcast_ss(xd[t] + b);
+      xsum[t] = _mm_setzero_ps();
+      if constexpr (T::kHasMin) {
+        const std::int16_t* xs = xs16[t] + 2 * b;
+        // Min lane 0 holds groups 0 and 1; lanes 1-3 get exact zeros, as in the reference.
+        xsum[t] = _mm_setr_ps(static_cast<float>(xs[0] + xs[1]), 0.0f, 0.0f, 0.0f);
+      }
     }
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const std::uint8_t* p = w[r] + b * T::kBytes;
       prefetch_ahead<T::kBytes>(p);
-      __m256i pairs;
+      const __m256 dw = broadcast_f16(p);
+      __m256i c, wabs;
       if constexpr (kCodes) {
-        pairs = _mm256_maddubs_epi16(T::codes256(p), xq);
-        if constexpr (T::kCodeOffset != 0)
-          pairs = _mm256_sub_epi16(pairs, _mm256_load_si256(reinterpret_cast<const __m256i*>(offsets + 16 * b)));
+        c = T::codes256(p);
       } else {
-        const __m256i q = T::unpack(p).q;
-        pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(xq, q));
+        c = T::unpack(p).q;
+        wabs = _mm256_sign_epi8(c, c);
       }
-      acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(broadcast_f16(p), dx), _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones)), acc[r]);
-      if constexpr (T::kHasMin)
-        mins[r] = _mm_fmadd_ps(_mm_mul_ps(_mm_set1_ps(load_f16(p + 2)), _mm256_castps256_ps128(dx)), xsum, mins[r]);
+#pragma GCC unroll 2
+      for (int t = 0; t < TT; ++t) {
+        __m256i pairs;
+        if constexpr (kCodes) {
+          pairs = _mm256_maddubs_epi16(c, xq[t]);
+          if constexpr (T::kCodeOffset != 0)
+            pairs = _mm256_sub_epi16(pairs, _mm256_load_si256(reinterpret_cast<const __m256i*>(off[t] + 16 * b)));
+        } else {
+          pairs = _mm256_maddubs_epi16(wabs, _mm256_sign_epi8(xq[t], c));
+        }
+        acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, dx[t]), _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones)), acc[r][t]);
+        if constexpr (T::kHasMin)
+          mins[r][t] = _mm_fmadd_ps(_mm_mul_ps(_mm_set1_ps(load_f16(p + 2)), _mm256_castps256_ps128(dx[t])), xsum[t], mins[r][t]);
+      }
     }
   }
 #pragma GCC unroll 4
-  for (int r = 0; r < R; ++r) a.y[r0 + r] = hsum_f32(acc[r]) + hsum_f32(mins[r]);
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+    for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r0 + r] = hsum_f32(acc[r][t]) + hsum_f32(mins[r][t]);
+}
+
+// The rows of a matmul of up to 3 tokens: pairs of rows, 2 tokens then 1.
+template <class T>
+void decode_rows(const Q8MatmulArgs& a) {
+  const std::int16_t* offsets = nullptr;
+  if constexpr (requires(const std::uint8_t* p) { T::codes256(p); })
+    if constexpr (T::kCodeOffset != 0) offsets = decode_offsets<T::kCodeOffset>(a.x_qs, a.n_tokens * a.cols);
+  const auto rows = [&]<int R>(std::int64_t r) {
+    if (a.n_tokens >= 2) decode_tile<T, R, 2>(a, offsets, r, 0);
+    if (a.n_tokens != 2) decode_tile<T, R, 1>(a, offsets, r, a.n_tokens - 1);
+  };
+  std::int64_t r = a.row_begin;
+  for (; r + 2 <= a.row_end; r += 2) rows.template operator()<2>(r);
+  for (; r < a.row_end; ++r) rows.template operator()<1>(r);
 }
 #endif
 
@@ -218,23 +269,16 @@ struct LegacyPair {
 // cache-hot Q5_0 1408x2048 at 15.3 GB/s against 11.5 for these pairs, one thread.
 template <class T>
 void run(const Q8MatmulArgs& a) {
-  if (a.n_tokens == 1) {
 #if defined(WHALE_VNNI)
+  if (a.n_tokens == 1)
     block32_decode_512<T>(a);
+  else
+    block32_matmul_512<LegacyPair<T>>(a);
 #else
-    const std::int16_t* offsets = nullptr;
-    if constexpr (requires(const std::uint8_t* p) { T::codes256(p); })
-      if constexpr (T::kCodeOffset != 0) offsets = decode_offsets<T::kCodeOffset>(a.x_qs, a.cols);
-    std::int64_t r = a.row_begin;
-    for (; r + 2 <= a.row_end; r += 2) decode_tile<T, 2>(a, offsets, r);
-    for (; r < a.row_end; ++r) decode_tile<T, 1>(a, offsets, r);
-#endif
-    return;
-  }
-#if defined(WHALE_VNNI)
-  block32_matmul_512<LegacyPair<T>>(a);
-#else
-  block32_matmul<T>(a);
+  if (a.n_tokens <= 3)
+    decode_rows<T>(a);
+  else
+    block32_matmul<T>(a);
 #endif
 }
 
