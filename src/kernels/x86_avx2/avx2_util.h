@@ -133,6 +133,18 @@ inline void prefetch_ahead(const std::uint8_t* w) {
     _mm_prefetch(reinterpret_cast<const char*>(w + kAhead + l), _MM_HINT_T1);
 }
 
+// Matmuls of up to kDecodeTileTokens tokens (batched decode, an MoE expert's share of a short
+// prefill) run the one-row decode tiles, which take up to 2 tokens, instead of the packed
+// prefill walk: it packed the chunk and unpacked each block for 2-3 tokens, at about one
+// token's speed (docs/kernels.md). tile(std::integral_constant<int, TT>{}, t0) for 2 tokens
+// from 0 (when there are 2 or 3), then 1 (the last, when there are 1 or 3).
+constexpr std::int64_t kDecodeTileTokens = 3;
+template <class Tile>
+void for_each_decode_token_tile(std::int64_t n_tokens, Tile&& tile) {
+  if (n_tokens >= 2) tile(std::integral_constant<int, 2>{}, std::int64_t{0});
+  if (n_tokens != 2) tile(std::integral_constant<int, 1>{}, n_tokens - 1);
+}
+
 // Decode's x-only term for weights taken as unsigned codes c = level + kOffset:
 // maddubs(kOffset, x) for every 32 quants of the token (int16 pairs, laid out like x), so a row
 // takes its levels' products as maddubs(c, x) minus these, one vpsubw, instead of moving each

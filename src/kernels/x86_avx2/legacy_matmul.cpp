@@ -227,19 +227,17 @@ void decode_tile(const Q8MatmulArgs& a, const std::int16_t* offsets, std::int64_
     for (int t = 0; t < TT; ++t) a.y[(t0 + t) * a.y_stride + r0 + r] = hsum_f32(acc[r][t]) + hsum_f32(mins[r][t]);
 }
 
-// The rows of a matmul of up to 3 tokens: pairs of rows, 2 tokens then 1.
+// The rows of a matmul of up to kDecodeTileTokens tokens, in pairs.
 template <class T>
 void decode_rows(const Q8MatmulArgs& a) {
   const std::int16_t* offsets = nullptr;
   if constexpr (requires(const std::uint8_t* p) { T::codes256(p); })
     if constexpr (T::kCodeOffset != 0) offsets = decode_offsets<T::kCodeOffset>(a.x_qs, a.n_tokens * a.cols);
-  const auto rows = [&]<int R>(std::int64_t r) {
-    if (a.n_tokens >= 2) decode_tile<T, R, 2>(a, offsets, r, 0);
-    if (a.n_tokens != 2) decode_tile<T, R, 1>(a, offsets, r, a.n_tokens - 1);
-  };
   std::int64_t r = a.row_begin;
-  for (; r + 2 <= a.row_end; r += 2) rows.template operator()<2>(r);
-  for (; r < a.row_end; ++r) rows.template operator()<1>(r);
+  for (; r + 2 <= a.row_end; r += 2)
+    for_each_decode_token_tile(a.n_tokens, [&](auto tt, std::int64_t t) { decode_tile<T, 2, decltype(tt)::value>(a, offsets, r, t); });
+  for (; r < a.row_end; ++r)
+    for_each_decode_token_tile(a.n_tokens, [&](auto tt, std::int64_t t) { decode_tile<T, 1, decltype(tt)::value>(a, offsets, r, t); });
 }
 #endif
 
@@ -275,7 +273,7 @@ void run(const Q8MatmulArgs& a) {
   else
     block32_matmul_512<LegacyPair<T>>(a);
 #else
-  if (a.n_tokens <= 3)
+  if (a.n_tokens <= kDecodeTileTokens)
     decode_rows<T>(a);
   else
     block32_matmul<T>(a);

@@ -288,11 +288,9 @@ void matmul_rows(const Q8MatmulArgs& a) {
           matmul_tile_512_packed<TT, kQ5>(a, x, ra, rb, t);
       });
 #else
-  if (a.n_tokens <= 3) {
-    for (std::int64_t r = a.row_begin; r < a.row_end; ++r) {
-      if (a.n_tokens >= 2) decode_tile<2, kQ5>(a, r, 0);
-      if (a.n_tokens != 2) decode_tile<1, kQ5>(a, r, a.n_tokens - 1);
-    }
+  if (a.n_tokens <= kDecodeTileTokens) {
+    for (std::int64_t r = a.row_begin; r < a.row_end; ++r)
+      for_each_decode_token_tile(a.n_tokens, [&](auto tt, std::int64_t t) { decode_tile<decltype(tt)::value, kQ5>(a, r, t); });
     return;
   }
   for_each_packed_tile(a, PackedSums::kKQuantMins, false, [&](auto tt, const PackedTokens& x, std::int64_t r, std::int64_t t) {

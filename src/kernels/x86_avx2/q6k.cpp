@@ -197,12 +197,10 @@ void matmul_q6_k(const Q8MatmulArgs& a) {
         chunk8_tile_512<Q6kPairs, decltype(tt)::value>(a, x, ra, rb, t, unpack);
       });
 #else
-  if (a.n_tokens <= 3) {
+  if (a.n_tokens <= kDecodeTileTokens) {
     const std::int16_t* x_offsets = decode_offsets<32>(a.x_qs, a.n_tokens * a.cols);
-    for (std::int64_t r = a.row_begin; r < a.row_end; ++r) {
-      if (a.n_tokens >= 2) decode_tile<2>(a, x_offsets, r, 0);
-      if (a.n_tokens != 2) decode_tile<1>(a, x_offsets, r, a.n_tokens - 1);
-    }
+    for (std::int64_t r = a.row_begin; r < a.row_end; ++r)
+      for_each_decode_token_tile(a.n_tokens, [&](auto tt, std::int64_t t) { decode_tile<decltype(tt)::value>(a, x_offsets, r, t); });
     return;
   }
   for_each_packed_tile(a, PackedSums::kNone, true, [&](auto tt, const PackedTokens& x, std::int64_t r, std::int64_t t) {
