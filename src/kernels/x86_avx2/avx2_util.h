@@ -145,6 +145,11 @@ void for_each_decode_token_tile(std::int64_t n_tokens, Tile&& tile) {
   if (n_tokens != 2) tile(std::integral_constant<int, 1>{}, n_tokens - 1);
 }
 
+// A 32-element type that also gives its levels as unsigned codes, level + T::kCodeOffset
+// (T::codes256: Q4_0, Q4_1, Q5_0, Q5_1).
+template <class T>
+constexpr bool kHasCodes = requires(const std::uint8_t* p) { T::codes256(p); };
+
 // Decode's x-only term for weights taken as unsigned codes c = level + kOffset:
 // maddubs(kOffset, x) for every 32 quants of the token (int16 pairs, laid out like x), so a row
 // takes its levels' products as maddubs(c, x) minus these, one vpsubw, instead of moving each

@@ -27,7 +27,7 @@ enum class Block32Operand { kSignOntoX, kCodes };
 
 template <class W>
 constexpr Block32Operand block32_operand() {
-  if constexpr (requires(const std::uint8_t* p) { W::codes256(p); })
+  if constexpr (kHasCodes<W>)
     if constexpr (W::kCodeOffset == 0) return Block32Operand::kCodes;
   return Block32Operand::kSignOntoX;
 }

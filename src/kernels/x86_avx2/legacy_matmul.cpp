@@ -150,7 +150,7 @@ struct IQ4_NL {
 // table levels (|q| ≤ 127) still move their sign onto x (exact: x ≠ -128; pairs ≤ 2 · 127 · 127).
 template <class T, int R, int TT>
 void decode_tile(const Q8MatmulArgs& a, const std::int16_t* offsets, std::int64_t r0, std::int64_t t0) {
-  constexpr bool kCodes = requires(const std::uint8_t* p) { T::codes256(p); };
+  constexpr bool kCodes = kHasCodes<T>;
   const std::int64_t nb = a.cols / 32;
   const std::uint8_t* w[R];
 #pragma GCC unroll 4
@@ -175,7 +175,7 @@ void decode_tile(const Q8MatmulArgs& a, const std::int16_t* offsets, std::int64_
     x[t] = a.x_qs + (t0 + t) * a.cols;
     xd[t] = a.x_d + (t0 + t) * nb;
     xs16[t] = a.x_sums16 + (t0 + t) * (a.cols / 16);
-    off[t] = offsets + (t0 + t) * (a.cols / 2);
+    off[t] = offsets != nullptr ? offsets + (t0 + t) * (a.cols / 2) : nullptr;
   }
   const __m256i ones = _mm256_set1_epi16(1);
   for (std::int64_t b = 0; b < nb; ++b) {
@@ -231,7 +231,7 @@ void decode_tile(const Q8MatmulArgs& a, const std::int16_t* offsets, std::int64_
 template <class T>
 void decode_rows(const Q8MatmulArgs& a) {
   const std::int16_t* offsets = nullptr;
-  if constexpr (requires(const std::uint8_t* p) { T::codes256(p); })
+  if constexpr (kHasCodes<T>)
     if constexpr (T::kCodeOffset != 0) offsets = decode_offsets<T::kCodeOffset>(a.x_qs, a.n_tokens * a.cols);
   std::int64_t r = a.row_begin;
   for (; r + 2 <= a.row_end; r += 2)
