@@ -156,6 +156,19 @@ Q8MatmulFn kernel_for(const Q8MatmulKernels& kernels, DType t) {
   return fn;
 }
 
+// The kernels prefetch a fixed distance ahead of the block they multiply, so at decode the
+// first that many bytes of each piece of rows came in on demand loads, a few lines in flight
+// at a time; pieces are tens of KB for the small matrices (a 1.5B model's q/o projections:
+// 1.3 MB in 32 pieces). Asks for the head of the piece at once. The distance matches the AVX2
+// kernels' (kPrefetchBytes, avx2_util.h); prefetches never fault. 1.5B Q4_K_M decode, 2
+// threads, alternated: 22.2 / 22.5 / 22.1 -> 23.0 / 23.9 / 24.3 tok/s.
+void prefetch_piece_head(const Q8MatmulArgs& a) {
+  constexpr std::size_t kHeadBytes = 8192;
+  const auto* first = reinterpret_cast<const char*>(a.w) + static_cast<std::size_t>(a.row_begin) * a.w_row_bytes;
+  const std::size_t n = std::min(kHeadBytes, static_cast<std::size_t>(a.row_end - a.row_begin) * a.w_row_bytes);
+  for (std::size_t off = 0; off < n; off += 64) __builtin_prefetch(first + off, 0, 2);
+}
+
 // Runs the rows of every job (args[j] with kernel fns[j]; job j's rows start at first_row[j] in
 // one joint index) over the pool, in pieces cut by work (weight bytes × tokens), not rows: a
 // batch may mix row sizes (V2-Lite's down batch has the shared expert's Q4_K rows of 2816
@@ -209,6 +222,7 @@ void run_rows(std::span<const Q8MatmulArgs> args, std::span<const Q8MatmulFn> fn
   // Named through a reference: inside the lambda, which runs on the workers too, the
   // thread_local name would denote each worker's own (empty) vector.
   const std::vector<std::int64_t>& piece_cuts = cuts;
+  const bool streaming = n_pieces > n_threads;
   std::atomic<std::size_t> next_piece{0};
   pool.parallel_for(n_threads, [&](RowRange, int) {
     for (std::size_t p = next_piece.fetch_add(1, std::memory_order_relaxed); p + 1 < piece_cuts.size();
@@ -221,6 +235,7 @@ void run_rows(std::span<const Q8MatmulArgs> args, std::span<const Q8MatmulFn> fn
         Q8MatmulArgs part = args[j];
         part.row_begin = begin - first_row[j];
         part.row_end = end - first_row[j];
+        if (streaming) prefetch_piece_head(part);
         fns[j](part);
       }
     }
