@@ -229,6 +229,10 @@ int run_bench(const BenchOptions& o) {
                    {"int8_other_gops", lim.peak[other_int8]}, {"int8_other_chain", lim.chain[other_int8]}, {"simd", lim.simd},
                    {"integer_kernels", std::string(q8_matmul_kernels().isa_name)},
                    {"bandwidth_buffer_bytes", bw_bytes}};
+    if (c.weights_residency) {
+      j["weights_resident_bytes"] = c.weights_residency->resident_bytes;
+      j["weights_huge_page_bytes"] = c.weights_residency->huge_page_bytes;
+    }
     j["prefill"] = spread_json(m.prefill);
     j["prefill"]["ops_per_token"] = ops_per_token;
     j["prefill"]["peak"] = budget.quantized ? "int8" : "fp32";
@@ -261,6 +265,15 @@ int run_bench(const BenchOptions& o) {
              "int8 {:.0f} GOP/s ({}), {:.0f} ({}); integer kernels {}\n",
              threads, lim.simd, lim.bw_before, lim.bw_after, lim.peak[kf32], lim.peak[main_int8], lim.chain[main_int8],
              lim.peak[other_int8], lim.chain[other_int8], q8_matmul_kernels().isa_name);
+  if (c.weights_residency && c.weights_residency->resident_bytes > 0) {
+    // Decode streams the weights, and on a VM each 4 KiB-page TLB miss walks two page tables;
+    // how the page cache holds the file decides which pages a run gets (docs/kernels.md, "Huge
+    // pages"), so a decode number is read next to this.
+    const MappedResidency& r = *c.weights_residency;
+    fmt::print("pages    weights {:.2f} GB in memory after loading, {:.0f}% of it in 2 MiB pages\n",
+               static_cast<double>(r.resident_bytes) / 1e9,
+               100.0 * static_cast<double>(r.huge_page_bytes) / static_cast<double>(r.resident_bytes));
+  }
   std::string ops_split;
   for (const std::size_t i : {main_int8, other_int8, kf32})
     if (ops_by_arithmetic[i] > 0)

@@ -9,6 +9,9 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "util/aligned_buffer.h"
@@ -101,6 +104,38 @@ void MappedFile::prefetch(std::size_t offset, std::size_t length) const {
   const std::size_t start = offset / page * page;
   const std::size_t end = std::min(size_, offset + length);
   ::madvise(const_cast<std::byte*>(data_) + start, end - start, MADV_WILLNEED);
+}
+
+std::optional<MappedResidency> MappedFile::residency() const {
+  if (data_ == nullptr) return MappedResidency{};
+  // No system call reports this per mapping; smaps lists each mapping (a line "start-end perms
+  // offset dev inode path") followed by "Key: value kB" lines. The kernel may have split ours
+  // into several, so every one inside [data_, data_ + size_) counts.
+  std::ifstream smaps("/proc/self/smaps");
+  if (!smaps) return std::nullopt;
+  const auto first = reinterpret_cast<std::uintptr_t>(data_);
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const std::uintptr_t last = (first + size_ + page - 1) / page * page;
+  MappedResidency r;
+  bool ours = false;
+  std::string line;
+  while (std::getline(smaps, line)) {
+    const std::size_t dash = line.find('-');
+    const std::size_t space = line.find(' ');
+    if (dash != std::string::npos && space != std::string::npos && dash < space && line.find(':') > space) {
+      const std::uintptr_t begin = std::stoull(line.substr(0, dash), nullptr, 16);
+      const std::uintptr_t end = std::stoull(line.substr(dash + 1, space - dash - 1), nullptr, 16);
+      ours = begin >= first && end <= last;
+      continue;
+    }
+    if (!ours) continue;
+    const auto kib = [&](std::string_view key) {
+      return std::stoull(line.substr(key.size())) * 1024;
+    };
+    if (line.starts_with("Rss:")) r.resident_bytes += kib("Rss:");
+    else if (line.starts_with("FilePmdMapped:")) r.huge_page_bytes += kib("FilePmdMapped:");
+  }
+  return r;
 }
 
 }  // namespace whale

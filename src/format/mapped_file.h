@@ -2,12 +2,21 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 
 #include "util/status.h"
 
 namespace whale {
+
+// How much of a mapping is in memory, and how much of that the kernel maps with 2 MiB
+// page-table entries (one TLB entry each) rather than 4 KiB ones.
+struct MappedResidency {
+  std::uint64_t resident_bytes = 0;
+  std::uint64_t huge_page_bytes = 0;
+};
 
 // Owns one read-only, private mapping. Move-only; the bytes stay valid while it lives.
 class MappedFile {
@@ -27,6 +36,10 @@ class MappedFile {
 
   // Asks the kernel to read the range ahead (MADV_WILLNEED); a hint, never an error.
   void prefetch(std::size_t offset, std::size_t length) const;
+
+  // This mapping's residency now, from /proc/self/smaps (Rss and FilePmdMapped); nullopt where
+  // that cannot be read (not Linux, no procfs).
+  std::optional<MappedResidency> residency() const;
 
  private:
   const std::byte* data_ = nullptr;

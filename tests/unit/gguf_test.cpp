@@ -209,6 +209,29 @@ TEST(MappedFile, WholeFileOnAHugePageBoundary) {
   EXPECT_TRUE(contains(missing.error().what(), "no_such.bin"));
 }
 
+// residency() reports this mapping alone: nothing before a page is read, the whole file (in
+// whole pages) once every page has been; the 2 MiB part never exceeds it.
+TEST(MappedFile, ResidencyCountsThePagesRead) {
+  const auto dir = test::scratch_dir();
+  const std::size_t size = 3 * kHugePageBytes + 5000;
+  std::vector<std::byte> data(size, std::byte{7});
+  test::write_bytes(dir / "resident.bin", data);
+  auto f = MappedFile::open(dir / "resident.bin");
+  ASSERT_TRUE(f.ok()) << f.error().what();
+  const auto before = f->residency();
+  ASSERT_TRUE(before.has_value());
+  EXPECT_EQ(before->resident_bytes, 0u);
+  EXPECT_EQ(before->huge_page_bytes, 0u);
+  unsigned sum = 0;
+  for (std::size_t i = 0; i < size; i += 4096) sum += static_cast<unsigned>(f->bytes()[i]);
+  EXPECT_EQ(sum, 7u * ((size + 4095) / 4096));
+  const auto after = f->residency();
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->resident_bytes, (size + 4095) / 4096 * 4096);
+  EXPECT_LE(after->huge_page_bytes, after->resident_bytes);
+  EXPECT_EQ(MappedFile().residency()->resident_bytes, 0u);
+}
+
 // A model-sized output is complete on disk and no longer in the page cache once write()
 // returns (so the next load reads it back in huge folios). tmpfs keeps files only in the page
 // cache, so there the residency cannot drop and is not checked.
