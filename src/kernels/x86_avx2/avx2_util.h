@@ -110,19 +110,7 @@ struct Block32Levels {
   float m;    // the min (Q4_1 / Q5_1), else unused
 };
 
-// How far ahead of the block being multiplied the kernels prefetch weight bytes, and into which
-// cache. At decode every weight byte comes once from memory, and one core's hardware
-// prefetcher alone keeps too few lines in flight while the kernel computes between loads: on a
-// 2-core Xeon VM one thread streamed Q4_K rows at 4.9 GB/s without software prefetch and at
-// 12-13 GB/s (the plain read loop's rate) with it. 1.5B-shape decode, 2 threads, one run:
-// Q4_K_M 15.3 / 17.2 / 18.1 / 17.2 tok/s at 1 / 2 / 4 / 6 KiB into L2, 15.4 at 2 KiB into L1;
-// Q8_0 8.6 / 9.7 / 10.0 / 10.0 (8.6 into L1). A distance in bytes covers the same memory latency
-// for every type. Re-measured with the faster kernels and huge-page mappings (whale bench -p 4
-// -n 64 -t 2, alternated, two runs each, tok/s at 4 → 8 KiB): 1.5B Q4_K_M 24.2 / 24.0 → 26.0 /
-// 24.9 (the 512-bit row-pair kernels alone; 12 and 16 KiB no better), then with every kernel at
-// 8 KiB Q8_0 16.5 / 16.2 → 16.7 / 16.6, V2-Lite Q4_K 15.7 / 16.6 → 16.0 / 17.1; prefill unchanged.
-// Dropping the second row's prefetch in the row-pair kernels cost 12-17 %.
-constexpr int kPrefetchBytes = 8192;
+// How far ahead the kernels prefetch weight bytes: kPrefetchBytes (q8_matmul_args.h).
 
 // Prefetches the cache lines of the kBlock-byte block kPrefetchBytes past w. Prefetches never
 // fault, so running past the end of the matrix is harmless.
