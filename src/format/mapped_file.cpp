@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -116,24 +117,37 @@ std::optional<MappedResidency> MappedFile::residency() const {
   const auto first = reinterpret_cast<std::uintptr_t>(data_);
   const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
   const std::uintptr_t last = (first + size_ + page - 1) / page * page;
+  // A number at the start of `text` (after spaces), or nullopt: no exceptions from a line the
+  // kernel formats differently.
+  const auto number = [](std::string_view text, int base) -> std::optional<std::uint64_t> {
+    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+    std::uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v, base);
+    if (ec != std::errc() || end == text.data()) return std::nullopt;
+    return v;
+  };
   MappedResidency r;
   bool ours = false;
   std::string line;
   while (std::getline(smaps, line)) {
-    const std::size_t dash = line.find('-');
-    const std::size_t space = line.find(' ');
-    if (dash != std::string::npos && space != std::string::npos && dash < space && line.find(':') > space) {
-      const std::uintptr_t begin = std::stoull(line.substr(0, dash), nullptr, 16);
-      const std::uintptr_t end = std::stoull(line.substr(dash + 1, space - dash - 1), nullptr, 16);
-      ours = begin >= first && end <= last;
+    const std::string_view l = line;
+    const std::size_t dash = l.find('-');
+    const std::size_t space = l.find(' ');
+    if (dash != std::string_view::npos && space != std::string_view::npos && dash < space && l.find(':') > space) {
+      const auto begin = number(l.substr(0, dash), 16);
+      const auto end = number(l.substr(dash + 1, space - dash - 1), 16);
+      if (!begin || !end) return std::nullopt;
+      ours = *begin >= first && *end <= last;
       continue;
     }
     if (!ours) continue;
-    const auto kib = [&](std::string_view key) {
-      return std::stoull(line.substr(key.size())) * 1024;
-    };
-    if (line.starts_with("Rss:")) r.resident_bytes += kib("Rss:");
-    else if (line.starts_with("FilePmdMapped:")) r.huge_page_bytes += kib("FilePmdMapped:");
+    for (const auto& [key, total] : {std::pair<std::string_view, std::uint64_t*>{"Rss:", &r.resident_bytes},
+                                     std::pair<std::string_view, std::uint64_t*>{"FilePmdMapped:", &r.huge_page_bytes}})
+      if (l.starts_with(key)) {
+        const auto kib = number(l.substr(key.size()), 10);
+        if (!kib) return std::nullopt;
+        *total += *kib * 1024;
+      }
   }
   return r;
 }
