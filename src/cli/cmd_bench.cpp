@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/bench_budget.h"
 #include "cli/bench_parallel.h"
@@ -198,6 +199,9 @@ int run_bench(const BenchOptions& o) {
     if (!r.ok()) return fail(r.error());
     par = std::move(r).value();
   }
+  // After the runs, which have read every weight they use (a model too large for the loader's
+  // warm-up is only paged in by them).
+  const std::optional<MappedResidency> residency = (*model)->weights_residency();
   lim.bw_after = measure_read_bandwidth(pool, bw_bytes);
 
   // Decode attends to p+1 .. p+n tokens of context: the KV bytes at the mean context.
@@ -229,9 +233,9 @@ int run_bench(const BenchOptions& o) {
                    {"int8_other_gops", lim.peak[other_int8]}, {"int8_other_chain", lim.chain[other_int8]}, {"simd", lim.simd},
                    {"integer_kernels", std::string(q8_matmul_kernels().isa_name)},
                    {"bandwidth_buffer_bytes", bw_bytes}};
-    if (c.weights_residency) {
-      j["weights_resident_bytes"] = c.weights_residency->resident_bytes;
-      j["weights_huge_page_bytes"] = c.weights_residency->huge_page_bytes;
+    if (residency) {
+      j["weights_resident_bytes"] = residency->resident_bytes;
+      j["weights_huge_page_bytes"] = residency->huge_page_bytes;
     }
     j["prefill"] = spread_json(m.prefill);
     j["prefill"]["ops_per_token"] = ops_per_token;
@@ -265,12 +269,12 @@ int run_bench(const BenchOptions& o) {
              "int8 {:.0f} GOP/s ({}), {:.0f} ({}); integer kernels {}\n",
              threads, lim.simd, lim.bw_before, lim.bw_after, lim.peak[kf32], lim.peak[main_int8], lim.chain[main_int8],
              lim.peak[other_int8], lim.chain[other_int8], q8_matmul_kernels().isa_name);
-  if (c.weights_residency && c.weights_residency->resident_bytes > 0) {
+  if (residency && residency->resident_bytes > 0) {
     // Decode streams the weights, and on a VM each 4 KiB-page TLB miss walks two page tables;
     // how the page cache holds the file decides which pages a run gets (docs/kernels.md, "Huge
     // pages"), so a decode number is read next to this.
-    const MappedResidency& r = *c.weights_residency;
-    fmt::print("pages    weights {:.2f} GB in memory after loading, {:.0f}% of it in 2 MiB pages\n",
+    const MappedResidency& r = *residency;
+    fmt::print("pages    weights {:.2f} GB in memory after the runs, {:.0f}% of it in 2 MiB pages\n",
                static_cast<double>(r.resident_bytes) / 1e9,
                100.0 * static_cast<double>(r.huge_page_bytes) / static_cast<double>(r.resident_bytes));
   }

@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "format/mapped_file.h"
 #include "format/metadata.h"
 #include "util/status.h"
 
@@ -84,9 +83,6 @@ struct ModelConfig {
 
   // Things whale decided that the file did not say (shown to the user as notices).
   std::vector<std::string> notices;
-  // How the mapped weight files sat in memory right after loading (MappedFile::residency,
-  // summed over the files); nullopt where it cannot be read.
-  std::optional<MappedResidency> weights_residency;
 
   bool is_moe() const { return n_routed_experts > 0; }
   bool uses_mla() const { return arch == Arch::kDeepSeek2; }

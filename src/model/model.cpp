@@ -95,29 +95,12 @@ std::int64_t logit_rows(std::span<const SeqStep> steps) {
   return n;
 }
 
-namespace {
-
-// The files' residency after the warm-up, summed; nullopt where it cannot be read.
-std::optional<MappedResidency> weights_residency(const ModelFiles& files) {
-  MappedResidency sum;
-  for (const MappedFile& f : files.files) {
-    const auto r = f.residency();
-    if (!r) return std::nullopt;
-    sum.resident_bytes += r->resident_bytes;
-    sum.huge_page_bytes += r->huge_page_bytes;
-  }
-  return sum;
-}
-
-}  // namespace
-
 Result<std::unique_ptr<Model>> load_model(const std::filesystem::path& path, const LoadOptions& options) {
   WHALE_TRY(ModelFiles files, open_model_files(path));
   WHALE_TRY(ModelConfig config, read_model_config(files, options.moe_groups));
   const int threads = options.n_threads > 0 ? options.n_threads : ThreadPool::default_threads();
   WeightStore store(std::move(files));
   store.warm_up();
-  config.weights_residency = weights_residency(store.files());
   Result<std::unique_ptr<Model>> model =
       config.arch == Arch::kDeepSeek2 ? load_deepseek(std::move(store), std::move(config), threads)
                                       : load_dense(std::move(store), std::move(config), threads);

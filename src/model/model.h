@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "format/mapped_file.h"
 #include "model/config.h"
 #include "util/aligned_buffer.h"
 #include "util/span2d.h"
@@ -106,6 +107,9 @@ class Model {
   virtual ~Model() = default;
   virtual const ModelConfig& config() const = 0;
   virtual KvCache new_cache(std::int64_t capacity_tokens) const = 0;
+  // How much of the mapped weight files is in memory now, and in 2 MiB pages
+  // (WeightStore::residency); nullopt where that cannot be read.
+  virtual std::optional<MappedResidency> weights_residency() const = 0;
   // One step for several sequences, each with its own tokens (1 for decode, a chunk for
   // prefill) and cache: all rows go through the weight matmuls together (weights are read once
   // per step), attention runs per sequence over its own cache, and only the rows asked for go

@@ -97,6 +97,17 @@ void WeightStore::warm_up() const {
   bar.finish();
 }
 
+std::optional<MappedResidency> WeightStore::residency() const {
+  MappedResidency sum;
+  for (const MappedFile& f : files_.files) {
+    const auto r = f.residency();
+    if (!r) return std::nullopt;
+    sum.resident_bytes += r->resident_bytes;
+    sum.huge_page_bytes += r->huge_page_bytes;
+  }
+  return sum;
+}
+
 AlignedBuffer<float> WeightStore::to_f32(const WeightView& w) {
   AlignedBuffer<float> out(static_cast<std::size_t>(w.rows * w.cols));
   for (std::int64_t r = 0; r < w.rows; ++r) dequantize_weight_row(w, r, out.data() + r * w.cols);

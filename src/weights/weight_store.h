@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ class WeightStore {
   // first token does not stall on page faults; skipped when the files would not fit in half
   // of the memory available now (a model larger than RAM streams its experts instead).
   void warm_up() const;
+  // The mapped files' residency now (MappedFile::residency, summed); nullopt where it cannot
+  // be read.
+  std::optional<MappedResidency> residency() const;
   // Every element of a matrix view, as f32 (row-major), for load-time repacking.
   static AlignedBuffer<float> to_f32(const WeightView& w);
 

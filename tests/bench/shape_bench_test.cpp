@@ -182,8 +182,8 @@ TEST_F(ShapeModel, WhaleBenchJsonHasTheRequiredFields) {
                          vector_ops / (j["limits"]["fp32_gflops"].get<double>() * 1e9);
   EXPECT_NEAR(j["prefill"]["roofline_tokens_per_s"].get<double>(), 1.0 / seconds, 1e-9 / seconds);
   EXPECT_TRUE(positive(j["limits"]["int8_other_gops"]));  // the K-quants' chain, measured too
-  // The loader touched every page of the file (it is far smaller than the memory), so all of
-  // it is in memory; the part in 2 MiB pages is the kernel's choice, but never more.
+  // The loader touched every page of the file (it is far smaller than the memory), so after
+  // the runs all of it is in memory; the part in 2 MiB pages is the kernel's choice, never more.
   const auto file_bytes = j["file_bytes"].get<std::uint64_t>();
   const auto resident = j["weights_resident_bytes"].get<std::uint64_t>();
   EXPECT_GE(resident, file_bytes);

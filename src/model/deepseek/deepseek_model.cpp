@@ -158,6 +158,7 @@ class DeepSeekModel final : public Model {
   }
 
   const ModelConfig& config() const override { return config_; }
+  std::optional<MappedResidency> weights_residency() const override { return store_.residency(); }
 
   KvCache new_cache(std::int64_t capacity) const override {
     return KvCache(config_.num_hidden_layers, capacity,

@@ -78,6 +78,7 @@ class DenseModel final : public Model {
   }
 
   const ModelConfig& config() const override { return config_; }
+  std::optional<MappedResidency> weights_residency() const override { return store_.residency(); }
 
   KvCache new_cache(std::int64_t capacity) const override {
     const std::int64_t w = config_.num_key_value_heads * config_.head_dim;
