@@ -64,7 +64,7 @@ inline void stage_block(const std::uint8_t* w, const float* xd, Block32Stage& s)
 // constants fill the 16 registers) held back every token's first op, and the scheduler filled
 // with waiting ops (the loop in L1, Q5_0: 33 cycles a block, 24 without the spill).
 template <class W, int TT>
-void block32_tile(const Q8MatmulArgs& a, const PackedTokens& x, std::int64_t r, std::int64_t t0) {
+[[gnu::noinline]] void block32_tile(const Q8MatmulArgs& a, const PackedTokens& x, std::int64_t r, std::int64_t t0) {
   constexpr Block32Operand kOperand = block32_operand<W>();
   const std::int64_t nb = a.cols / 32;
   const std::uint8_t* w = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
@@ -106,7 +106,7 @@ void block32_tile(const Q8MatmulArgs& a, const PackedTokens& x, std::int64_t r, 
 // The prefill of a 32-element type W.
 template <class W>
 void block32_matmul(const Q8MatmulArgs& a) {
-  for_each_packed_tile(a, W::kHasMin ? PackedSums::kBlock32 : PackedSums::kNone, false,
+  for_each_packed_tile(a, W::kHasMin ? PackedSums::kBlock32 : PackedSums::kNone, false, PackedOrder::kPlain,
                        [&](auto tt, const PackedTokens& x, std::int64_t r, std::int64_t t) {
                          block32_tile<W, decltype(tt)::value>(a, x, r, t);
                        });

@@ -137,7 +137,7 @@ void decode_tile(const Q8MatmulArgs& a, const std::int16_t* offsets, std::int64_
 // (pairs ≤ 2 · 255 · 32, exact) and no sign moves per token; the block's 128 · Σ sc · (q - 32)
 // lanes, computed once for the TT tokens, come off at the end.
 template <int TT>
-void packed_tile(const Q8MatmulArgs& a, const PackedTokens& x, std::int64_t r, std::int64_t t0) {
+[[gnu::noinline]] void packed_tile(const Q8MatmulArgs& a, const PackedTokens& x, std::int64_t r, std::int64_t t0) {
   const std::int64_t nb = a.cols / 256;
   const std::uint8_t* w = bytes(a.w) + static_cast<std::size_t>(r) * a.w_row_bytes;
   const std::int8_t* xq = x.quants(t0);
@@ -203,7 +203,7 @@ void matmul_q6_k(const Q8MatmulArgs& a) {
       for_each_decode_token_tile(a.n_tokens, [&](auto tt, std::int64_t t) { decode_tile<decltype(tt)::value>(a, x_offsets, r, t); });
     return;
   }
-  for_each_packed_tile(a, PackedSums::kNone, true, [&](auto tt, const PackedTokens& x, std::int64_t r, std::int64_t t) {
+  for_each_packed_tile(a, PackedSums::kNone, true, PackedOrder::kPlain, [&](auto tt, const PackedTokens& x, std::int64_t r, std::int64_t t) {
     packed_tile<decltype(tt)::value>(a, x, r, t);
   });
 #endif
