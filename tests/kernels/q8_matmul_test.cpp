@@ -149,6 +149,10 @@ void expect_equals_reference(const Q8MatmulKernels* fast) {
     shapes.push_back({4096 / block, 3, 37});
     // More rows than one row group of the walk (tile_walk.h kRowGroupBytes) holds.
     shapes.push_back({4096 / block, 23, 37});
+    // Decode with rows enough for every piece of every thread's run to hold some (16 pieces a
+    // thread, cut on multiples of 4 rows; q8_matmul.cpp run_rows), so that with 3 threads the
+    // runs are claimed by their owners and by the others.
+    shapes.push_back({2, 203, 1});
     for (const auto& [blocks, rows, tokens] : shapes) {
       ++seed;
       const Weights w = make_weights(info.weight, rows, block * blocks, seed);
