@@ -199,7 +199,6 @@ struct alignas(64) PieceCounter {
 // the V2-Lite shape, decode 9.4 / 13.2 / 13.0 → 13.6 / 12.6 / 14.4 tok/s (56–73 % → 76–85 % of
 // the roofline). Prefill cuts one (each piece repacks the token chunk's activations, and a
 // tile's work is large enough to even out).
-
 void run_rows(std::span<const Q8MatmulArgs> args, std::span<const Q8MatmulFn> fns,
               std::span<const std::int64_t> first_row, ThreadPool& pool) {
   if (args.empty()) return;

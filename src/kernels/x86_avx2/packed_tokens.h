@@ -34,7 +34,7 @@ enum class PackedSums { kNone, kBlock32, kKQuantMins };
 enum class PackedOrder { kPlain, kWordPairs };
 
 // Two vectors u, v (32 quants each, of groups with different scales) rearranged by 16-bit
-// words into two: first = (u0, v1, u2, v3, ...), second = (u1, v0, u3, v2, ...). Int32 lane m
+// words into two: first = words (u0, v1, u2, v3, ...), second = (u1, v0, u3, v2, ...). Int32 lane m
 // of either holds only elements 4m..4m+3 of u and v, so a product of both, added in int16 and
 // multiplied by the (scale u, scale v) word pair in one vpmaddwd, gives exactly the lanes of
 // the contract (kernels/q8_matmul.h). Weights and activations go through the same exchange.
