@@ -2,9 +2,9 @@
 #include "cli/bench_budget.h"
 
 #include <algorithm>
-#include <charconv>
 #include <map>
 
+#include "format/tensor_directory.h"
 #include "quant/dtype.h"
 
 namespace whale::cli {
@@ -21,18 +21,6 @@ bool is_embedding(const std::string& name) {
 }
 
 bool is_output(const std::string& name) { return name == "output.weight" || name == "lm_head.weight"; }
-
-// The decoder layer a tensor belongs to, or -1 for the embedding, head and norms.
-std::int64_t layer_of(const std::string& name) {
-  for (std::string_view prefix : {"blk.", "model.layers."}) {
-    if (!name.starts_with(prefix)) continue;
-    std::int64_t l = -1;
-    const char* b = name.data() + prefix.size();
-    auto [end, ec] = std::from_chars(b, name.data() + name.size(), l);
-    if (ec == std::errc() && end != b) return l;
-  }
-  return -1;
-}
 
 // The arithmetic of a tensor's prefill product. A GGUF's per-head attn_k_b (W_UK, [kv_lora,
 // nope] per head) is rebuilt transposed in f32 at load for MLA's expanded prefill
@@ -76,7 +64,7 @@ TokenBudget token_budget(const ModelFiles& files, const ModelConfig& c,
   std::map<std::string, std::uint64_t> matmul_bytes_by_type;
   for (const auto& t : files.tensors.all()) {
     // MTP modules sit in layers past the main stack; decoding does not run them.
-    if (layer_of(t.name) >= c.num_hidden_layers) continue;
+    if (layer_of_tensor(t.name) >= c.num_hidden_layers) continue;
     const auto nbytes = static_cast<double>(t.bytes.size());
     const auto nparams = static_cast<double>(t.numel());
     const bool matrix = t.shape.size() >= 2;

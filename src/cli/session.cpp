@@ -8,12 +8,12 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <unistd.h>
 
 #include "chat/chat_template.h"
 #include "format/model_files.h"
 #include "model/model_info.h"
 #include "util/text_file.h"
+#include "util/system_memory.h"
 
 namespace whale::cli {
 
@@ -130,7 +130,7 @@ Result<Session> Session::open(const SessionOptions& o) {
   // The cache grows block by block, but a context it could never hold is refused up front:
   // at most half of the memory available now.
   const std::uint64_t per_token = s.model_->new_cache(1).capacity_bytes();
-  const auto avail = static_cast<std::uint64_t>(sysconf(_SC_AVPHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+  const auto avail = available_memory_bytes();
   if (per_token > 0 && static_cast<std::uint64_t>(s.context_) * per_token > avail / 2) {
     const auto fit = static_cast<std::int64_t>(avail / 2 / per_token);
     fmt::print(stderr, "whale: notice: a {}-token KV cache needs {:.1f} GB; capped at {} tokens to fit in memory\n",

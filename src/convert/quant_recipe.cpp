@@ -5,8 +5,8 @@
 
 #include <array>
 #include <cctype>
-#include <charconv>
 
+#include "format/tensor_directory.h"
 #include "quant/dequantize.h"
 
 namespace whale {
@@ -97,7 +97,7 @@ DType mixture_type(const QuantTarget& t, const TensorSlot& s) {
   // The input embedding is a lookup (no error accumulates through it): 2-3 bits suffice.
   if (t.mixture == Mixture::kIQ_LOW && s.name == "token_embd.weight")
     return base == DType::kIQ1_M ? DType::kQ3_K : DType::kQ2_K;
-  const std::int64_t i = layer_of(s.name);
+  const std::int64_t i = layer_of_tensor(s.name);
   const std::int64_t n = s.n_layers;
   if (i < 0 || n <= 0) return base;
   if (is_value_path(s.name)) {
@@ -173,16 +173,6 @@ std::string quant_target_help() {
     out += r.name;
   }
   return out;
-}
-
-std::int64_t layer_of(std::string_view name) {
-  if (name.substr(0, 4) != "blk.") return -1;
-  std::int64_t i = -1;
-  const char* begin = name.data() + 4;
-  const char* end = name.data() + name.size();
-  auto [p, ec] = std::from_chars(begin, end, i);
-  if (ec != std::errc() || p == end || *p != '.') return -1;
-  return i;
 }
 
 DType fallback_type(DType t, std::int64_t cols) {

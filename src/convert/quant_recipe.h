@@ -53,7 +53,4 @@ TypeChoice choose_tensor_type(const QuantTarget& target, const TensorSlot& slot,
 // t's blocks: K-quants step to a 32-element type of similar or more bits, else F16.
 DType fallback_type(DType t, std::int64_t cols);
 
-// Layer index from a "blk.N." name; -1 for global tensors.
-std::int64_t layer_of(std::string_view name);
-
 }  // namespace whale

@@ -3,6 +3,8 @@
 
 #include <fmt/ranges.h>
 
+#include <charconv>
+
 namespace whale {
 
 std::int64_t TensorRecord::numel() const {
@@ -38,6 +40,19 @@ Result<std::uint64_t> tensor_bytes(DType dtype, std::span<const std::int64_t> sh
     return Error("row length {} is not a multiple of the {} block size {}", inner, tr.name,
                  tr.block_elems);
   return n / static_cast<std::uint64_t>(tr.block_elems) * tr.block_bytes;
+}
+
+std::int64_t layer_of_tensor(std::string_view name) {
+  for (std::string_view prefix : {std::string_view("blk."), std::string_view("model.layers.")}) {
+    if (!name.starts_with(prefix)) continue;
+    const char* begin = name.data() + prefix.size();
+    const char* end = name.data() + name.size();
+    std::int64_t layer = -1;
+    auto [p, ec] = std::from_chars(begin, end, layer);
+    if (ec != std::errc() || p == begin || p == end || *p != '.' || layer < 0) return -1;
+    return layer;
+  }
+  return -1;
 }
 
 }  // namespace whale

@@ -45,4 +45,9 @@ class TensorDirectory {
 // number of blocks.
 Result<std::uint64_t> tensor_bytes(DType dtype, std::span<const std::int64_t> shape);
 
+// The decoder layer a tensor belongs to, from its name: N of "blk.N." (GGUF) or
+// "model.layers.N." (Hugging Face); -1 for the embedding, the head, global norms and any name
+// whose number does not parse or fit.
+std::int64_t layer_of_tensor(std::string_view name);
+
 }  // namespace whale

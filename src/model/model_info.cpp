@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "format/tensor_directory.h"
+
 namespace whale {
 
 std::int64_t ModelSummary::kv_values_per_token_per_layer() const {
@@ -30,25 +32,11 @@ Result<ModelConfig> read_model_config(const ModelFiles& files,
 }
 
 namespace {
-// Tensors of MTP modules: HF names them by layer index past the main layers; llama.cpp puts
-// them in blocks past the main ones too.
-// The layer number is parsed from the name rather than matched against every MTP layer, so
-// a file claiming millions of MTP layers costs nothing.
+// Tensors of MTP modules: HF and llama.cpp both number them as layers past the main ones.
 bool is_mtp_tensor(std::string_view name, const ModelConfig& c) {
   if (c.num_nextn_predict_layers <= 0) return false;
-  for (std::string_view prefix : {std::string_view("model.layers."), std::string_view("blk.")}) {
-    if (!name.starts_with(prefix)) continue;
-    std::string_view rest = name.substr(prefix.size());
-    const std::size_t dot = rest.find('.');
-    if (dot == std::string_view::npos || dot == 0 || dot > 9) return false;
-    std::int64_t layer = 0;
-    for (char ch : rest.substr(0, dot)) {
-      if (ch < '0' || ch > '9') return false;
-      layer = layer * 10 + (ch - '0');
-    }
-    return layer >= c.num_hidden_layers && layer - c.num_hidden_layers < c.num_nextn_predict_layers;
-  }
-  return false;
+  const std::int64_t layer = layer_of_tensor(name);
+  return layer >= c.num_hidden_layers && layer - c.num_hidden_layers < c.num_nextn_predict_layers;
 }
 }  // namespace
 

@@ -4,7 +4,6 @@
 #include "runtime/engine.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -15,6 +14,7 @@
 
 #include "runtime/prefix_cache.h"
 #include "runtime/sequence.h"
+#include "util/system_memory.h"
 
 namespace whale {
 namespace {
@@ -316,8 +316,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const EngineOptions& options) {
   // Caches grow block by block, but every running sequence must be able to reach its context:
   // parallel full caches may take at most half of the memory available now.
   const std::uint64_t per_token = model->new_cache(1).capacity_bytes();
-  const auto avail = static_cast<std::uint64_t>(sysconf(_SC_AVPHYS_PAGES)) *
-                     static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+  const auto avail = available_memory_bytes();
   const auto slots = static_cast<std::uint64_t>(options.parallel);
   if (per_token > 0 && static_cast<std::uint64_t>(ctx) * per_token * slots > avail / 2)
     ctx = std::max<std::int64_t>(static_cast<std::int64_t>(avail / 2 / per_token / slots), 2);

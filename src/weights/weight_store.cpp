@@ -3,13 +3,12 @@
 
 #include <fmt/ranges.h>
 
-#include <unistd.h>
-
 #include <algorithm>
 
 #include "kernels/matmul.h"
-#include "util/progress.h"
 #include "quant/dequantize.h"
+#include "util/progress.h"
+#include "util/system_memory.h"
 
 namespace whale {
 
@@ -74,8 +73,7 @@ WeightView WeightStore::own(AlignedBuffer<float> data, std::int64_t rows, std::i
 
 void WeightStore::warm_up() const {
   const std::uint64_t total = files_.total_bytes();
-  const auto avail = static_cast<std::uint64_t>(sysconf(_SC_AVPHYS_PAGES)) *
-                     static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+  const auto avail = available_memory_bytes();
   if (total == 0 || total > avail / 2) return;
   ProgressBar bar("loading", total, "B");
   constexpr std::size_t kChunk = std::size_t{64} << 20;

@@ -190,13 +190,5 @@ TEST(QuantRecipe, RowWidthFallback) {
   EXPECT_TRUE(c.fell_back);
 }
 
-TEST(QuantRecipe, LayerOf) {
-  EXPECT_EQ(layer_of("blk.12.ffn_down.weight"), 12);
-  EXPECT_EQ(layer_of("blk.0.attn_v.weight"), 0);
-  EXPECT_EQ(layer_of("output.weight"), -1);
-  EXPECT_EQ(layer_of("blk.x.attn_v.weight"), -1);
-  EXPECT_EQ(layer_of("blk.7"), -1);
-}
-
 }  // namespace
 }  // namespace whale

@@ -16,6 +16,7 @@
 #include "format/gguf_writer.h"
 #include "format/mapped_file.h"
 #include "format/model_files.h"
+#include "format/tensor_directory.h"
 #include "unit/test_files.h"
 #include "util/aligned_buffer.h"
 
@@ -38,6 +39,18 @@ bool same_bytes(std::span<const std::byte> a, std::span<const std::byte> b) {
 
 // The writer's output for a tiny model, compared byte for byte with the layout the GGUF spec
 // describes, built by hand.
+TEST(TensorNames, LayerOfGgufAndHuggingFaceNames) {
+  EXPECT_EQ(layer_of_tensor("blk.12.ffn_down.weight"), 12);
+  EXPECT_EQ(layer_of_tensor("blk.0.attn_v.weight"), 0);
+  EXPECT_EQ(layer_of_tensor("model.layers.61.mlp.experts.3.up_proj.weight"), 61);
+  EXPECT_EQ(layer_of_tensor("output.weight"), -1);
+  EXPECT_EQ(layer_of_tensor("model.embed_tokens.weight"), -1);
+  EXPECT_EQ(layer_of_tensor("blk.x.attn_v.weight"), -1);
+  EXPECT_EQ(layer_of_tensor("blk.7"), -1);
+  EXPECT_EQ(layer_of_tensor("blk.-1.attn_v.weight"), -1);
+  EXPECT_EQ(layer_of_tensor("blk.99999999999999999999.attn_v.weight"), -1);
+}
+
 TEST(GgufWriter, BytesMatchTheSpecLayout) {
   Metadata m;
   ASSERT_TRUE(m.add("general.architecture", meta_str("x")).ok());
