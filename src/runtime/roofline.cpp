@@ -106,7 +106,7 @@ double measure_read_bandwidth(ThreadPool& pool, std::size_t bytes, int passes) {
   WHALE_CHECK(bytes >= 4096 && passes >= 1);
   const SimdLevel level = detect_simd_level();
   const std::size_t n_words = bytes / sizeof(std::uint64_t);
-  AlignedBuffer<std::uint64_t> buf(n_words);
+  AlignedBuffer<std::uint64_t> buf(n_words, kLeftUninitialized);
   // Each thread writes the share it will read, so the pages are really there (not the shared
   // zero page) and sit near the thread that reads them.
   const std::int64_t grain = 4096 / sizeof(std::uint64_t);

@@ -17,28 +17,35 @@ inline constexpr std::size_t kCacheLineBytes = 64;
 // x86-64's and AArch64's (4 KiB granule) transparent huge page size.
 inline constexpr std::size_t kHugePageBytes = std::size_t{2} << 20;
 
-// Zero-initialised storage for trivially copyable T, aligned to a cache line so SIMD loads
-// never split lines and threads writing neighbouring buffers never share one. Buffers of 2 MiB
-// or more (KV cache blocks, repacked weights, the roofline's read buffer) are aligned to and
+// Zero-initialised (unless asked otherwise) storage for trivially copyable T, aligned to a
+// cache line so SIMD loads never split lines and threads writing neighbouring buffers never
+// share one. Buffers of 2 MiB or more (KV cache blocks, repacked weights, the roofline's read buffer) are aligned to and
 // backed by transparent huge pages where the kernel allows: a stream over 4 KiB pages misses
 // the TLB every page, which cost ~25 % of decode speed here (docs/kernels.md, "Huge pages").
+struct LeftUninitialized {};
+inline constexpr LeftUninitialized kLeftUninitialized{};
+
 template <typename T>
 class AlignedBuffer {
   static_assert(std::is_trivially_copyable_v<T>);
 
  public:
   AlignedBuffer() = default;
-  explicit AlignedBuffer(std::size_t count) : size_(count) {
+  explicit AlignedBuffer(std::size_t count) : AlignedBuffer(count, kLeftUninitialized) {
+    if (data_ != nullptr) std::memset(static_cast<void*>(data_), 0, allocated_bytes(count));
+  }
+  // Storage whose first write is the caller's: where several threads each write their share
+  // (the roofline's read buffer), each faults in its own pages instead of this thread zeroing
+  // them all first.
+  AlignedBuffer(std::size_t count, LeftUninitialized) : size_(count) {
     if (count == 0) return;
-    std::size_t bytes = count * sizeof(T);
-    const std::size_t align = bytes >= kHugePageBytes ? kHugePageBytes : kCacheLineBytes;
-    bytes = (bytes + align - 1) / align * align;
+    const std::size_t bytes = allocated_bytes(count);
+    const std::size_t align = alignment(count);
     data_ = static_cast<T*>(std::aligned_alloc(align, bytes));
     if (data_ == nullptr) throw std::bad_alloc();
-    // Before the first touch, so the zeroing below already faults in huge pages. A hint: a
-    // kernel without THP leaves 4 KiB pages and the buffer works the same.
+    // Before the first touch, so that touch already faults in huge pages. A hint: a kernel
+    // without THP leaves 4 KiB pages and the buffer works the same.
     if (align == kHugePageBytes) ::madvise(static_cast<void*>(data_), bytes, MADV_HUGEPAGE);
-    std::memset(static_cast<void*>(data_), 0, bytes);
   }
   AlignedBuffer(AlignedBuffer&& other) noexcept
       : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
@@ -68,6 +75,15 @@ class AlignedBuffer {
   const T* end() const { return data_ + size_; }
 
  private:
+  static std::size_t alignment(std::size_t count) {
+    return count * sizeof(T) >= kHugePageBytes ? kHugePageBytes : kCacheLineBytes;
+  }
+  // The byte count rounded up to a multiple of the alignment, as aligned_alloc wants.
+  static std::size_t allocated_bytes(std::size_t count) {
+    const std::size_t align = alignment(count);
+    return (count * sizeof(T) + align - 1) / align * align;
+  }
+
   T* data_ = nullptr;
   std::size_t size_ = 0;
 };
