@@ -41,6 +41,8 @@ std::array<double, kArithmetics> prefill_ops_by_arithmetic(const TokenBudget& b,
     ops[i] = 2.0 * (static_cast<double>(b.params_per_token[i]) - head +
                     head / static_cast<double>(std::max<std::int64_t>(prompt_tokens, 1)));
   }
+  const double mean_positions = static_cast<double>(std::max<std::int64_t>(prompt_tokens, 1) + 1) / 2.0;
+  ops[static_cast<std::size_t>(Arithmetic::kFp32)] += b.attention_ops_per_context_token * mean_positions;
   return ops;
 }
 
@@ -99,6 +101,11 @@ TokenBudget token_budget(const ModelFiles& files, const ModelConfig& c,
   b.quantized = 2 * quantized > total;
   b.kv_bytes_per_context_token = static_cast<std::uint64_t>(kv_floats_per_token_per_layer) *
                                  static_cast<std::uint64_t>(c.num_hidden_layers) * sizeof(float);
+  const std::int64_t key_width = c.uses_mla() ? c.qk_head_dim() : c.head_dim;
+  const std::int64_t value_width = c.uses_mla() ? c.v_head_dim : c.head_dim;
+  b.attention_ops_per_context_token = 2.0 * static_cast<double>(key_width + value_width) *
+                                      static_cast<double>(c.num_attention_heads) *
+                                      static_cast<double>(c.num_hidden_layers);
   return b;
 }
 

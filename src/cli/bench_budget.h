@@ -34,10 +34,16 @@ struct TokenBudget {
   std::string main_dtype;  // the type holding the most matmul weight bytes
   // KV cache bytes read per token of context attended (f32 cache, every layer).
   std::uint64_t kv_bytes_per_context_token = 0;
+  // Multiply-adds × 2 of the attention itself per query and attended position, all heads and
+  // layers: q·k over the key width and the weighted sum over the value width, in f32 (the
+  // attention kernels' arithmetic). Prompts run MLA in the expanded form (keys qk_nope +
+  // qk_rope wide, values v_head_dim).
+  double attention_ops_per_context_token = 0.0;
 };
 
 // Multiply-adds × 2 per prompt token of a prefill of prompt_tokens: the output head runs for
-// the last token only (a prompt's other logits are never read), every other weight for all.
+// the last token only (a prompt's other logits are never read), every other weight for all,
+// and the causal attention of prompt token i over i + 1 positions, (P + 1) / 2 on average (f32).
 // By arithmetic (index: Arithmetic), and their sum.
 std::array<double, kArithmetics> prefill_ops_by_arithmetic(const TokenBudget& b, std::int64_t prompt_tokens);
 double prefill_ops_per_token(const TokenBudget& b, std::int64_t prompt_tokens);

@@ -164,22 +164,25 @@ TEST_F(ShapeModel, WhaleBenchJsonHasTheRequiredFields) {
   const std::uint64_t vectors = 4 * (3 * kHidden + kHidden + 2 * kKv);  // norms + q/k/v biases, f32
   EXPECT_EQ(j["decode"]["weight_bytes_per_token"].get<std::uint64_t>(), matrices + vectors + q8_0_bytes(1, kHidden));
   // Prefill ops: 2 per weight of every matrix and vector except the embedding table, the
-  // output head's only for the last of the 8 prompt tokens (no other logits are computed).
+  // output head's only for the last of the 8 prompt tokens (no other logits are computed),
+  // plus the causal attention: prompt token i attends i + 1 positions, 4.5 on average, each
+  // a 128-wide q·k and a 128-wide sum of values for each of the 12 heads.
   const double body = static_cast<double>(2 * kHidden * kHidden + 2 * kKv * kHidden + 3 * kFfn * kHidden +
                                           4 * kHidden + 2 * kKv);
   const double head = static_cast<double>(kVocab * kHidden);
-  EXPECT_DOUBLE_EQ(j["prefill"]["ops_per_token"].get<double>(), 2 * (body + head / 8));
+  const double attention_ops = 2.0 * (128 + 128) * 12 * 4.5;
+  EXPECT_DOUBLE_EQ(j["prefill"]["ops_per_token"].get<double>(), 2 * (body + head / 8) + attention_ops);
   // Each weight's ops run at the peak of its own arithmetic: the Q8_0 matrices on the
-  // 32-element blocks' chain, the norms and biases (f32 vectors) on f32 FMAs; the roofline is
-  // the time of both at their peaks.
+  // 32-element blocks' chain, the norms and biases (f32 vectors) and the attention on f32
+  // FMAs; the roofline is the time of both at their peaks.
   const double vector_ops = 2.0 * (4 * kHidden + 2 * kKv);
   const double matrix_ops = 2 * (body + head / 8) - vector_ops;
   const auto& by_chain = j["prefill"]["ops_per_token_by_chain"];
   ASSERT_EQ(by_chain.size(), 2u) << by_chain.dump();
   EXPECT_DOUBLE_EQ(by_chain[chain].get<double>(), matrix_ops);
-  EXPECT_DOUBLE_EQ(by_chain["fma"].get<double>(), vector_ops);
+  EXPECT_DOUBLE_EQ(by_chain["fma"].get<double>(), vector_ops + attention_ops);
   const double seconds = matrix_ops / (j["limits"]["int8_gops"].get<double>() * 1e9) +
-                         vector_ops / (j["limits"]["fp32_gflops"].get<double>() * 1e9);
+                         (vector_ops + attention_ops) / (j["limits"]["fp32_gflops"].get<double>() * 1e9);
   EXPECT_NEAR(j["prefill"]["roofline_tokens_per_s"].get<double>(), 1.0 / seconds, 1e-9 / seconds);
   EXPECT_TRUE(positive(j["limits"]["int8_other_gops"]));  // the K-quants' chain, measured too
   // The loader touched every page of the file (it is far smaller than the memory), so after
@@ -236,9 +239,12 @@ TEST(DemoModelBench, DecodeReadsTheChosenShareOfRoutedExperts) {
   const std::int64_t head = h + vocab * h;           // output norm and projection
   const std::int64_t floats_per_token = head + 2 * (attention + norms) + dense_ffn + router + shared + routed_used;
   EXPECT_EQ(j["decode"]["weight_bytes_per_token"].get<std::int64_t>(), 4 * (floats_per_token + h));  // + one embedding row
-  // The projection runs for the last of the 4 prompt tokens only.
+  // The projection runs for the last of the 4 prompt tokens only. The prompt's attention runs
+  // MLA expanded: per head and attended position a (16 + 8)-wide q·k and a 16-wide sum of
+  // values, 2 heads, 2 layers, (4 + 1) / 2 positions on average.
   const double prefill_floats = static_cast<double>(floats_per_token - vocab * h) + static_cast<double>(vocab * h) / 4;
-  EXPECT_DOUBLE_EQ(j["prefill"]["ops_per_token"].get<double>(), 2.0 * prefill_floats);
+  const double attention_ops = 2.0 * (24 + 16) * 2 * 2 * 2.5;
+  EXPECT_DOUBLE_EQ(j["prefill"]["ops_per_token"].get<double>(), 2.0 * prefill_floats + attention_ops);
   EXPECT_EQ(j["prefill"]["peak"], "fp32");  // float weights
   EXPECT_EQ(j["weight_type"], "F32");
 }
