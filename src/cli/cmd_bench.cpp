@@ -180,9 +180,15 @@ int run_bench(const BenchOptions& o) {
   lim.chain[k256] = vnni ? "maddubs+dpwssd zmm" : "maddubs+madd+add";
   lim.chain[k32] = vnni ? "xor+dpbusd+cvt+fma zmm" : "sign+maddubs+madd+cvt+fma";
   lim.chain[kf32] = "fma";
-  lim.peak[kf32] = measure_fp32_fma_peak(pool);
-  lim.peak[k256] = measure_int8_madd_peak(pool, vnni);
-  lim.peak[k32] = measure_int8_q8_block_peak(pool, vnni);
+  // Each peak is the better of a measurement before and one after the runs, as the bandwidth
+  // is taken on both sides: this VM's two-thread int8 peak read 229 in one process and 390
+  // GOP/s in the next, and a peak taken in a slow minute made the run's fraction read high.
+  const auto measure_peaks = [&] {
+    lim.peak[kf32] = std::max(lim.peak[kf32], measure_fp32_fma_peak(pool));
+    lim.peak[k256] = std::max(lim.peak[k256], measure_int8_madd_peak(pool, vnni));
+    lim.peak[k32] = std::max(lim.peak[k32], measure_int8_q8_block_peak(pool, vnni));
+  };
+  measure_peaks();
   // The int8 peak of the type holding the most matmul bytes, the one printed first.
   const auto main_type = dtype_from_name(budget.main_dtype);
   const std::size_t main_int8 = main_type && dtype_traits(*main_type).block_elems == 32 ? k32 : k256;
@@ -203,6 +209,7 @@ int run_bench(const BenchOptions& o) {
   // warm-up is only paged in by them).
   const std::optional<MappedResidency> residency = (*model)->weights_residency();
   lim.bw_after = measure_read_bandwidth(pool, bw_bytes);
+  measure_peaks();
 
   // Decode attends to p+1 .. p+n tokens of context: the KV bytes at the mean context.
   const double mean_ctx = static_cast<double>(o.prompt) + static_cast<double>(o.gen + 1) / 2.0;
