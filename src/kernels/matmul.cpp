@@ -50,7 +50,7 @@ void matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, ThreadP
   constexpr std::int64_t kWidenOnceRows = 4;
   const RowDotFn stored_dot = w.block_scales == nullptr ? row_dot_kernel(w.dtype) : nullptr;
   const RowDotFn f32_dot = row_dot_kernel(DType::kF32);
-  const Dot2x4Fn dot2x4 = dot2x4_f32_kernel();
+  const Dot2x3Fn dot2x3 = dot2x3_f32_kernel();
   const bool per_dot = stored_dot != nullptr && x.rows() <= kWidenOnceRows;
   pool.parallel_for(w.rows, [&](RowRange rows, int) {
     thread_local AlignedBuffer<float> row_buf;  // two rows
@@ -63,19 +63,19 @@ void matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, ThreadP
       }
       return;
     }
-    // Rows in pairs (a last odd row goes alone: dot2x4 gets it twice), each dequantized once.
+    // Rows in pairs (a last odd row goes alone: dot2x3 gets it twice), each dequantized once.
     for (std::int64_t r = rows.begin; r < rows.end; r += 2) {
       const int n_rows = r + 1 < rows.end ? 2 : 1;
       const float* wr[2] = {row_buf.data(), row_buf.data() + (n_rows - 1) * w.cols};
       for (int j = 0; j < n_rows; ++j) dequantize_weight_row(w, r + j, row_buf.data() + j * w.cols);
       std::int64_t t = 0;
-      if (dot2x4 != nullptr)
-        for (; t + 4 <= x.rows(); t += 4) {
-          const float* xs[4] = {x.row(t), x.row(t + 1), x.row(t + 2), x.row(t + 3)};
-          float out[8];
-          dot2x4(wr, xs, w.cols, out);
+      if (dot2x3 != nullptr)
+        for (; t + 3 <= x.rows(); t += 3) {
+          const float* xs[3] = {x.row(t), x.row(t + 1), x.row(t + 2)};
+          float out[6];
+          dot2x3(wr, xs, w.cols, out);
           for (int j = 0; j < n_rows; ++j)
-            for (int k = 0; k < 4; ++k) y.row(t + k)[r + j] = out[4 * j + k];
+            for (int k = 0; k < 3; ++k) y.row(t + k)[r + j] = out[3 * j + k];
         }
       for (; t < x.rows(); ++t)
         for (int j = 0; j < n_rows; ++j)

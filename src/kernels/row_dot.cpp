@@ -25,10 +25,10 @@ RowDotFn row_dot_kernel(DType t) {
   return nullptr;
 }
 
-Dot2x4Fn dot2x4_f32_kernel() {
+Dot2x3Fn dot2x3_f32_kernel() {
 #if defined(WHALE_HAVE_X86_AVX2)
   static const bool avx2 = has_avx2();
-  if (avx2) return &avx2_dot2x4_f32;
+  if (avx2) return &avx2_dot2x3_f32;
 #endif
   return nullptr;
 }

@@ -86,6 +86,46 @@ TEST(Matmul, EveryTypeOddShapesAndThreads) {
       for (std::int64_t tokens : {1, 3, 4, 5, 9}) check_case(c, rows, tokens, seed++);
 }
 
+// A token's outputs are the same bits whatever else shares its matmul: decode's one-token
+// product (row dots on the stored row), a prefill's groups of 3 tokens and their tail (rows
+// dequantized once), at every place in the batch. Float weights and Q8_0 on the exact path;
+// the column counts reach every step of the order (16s, a last 8, a scalar tail).
+TEST(Matmul, FloatWeightsGiveATokenTheSameBitsInAnyBatch) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  ThreadPool pool(2);
+  const std::vector<Case> cases = {{DType::kF32, 7},   {DType::kF32, 24},  {DType::kF32, 37},
+                                   {DType::kF32, 300}, {DType::kF16, 45},  {DType::kF16, 264},
+                                   {DType::kBF16, 19}, {DType::kBF16, 136}, {DType::kQ8_0, 96}};
+  for (const Case& c : cases) {
+    const std::int64_t rows = 5, tokens = 9;
+    auto bytes = make_weights(c.dtype, rows, c.cols, rng);
+    WeightView w;
+    w.dtype = c.dtype;
+    w.rows = rows;
+    w.cols = c.cols;
+    w.row_bytes = *row_bytes(c.dtype, c.cols);
+    w.data = bytes.data();
+    std::vector<float> x(static_cast<std::size_t>(tokens * c.cols));
+    for (auto& v : x) v = dist(rng);
+    std::vector<float> alone(static_cast<std::size_t>(tokens * rows));
+    for (std::int64_t t = 0; t < tokens; ++t)
+      matmul(w, Span2D<const float>(x.data() + t * c.cols, 1, c.cols), Span2D<float>(alone.data() + t * rows, 1, rows),
+             pool, MatmulNumerics::kExact);
+    for (std::int64_t n = 2; n <= tokens; ++n)
+      for (std::int64_t first = 0; first + n <= tokens; first += n) {
+        std::vector<float> y(static_cast<std::size_t>(n * rows));
+        matmul(w, Span2D<const float>(x.data() + first * c.cols, n, c.cols), Span2D<float>(y.data(), n, rows), pool,
+               MatmulNumerics::kExact);
+        for (std::int64_t t = 0; t < n; ++t)
+          for (std::int64_t r = 0; r < rows; ++r)
+            ASSERT_EQ(y[static_cast<std::size_t>(t * rows + r)], alone[static_cast<std::size_t>((first + t) * rows + r)])
+                << dtype_name(c.dtype) << " cols " << c.cols << ": token " << first + t << " of a batch of " << n
+                << " from " << first << ", row " << r;
+      }
+  }
+}
+
 TEST(Matmul, QuantizedTypesThroughTheReferencePath) {
   std::uint32_t seed = 100;
   for (DType t : {DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kQ5_K})
