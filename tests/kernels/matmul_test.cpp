@@ -33,15 +33,21 @@ std::vector<std::byte> make_weights(DType t, std::int64_t rows, std::int64_t col
   return out;
 }
 
+// A view of `bytes` as `rows` stored rows of `cols` elements of type t.
+WeightView view_of(DType t, std::int64_t rows, std::int64_t cols, const std::vector<std::byte>& bytes) {
+  WeightView w;
+  w.dtype = t;
+  w.rows = rows;
+  w.cols = cols;
+  w.row_bytes = *row_bytes(t, cols);
+  w.data = bytes.data();
+  return w;
+}
+
 void check_case(const Case& c, std::int64_t rows, std::int64_t tokens, std::uint32_t seed) {
   std::mt19937 rng(seed);
   auto bytes = make_weights(c.dtype, rows, c.cols, rng);
-  WeightView w;
-  w.dtype = c.dtype;
-  w.rows = rows;
-  w.cols = c.cols;
-  w.row_bytes = *row_bytes(c.dtype, c.cols);
-  w.data = bytes.data();
+  const WeightView w = view_of(c.dtype, rows, c.cols, bytes);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   std::vector<float> x(static_cast<std::size_t>(tokens * c.cols));
   for (auto& v : x) v = dist(rng);
@@ -100,12 +106,7 @@ TEST(Matmul, FloatWeightsGiveATokenTheSameBitsInAnyBatch) {
   for (const Case& c : cases) {
     const std::int64_t rows = 5, tokens = 9;
     auto bytes = make_weights(c.dtype, rows, c.cols, rng);
-    WeightView w;
-    w.dtype = c.dtype;
-    w.rows = rows;
-    w.cols = c.cols;
-    w.row_bytes = *row_bytes(c.dtype, c.cols);
-    w.data = bytes.data();
+    const WeightView w = view_of(c.dtype, rows, c.cols, bytes);
     std::vector<float> x(static_cast<std::size_t>(tokens * c.cols));
     for (auto& v : x) v = dist(rng);
     std::vector<float> alone(static_cast<std::size_t>(tokens * rows));
