@@ -17,14 +17,16 @@ inline constexpr std::size_t kCacheLineBytes = 64;
 // x86-64's and AArch64's (4 KiB granule) transparent huge page size.
 inline constexpr std::size_t kHugePageBytes = std::size_t{2} << 20;
 
-// Zero-initialised (unless asked otherwise) storage for trivially copyable T, aligned to a
-// cache line so SIMD loads never split lines and threads writing neighbouring buffers never
-// share one. Buffers of 2 MiB or more (KV cache blocks, repacked weights, the roofline's read buffer) are aligned to and
-// backed by transparent huge pages where the kernel allows: a stream over 4 KiB pages misses
-// the TLB every page, which cost ~25 % of decode speed here (docs/kernels.md, "Huge pages").
+// Asks AlignedBuffer for storage its caller writes first (see its constructor).
 struct LeftUninitialized {};
 inline constexpr LeftUninitialized kLeftUninitialized{};
 
+// Zero-initialised (unless asked otherwise) storage for trivially copyable T, aligned to a
+// cache line so SIMD loads never split lines and threads writing neighbouring buffers never
+// share one. Buffers of 2 MiB or more (KV cache blocks, repacked weights, the roofline's read
+// buffer) are aligned to and backed by transparent huge pages where the kernel allows: a stream
+// over 4 KiB pages misses the TLB every page, which cost ~25 % of decode speed here
+// (docs/kernels.md, "Huge pages").
 template <typename T>
 class AlignedBuffer {
   static_assert(std::is_trivially_copyable_v<T>);
