@@ -11,6 +11,7 @@
 
 #include "kernels/matmul.h"
 #include "quant/dequantize.h"
+#include "shared_pool.h"
 #include "util/thread_pool.h"
 
 namespace whale {
@@ -57,7 +58,7 @@ void check_case(const Case& c, std::int64_t rows, std::int64_t tokens, std::uint
 
   std::vector<std::vector<float>> results;
   for (int threads : {1, 2, 3}) {
-    ThreadPool pool(threads);
+    ThreadPool& pool = test::shared_pool(threads);
     std::vector<float> y(static_cast<std::size_t>(tokens * rows));
     matmul(w, Span2D<const float>(x.data(), tokens, c.cols), Span2D<float>(y.data(), tokens, rows), pool,
            MatmulNumerics::kExact);
@@ -99,7 +100,7 @@ TEST(Matmul, EveryTypeOddShapesAndThreads) {
 TEST(Matmul, FloatWeightsGiveATokenTheSameBitsInAnyBatch) {
   std::mt19937 rng(7);
   std::normal_distribution<float> dist(0.0f, 1.0f);
-  ThreadPool pool(2);
+  ThreadPool& pool = test::shared_pool(2);
   const std::vector<Case> cases = {{DType::kF32, 7},   {DType::kF32, 24},  {DType::kF32, 37},
                                    {DType::kF32, 300}, {DType::kF16, 45},  {DType::kF16, 264},
                                    {DType::kBF16, 19}, {DType::kBF16, 136}, {DType::kQ8_0, 96}};
@@ -181,11 +182,11 @@ void check_batch(const std::vector<BatchWeight>& ws, std::int64_t tokens, std::m
     return jobs;
   };
   {
-    ThreadPool pool(1);
+    ThreadPool& pool = test::shared_pool(1);
     for (const MatmulJob& job : jobs_into(expected.data())) matmul(*job.w, job.x, job.y, pool);
   }
   for (int threads : {1, 2, 3}) {
-    ThreadPool pool(threads);
+    ThreadPool& pool = test::shared_pool(threads);
     std::vector<float> got(expected.size(), -2.0f);
     const std::vector<MatmulJob> jobs = jobs_into(got.data());
     matmul_batch(jobs, pool);

@@ -21,6 +21,7 @@
 #include "kernels/cpu_features.h"
 #include "kernels/matmul.h"
 #include "quant/dequantize.h"
+#include "shared_pool.h"
 
 namespace whale {
 namespace {
@@ -120,7 +121,7 @@ TEST(Q8Acts, FastQuantizerEqualsReference) {
 
 std::vector<float> run(const Weights& w, const std::vector<float>& x, std::int64_t tokens,
                        int threads, const Q8MatmulKernels& k) {
-  ThreadPool pool(threads);
+  ThreadPool& pool = test::shared_pool(threads);
   std::vector<float> y(static_cast<std::size_t>(tokens * w.view.rows), -1.0f);
   q8_matmul(w.view, Span2D<const float>(x.data(), tokens, w.view.cols),
             Span2D<float>(y.data(), tokens, w.view.rows), pool, k);
@@ -286,7 +287,7 @@ TEST(Q8Matmul, ReferenceMatchesDequantizedProduct) {
 // |y_q8 - y_exact| ≤ Σ_b (d_x(b)/2) Σ_{i in b} |w_i|, plus f32 rounding of both products.
 TEST(Q8Matmul, ActivationQuantizationErrorWithinBound) {
   std::uint64_t seed = 5000;
-  ThreadPool pool(2);
+  ThreadPool& pool = test::shared_pool(2);
   for (const Q8TypeInfo& info : q8_types()) {
     const std::int64_t block = dtype_traits(info.weight).block_elems;
     const std::int64_t cols = block * 4, rows = 7, tokens = 3;
