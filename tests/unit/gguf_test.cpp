@@ -37,8 +37,7 @@ bool same_bytes(std::span<const std::byte> a, std::span<const std::byte> b) {
   return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
 }
 
-// The writer's output for a tiny model, compared byte for byte with the layout the GGUF spec
-// describes, built by hand.
+// The decoder layer of a tensor, from either naming scheme; -1 for anything else.
 TEST(TensorNames, LayerOfGgufAndHuggingFaceNames) {
   EXPECT_EQ(layer_of_tensor("blk.12.ffn_down.weight"), 12);
   EXPECT_EQ(layer_of_tensor("blk.0.attn_v.weight"), 0);
@@ -51,6 +50,8 @@ TEST(TensorNames, LayerOfGgufAndHuggingFaceNames) {
   EXPECT_EQ(layer_of_tensor("blk.99999999999999999999.attn_v.weight"), -1);
 }
 
+// The writer's output for a tiny model, compared byte for byte with the layout the GGUF spec
+// describes, built by hand.
 TEST(GgufWriter, BytesMatchTheSpecLayout) {
   Metadata m;
   ASSERT_TRUE(m.add("general.architecture", meta_str("x")).ok());
