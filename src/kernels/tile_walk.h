@@ -14,33 +14,37 @@
 namespace whale {
 namespace {
 
-// One tile of W tokens at t if they fit, then the same for W / 2, down to 8.
+// At most one tile of the largest multiple of 8 tokens up to W that fits.
 template <int W, class Tile>
-inline void halving_token_tiles(std::int64_t& t, std::int64_t t1, Tile& tile) {
+inline void multiple_of_8_tile(std::int64_t& t, std::int64_t t1, Tile& tile) {
   if constexpr (W >= 8) {
     if (t + W <= t1) {
       tile(std::integral_constant<int, W>{}, t);
       t += W;
+    } else {
+      multiple_of_8_tile<W - 8>(t, t1, tile);
     }
-    halving_token_tiles<W / 2>(t, t1, tile);
   }
 }
 
-// The tokens [t0, t1) of a chunk in tiles: kWide at a time, then at most one of each halved
-// width down to 8, then 4 at a time, then at most one of 2, then 1. A tile pays a weight
+// The tokens [t0, t1) of a chunk in tiles: kWide at a time, then what is left as one tile of
+// its largest multiple of 8, then at most one of 4, one of 2, and 1. A tile pays a weight
 // block's unpacking once for all its tokens, and a MoE expert's share of a prompt is seldom a
-// multiple of kWide: 48 tokens run as 32 + 16, not 32 + 4 × 4 (the 4-token tiles were ~8 % of
-// the V2-Lite shape's prefill), and the V3 shape's experts get ~4 tokens of a 128-token prompt,
-// whose leftovers ran as 1-token tiles (19 % of its prefill samples; with the 2-token tile
-// pp128 121-123 → 127-132 tok/s, alternated).
+// multiple of kWide: 48 tokens run as one tile of 48 (before, 32 + 16; before that, 32 + 4 × 4,
+// whose 4-token tiles were ~8 % of the V2-Lite shape's prefill), and the V3 shape's experts get
+// ~4 tokens of a 128-token prompt, whose leftovers ran as 1-token tiles (19 % of its prefill
+// samples; with the 2-token tile pp128 121-123 → 127-132 tok/s, alternated).
 // Calls tile(std::integral_constant<int, TT>{}, first token).
 template <int kWide, class Tile>
 inline void for_each_token_tile(std::int64_t t0, std::int64_t t1, Tile&& tile) {
   std::int64_t t = t0;
   for (; t + kWide <= t1; t += kWide) tile(std::integral_constant<int, kWide>{}, t);
-  halving_token_tiles<kWide / 2>(t, t1, tile);
+  multiple_of_8_tile<(kWide - 1) / 8 * 8>(t, t1, tile);
   if constexpr (kWide > 4)
-    for (; t + 4 <= t1; t += 4) tile(std::integral_constant<int, 4>{}, t);
+    if (t + 4 <= t1) {
+      tile(std::integral_constant<int, 4>{}, t);
+      t += 4;
+    }
   if constexpr (kWide >= 4)
     if (t + 2 <= t1) {
       tile(std::integral_constant<int, 2>{}, t);

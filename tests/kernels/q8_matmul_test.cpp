@@ -143,10 +143,10 @@ void expect_equals_reference(const Q8MatmulKernels* fast) {
       for (std::int64_t rows : {1, 3, 5, 17})
         for (std::int64_t tokens : {1, 2, 3, 5, 9}) shapes.push_back({blocks, rows, tokens});
     shapes.push_back({3, 5, 77});
-    // 32 + 16 + 8 + 4 + 1 and 32 + 8 + 4 + 2 tokens: every tile width of the widest walk
-    // (tile_walk.h), each also after others.
-    shapes.push_back({3, 5, 61});
-    shapes.push_back({3, 5, 46});
+    // Every tile width of the walks (tile_walk.h), each also after others: for 64-token tiles
+    // 56 + 4 + 2 + 1, 48 + 4 + 1, 40 + 4 + 2, 32 + 2 + 1, 24 + 4 + 2, 16 (and 64 + 8 + 4 + 1
+    // above); for 32-token tiles 32 + 24 + 4 + 2 + 1, 32 + 16 + 4 + 1, 32 + 8 + 4 + 2, ...
+    for (std::int64_t tokens : {63, 53, 46, 35, 30, 16}) shapes.push_back({3, 5, tokens});
     shapes.push_back({4096 / block, 3, 37});
     // More rows than one row group of the walk (tile_walk.h kRowGroupBytes) holds.
     shapes.push_back({4096 / block, 23, 37});

@@ -284,7 +284,7 @@ void matmul_rows(const Q8MatmulArgs& a) {
       matmul_tile_512_one<kQ5>(a, r, r + 1 < a.row_end ? r + 1 : r, 0);
     return;
   }
-  for_each_packed_row_pair_tile<32>(
+  for_each_packed_row_pair_tile<64>(
       a, ChunkSums::kTokenPairs, PackedX::kAsIs, [&](auto tt, const PackedChunk& x, std::int64_t ra, std::int64_t rb, std::int64_t t) {
         constexpr int TT = decltype(tt)::value;
         if constexpr (TT == 1)
