@@ -280,15 +280,14 @@ template <bool kQ5>
 void matmul_rows(const Q8MatmulArgs& a) {
 #if defined(WHALE_VNNI)
   if (a.n_tokens == 1) {  // decode: nothing to repack
-    for (std::int64_t r = a.row_begin; r < a.row_end; r += 2)
-      matmul_tile_512_one<kQ5>(a, r, r + 1 < a.row_end ? r + 1 : r, 0);
+    matmul_rows_512_one<kQ5>(a, a.row_begin, a.row_end, 0);
     return;
   }
   for_each_packed_row_pair_tile<64>(
       a, ChunkSums::kTokenPairs, PackedX::kAsIs, [&](auto tt, const PackedChunk& x, std::int64_t ra, std::int64_t rb, std::int64_t t) {
         constexpr int TT = decltype(tt)::value;
         if constexpr (TT == 1)
-          matmul_tile_512_one<kQ5>(a, ra, rb, t);
+          matmul_rows_512_one<kQ5>(a, ra, rb + 1, t);
         else
           matmul_tile_512_packed<TT, kQ5>(a, x, ra, rb, t);
       });

@@ -24,11 +24,19 @@ namespace whale::WHALE_AVX2_NS {
 namespace {
 
 // vpermw indices: sub-block j's scale word of row A (word j of the table) in the 16 words of the
-// low half, row B's (word 8 + j) in the high half.
-inline __m512i sub_block_scale_index(int j) {
-  return _mm512_inserti64x4(_mm512_set1_epi16(static_cast<short>(j)),
-                            _mm256_set1_epi16(static_cast<short>(8 + j)), 1);
-}
+// low half, row B's (word 8 + j) in the high half. Read from memory: built in registers, GCC
+// rebuilt all eight (three instructions each) for every row pair of a decode call. (vpshufb
+// from a [A, A, B, B] copy of the words instead of vpermw: no faster, cache-hot decode.)
+struct alignas(64) SubBlockScaleIndices {
+  std::int16_t words[8][32];
+};
+inline constexpr SubBlockScaleIndices kSubBlockScaleIndices = [] {
+  SubBlockScaleIndices t{};
+  for (int j = 0; j < 8; ++j)
+    for (int i = 0; i < 32; ++i) t.words[j][i] = static_cast<std::int16_t>(i < 16 ? j : 8 + j);
+  return t;
+}();
+inline __m512i sub_block_scale_index(int j) { return _mm512_load_si512(kSubBlockScaleIndices.words[j]); }
 
 // Both rows' block, unpacked: for each 64-element chunk c the levels of sub-blocks 2c (lo[c])
 // and 2c + 1 (hi[c]) as [A | B] bytes, their scale words for vpdpwssd, and the float factors.
@@ -118,41 +126,58 @@ inline void q4k_pair_lanes(const Q4kPairBlock& w, XOfSubBlock&& xs, __m512i (&la
     }
 }
 
-// Rows ra and rb (rb = ra when ra is the last row: its second copy is computed and dropped) ×
-// one token t, x read from the activations as quantized (decode, and a prefill chunk's last
-// odd tokens).
+// Rows [r0, r1) in pairs (a last odd row is computed twice and stored once) × one token t, x
+// read from the activations as quantized (decode, and a prefill chunk's last odd tokens). One
+// call takes all the pairs: called per pair, every pair rebuilt the loop's constants (the scale
+// permutes' indices, masks) and paid a call, ~90 instructions against ~100 a block pair, and
+// a 1536-column row has 6 blocks.
 template <bool kQ5>
-void matmul_tile_512_one(const Q8MatmulArgs& a, std::int64_t ra, std::int64_t rb, std::int64_t t) {
+void matmul_rows_512_one(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t r1, std::int64_t t) {
   constexpr int kBlockBytes = kQ5 ? 176 : 144;
   const std::int64_t nb = a.cols / 256;
-  const PairTileInputs<1> in(a, ra, rb, t);
   const std::int16_t* xs32 = a.x_sums32 + t * (a.cols / 32);
-  PairSums<1> sums;
-  for (std::int64_t b = 0; b < nb; ++b) {
-    const std::uint8_t* wa = in.row_a + b * kBlockBytes;
-    const std::uint8_t* wb = in.row_b + b * kBlockBytes;
-    prefetch_ahead<kBlockBytes>(wa);
-    prefetch_ahead<kBlockBytes>(wb);
-    const Q4kPairBlock w = unpack_q4k_pair<kQ5>(wa, wb);
-    const std::uint8_t* x = reinterpret_cast<const std::uint8_t*>(in.xq[0] + 256 * b);
-    __m512i lanes[1];
-    q4k_pair_lanes(w, [&](int, int s) { return _mm512_broadcast_i64x4(load256(x + 32 * s)); }, lanes);
-    // The four factors times dx before they are spread (one 4-lane multiply, not two wide ones).
-    const __m128 scaled = _mm_mul_ps(w.d_dmin, _mm_set1_ps(in.xd[0][b]));
-    sums.acc[0] = _mm512_fmadd_ps(Q4kPairBlock::d_halves(scaled), _mm512_cvtepi32_ps(lanes[0]), sums.acc[0]);
-    // Lane p of each row: m_{2p}·pair_{2p} + m_{2p+1}·pair_{2p+1}, the contract's min lane p.
-    const __m256i pairs = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xs32 + 8 * b)));
-    sums.mins[0] = _mm256_fmadd_ps(Q4kPairBlock::neg_dmin_quarters(scaled),
-                                   _mm256_cvtepi32_ps(_mm256_madd_epi16(w.min_words, pairs)), sums.mins[0]);
+  for (std::int64_t ra = r0; ra < r1; ra += 2) {
+    const std::int64_t rb = ra + 1 < r1 ? ra + 1 : ra;
+    const PairTileInputs<1> in(a, ra, rb, t);
+    PairSums<1> sums;
+    for (std::int64_t b = 0; b < nb; ++b) {
+      const std::uint8_t* wa = in.row_a + b * kBlockBytes;
+      const std::uint8_t* wb = in.row_b + b * kBlockBytes;
+      prefetch_ahead<kBlockBytes>(wa);
+      prefetch_ahead<kBlockBytes>(wb);
+      const Q4kPairBlock w = unpack_q4k_pair<kQ5>(wa, wb);
+      const std::uint8_t* x = reinterpret_cast<const std::uint8_t*>(in.xq[0] + 256 * b);
+      // Two chains of four vpdpwssd (even and odd sub-blocks), not one of eight: one token has
+      // no other work to fill a chain's latency, and int32 addition is exact in any order.
+      __m512i even = _mm512_madd_epi16(_mm512_maddubs_epi16(w.lo[0], _mm512_broadcast_i64x4(load256(x))), w.scale_lo[0]);
+      __m512i odd =
+          _mm512_madd_epi16(_mm512_maddubs_epi16(w.hi[0], _mm512_broadcast_i64x4(load256(x + 32))), w.scale_hi[0]);
+#pragma GCC unroll 3
+      for (int c = 1; c < 4; ++c) {
+        even = _mm512_dpwssd_epi32(even, _mm512_maddubs_epi16(w.lo[c], _mm512_broadcast_i64x4(load256(x + 64 * c))),
+                                   w.scale_lo[c]);
+        odd = _mm512_dpwssd_epi32(
+            odd, _mm512_maddubs_epi16(w.hi[c], _mm512_broadcast_i64x4(load256(x + 64 * c + 32))), w.scale_hi[c]);
+      }
+      // The four factors times dx before they are spread (one 4-lane multiply, not two wide ones).
+      const __m128 scaled = _mm_mul_ps(w.d_dmin, _mm_set1_ps(in.xd[0][b]));
+      sums.acc[0] = _mm512_fmadd_ps(Q4kPairBlock::d_halves(scaled), _mm512_cvtepi32_ps(_mm512_add_epi32(even, odd)),
+                                    sums.acc[0]);
+      // Lane p of each row: m_{2p}·pair_{2p} + m_{2p+1}·pair_{2p+1}, the contract's min lane p.
+      const __m256i pairs =
+          _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xs32 + 8 * b)));
+      sums.mins[0] = _mm256_fmadd_ps(Q4kPairBlock::neg_dmin_quarters(scaled),
+                                     _mm256_cvtepi32_ps(_mm256_madd_epi16(w.min_words, pairs)), sums.mins[0]);
+    }
+    sums.store(a, t, ra, rb);
   }
-  sums.store(a, t, ra, rb);
 }
 
 // Rows ra and rb × the TT tokens (even) of the packed tile at t0 (unbiased quants,
 // token-pair mins sums; row_pair.h). The block's unpacked levels and scales take 16 registers,
 // so the tokens' accumulators live in L1 (a load and a store per token and block, on ports the
-// products do not use) and a tile can hold 32 tokens, a quarter of the per-token share of the
-// unpacking that 8 register-resident tokens paid. The mins of two tokens share one
+// products do not use) and a tile can hold 32 or 64 tokens, a quarter or less of the per-token
+// share of the unpacking that 8 register-resident tokens paid. The mins of two tokens share one
 // vpmaddwd, convert, multiply and FMA: their sums come interleaved, lane 2p + k of a row
 // holding min lane p of token k.
 template <int TT, bool kQ5>
