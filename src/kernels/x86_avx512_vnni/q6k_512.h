@@ -23,13 +23,18 @@ namespace {
 
 // vpermw indices for the quarter whose 16-element sub-blocks are j and j + 1: in the scale
 // table (words 0-15 row A's 16 scales, 16-31 row B's), words 0-7 of each half take scale j of
-// that half's row, words 8-15 scale j + 1.
-inline __m512i quarter_scale_index(int j) {
-  const __m256i a = _mm256_inserti128_si256(_mm256_set1_epi16(static_cast<short>(j)),
-                                            _mm_set1_epi16(static_cast<short>(j + 1)), 1);
-  const __m256i b = _mm256_add_epi16(a, _mm256_set1_epi16(16));
-  return _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
-}
+// that half's row, words 8-15 scale j + 1. Read from a table in memory: built in registers, GCC
+// rebuilt all eight for every decode tile (four rows).
+struct alignas(64) QuarterScaleIndices {
+  std::int16_t words[16][32];
+};
+inline constexpr QuarterScaleIndices kQuarterScaleIndices = [] {
+  QuarterScaleIndices t{};
+  for (int j = 0; j < 16; j += 2)
+    for (int i = 0; i < 32; ++i) t.words[j][i] = static_cast<std::int16_t>(j + (i % 16) / 8 + (i < 16 ? 0 : 16));
+  return t;
+}();
+inline __m512i quarter_scale_index(int j) { return _mm512_load_si512(kQuarterScaleIndices.words[j]); }
 
 // The stored 6-bit codes q (0..63, level q − 32) of chunks 4·half .. 4·half + 3 of both rows'
 // blocks, as [A | B] bytes in element order.
