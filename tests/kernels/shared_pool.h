@@ -2,9 +2,9 @@
 //
 // The kernel tests try hundreds of shapes at 1–3 threads; a pool per case started and joined
 // thousands of threads, and qemu-user, which runs these tests for AArch64 in CI, keeps memory
-// for every thread it has run: the Q8 kernels test reached 1.7 GB, and one CI run in a few hung
-// in it until ctest's timeout. (A stress of pool churn alone under qemu-aarch64 hung 2 runs in 8;
-// the same program on x86 never did.) gtest runs tests on one thread, so no lock is needed.
+// for every thread it has run: the Q8 kernels test reached 1.7 GB. (The hangs seen then under
+// qemu-aarch64 had another cause, a lost wake-up in the pool's hand-off under qemu's memory
+// ordering, mended in util/thread_pool.cpp.) gtest runs tests on one thread, so no lock is needed.
 #pragma once
 
 #include <array>
