@@ -86,11 +86,11 @@ void ThreadPool::parallel_for(std::int64_t n, const std::function<void(RowRange,
     if ((i & 63) == 63 && std::chrono::steady_clock::now() > spin_until) {
       // The same hand-off as the workers' sleep: count in caller_waiting_, then re-check.
       // An exchange, not a store: every side of the pool's two hand-offs is then a
-      // read-modify-write followed by a load. qemu-user running AArch64 code on x86 let the
-      // store-release of a plain seq_cst store pass the following load-acquire of pending_ (the
-      // host's store buffer; AArch64 itself orders STLR before LDAR), so caller and last worker
-      // could each miss the other and the caller slept for ever: the kernel tests hung about one
-      // run in three under qemu-aarch64.
+      // read-modify-write followed by a load. With a plain seq_cst store the kernel tests hung
+      // about one run in three under qemu-aarch64 (caller asleep here, workers idle), and none in
+      // twelve with the exchange. The likely cause: qemu-user on x86 lets the store-release pass
+      // the following load-acquire of pending_ through the host's store buffer (AArch64 itself
+      // orders STLR before LDAR), so caller and last worker could each miss the other.
       std::unique_lock<std::mutex> lock(mutex_);
       caller_waiting_.exchange(true, std::memory_order_seq_cst);
       done_cv_.wait(lock, [&] { return pending_.load(std::memory_order_seq_cst) == 0; });

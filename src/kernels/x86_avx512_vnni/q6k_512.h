@@ -25,16 +25,17 @@ namespace {
 // table (words 0-15 row A's 16 scales, 16-31 row B's), words 0-7 of each half take scale j of
 // that half's row, words 8-15 scale j + 1. Read from a table in memory: built in registers, GCC
 // rebuilt all eight for every decode tile (four rows).
+// (j is even: quarter j / 2 of the table.)
 struct alignas(64) QuarterScaleIndices {
-  std::int16_t words[16][32];
+  std::int16_t words[8][32];
 };
 inline constexpr QuarterScaleIndices kQuarterScaleIndices = [] {
   QuarterScaleIndices t{};
-  for (int j = 0; j < 16; j += 2)
-    for (int i = 0; i < 32; ++i) t.words[j][i] = static_cast<std::int16_t>(j + (i % 16) / 8 + (i < 16 ? 0 : 16));
+  for (int q = 0; q < 8; ++q)
+    for (int i = 0; i < 32; ++i) t.words[q][i] = static_cast<std::int16_t>(2 * q + (i % 16) / 8 + (i < 16 ? 0 : 16));
   return t;
 }();
-inline __m512i quarter_scale_index(int j) { return _mm512_load_si512(kQuarterScaleIndices.words[j]); }
+inline __m512i quarter_scale_index(int j) { return _mm512_load_si512(kQuarterScaleIndices.words[j / 2]); }
 
 // The stored 6-bit codes q (0..63, level q − 32) of chunks 4·half .. 4·half + 3 of both rows'
 // blocks, as [A | B] bytes in element order.
