@@ -230,9 +230,8 @@ void tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
       // instead (IQ4_XS 54-55 -> 40-42, IQ1_M 17 -> 15: the vector load waits for those stores),
       // so they keep the broadcasts (kPermuteScales).
       if constexpr (T::kPermuteScales)
-        scales = _mm256_permutexvar_epi16(
-            _mm256_inserti128_si256(_mm256_set1_epi16(static_cast<short>(2 * c)), _mm_set1_epi16(static_cast<short>(2 * c + 1)), 1),
-            _mm256_load_si256(reinterpret_cast<const __m256i*>(st.sc)));
+        scales = _mm256_permutexvar_epi16(scale_word_index_one_row<16, 2>(c),
+                                          _mm256_load_si256(reinterpret_cast<const __m256i*>(st.sc)));
 #endif
 #pragma GCC unroll 8
       for (int t = 0; t < TT; ++t) {

@@ -23,21 +23,6 @@
 namespace whale::WHALE_AVX2_NS {
 namespace {
 
-// vpermw indices: sub-block j's scale word of row A (word j of the table) in the 16 words of the
-// low half, row B's (word 8 + j) in the high half. Read from memory: built in registers, GCC
-// rebuilt all eight (three instructions each) for every row pair of a decode call. (vpshufb
-// from a [A, A, B, B] copy of the words instead of vpermw: no faster, cache-hot decode.)
-struct alignas(64) SubBlockScaleIndices {
-  std::int16_t words[8][32];
-};
-inline constexpr SubBlockScaleIndices kSubBlockScaleIndices = [] {
-  SubBlockScaleIndices t{};
-  for (int j = 0; j < 8; ++j)
-    for (int i = 0; i < 32; ++i) t.words[j][i] = static_cast<std::int16_t>(i < 16 ? j : 8 + j);
-  return t;
-}();
-inline __m512i sub_block_scale_index(int j) { return _mm512_load_si512(kSubBlockScaleIndices.words[j]); }
-
 // Both rows' block, unpacked: for each 64-element chunk c the levels of sub-blocks 2c (lo[c])
 // and 2c + 1 (hi[c]) as [A | B] bytes, their scale words for vpdpwssd, and the float factors.
 struct Q4kPairBlock {
@@ -103,8 +88,8 @@ inline Q4kPairBlock unpack_q4k_pair(const std::uint8_t* wa, const std::uint8_t* 
       w.hi[c] = _mm512_mask_add_epi8(
           w.hi[c], _mm512_test_epi8_mask(qh, _mm512_set1_epi8(static_cast<char>(2 << (2 * c)))), w.hi[c], sixteen);
     }
-    w.scale_lo[c] = _mm512_permutexvar_epi16(sub_block_scale_index(2 * c), scale_words);
-    w.scale_hi[c] = _mm512_permutexvar_epi16(sub_block_scale_index(2 * c + 1), scale_words);
+    w.scale_lo[c] = _mm512_permutexvar_epi16(scale_word_index<8, 1>(2 * c), scale_words);
+    w.scale_hi[c] = _mm512_permutexvar_epi16(scale_word_index<8, 1>(2 * c + 1), scale_words);
   }
   return w;
 }

@@ -21,22 +21,6 @@
 namespace whale::WHALE_AVX2_NS {
 namespace {
 
-// vpermw indices for the quarter whose 16-element sub-blocks are j and j + 1: in the scale
-// table (words 0-15 row A's 16 scales, 16-31 row B's), words 0-7 of each half take scale j of
-// that half's row, words 8-15 scale j + 1. Read from a table in memory: built in registers, GCC
-// rebuilt all eight for every decode tile (four rows).
-// (j is even: quarter j / 2 of the table.)
-struct alignas(64) QuarterScaleIndices {
-  std::int16_t words[8][32];
-};
-inline constexpr QuarterScaleIndices kQuarterScaleIndices = [] {
-  QuarterScaleIndices t{};
-  for (int q = 0; q < 8; ++q)
-    for (int i = 0; i < 32; ++i) t.words[q][i] = static_cast<std::int16_t>(2 * q + (i % 16) / 8 + (i < 16 ? 0 : 16));
-  return t;
-}();
-inline __m512i quarter_scale_index(int j) { return _mm512_load_si512(kQuarterScaleIndices.words[j / 2]); }
-
 // The stored 6-bit codes q (0..63, level q − 32) of chunks 4·half .. 4·half + 3 of both rows'
 // blocks, as [A | B] bytes in element order.
 inline void q6k_codes_pair(const std::uint8_t* wa, const std::uint8_t* wb, int half, __m512i (&q)[4]) {
@@ -80,7 +64,7 @@ struct Q6kPairs {
       for (int k = 0; k < 4; ++k) {
         const int c = 4 * half + k;
         w.levels[c] = _mm512_sub_epi8(q[k], _mm512_set1_epi8(32));
-        w.scales[c] = _mm512_permutexvar_epi16(quarter_scale_index(2 * c), scale_words);
+        w.scales[c] = _mm512_permutexvar_epi16(scale_word_index<16, 2>(c), scale_words);
       }
     }
   }
@@ -123,7 +107,7 @@ inline void q6k_decode_tile_512(const Q8MatmulArgs& a, std::int64_t r0, std::int
         for (int p = 0; p < kPairs; ++p) {
           const __m512i pairs = _mm512_sub_epi16(_mm512_maddubs_epi16(q[p][k], x), offset);
           lanes[p] = _mm512_dpwssd_epi32(lanes[p], pairs,
-                                         _mm512_permutexvar_epi16(quarter_scale_index(2 * c), scale_words[p]));
+                                         _mm512_permutexvar_epi16(scale_word_index<16, 2>(c), scale_words[p]));
         }
       }
     }

@@ -82,6 +82,34 @@ inline void store_pair_token(const Q8MatmulArgs& a, std::int64_t t, std::int64_t
   if (rb != ra) y[rb] = hsum_f32(acc_b) + hsum_f32(mins_b);
 }
 
+// vpermw indices that spread scale words over the 16-bit products of a row pair's sub-blocks.
+// The scale table holds row A's kScales words, then row B's; for group q, word i of half h (row
+// A's 16 words low, row B's high) takes that row's scale kGroup·q + (i mod 16) / (16 / kGroup),
+// i.e. each of the group's kGroup sub-blocks spread over 16 / kGroup words (Q4_K: one 32-element
+// sub-block of 8 scales, Q6_K: two 16-element ones of 16). Read from a table in memory: built
+// in registers, GCC rebuilt every index vector at each call of a decode kernel, a few rows
+// apart. The 256-bit decode of the small K-quants takes the low half (one row).
+template <int kScales, int kGroup>
+struct alignas(64) ScaleWordIndices {
+  std::int16_t words[kScales / kGroup][32];
+};
+template <int kScales, int kGroup>
+inline constexpr ScaleWordIndices<kScales, kGroup> kScaleWordIndices = [] {
+  ScaleWordIndices<kScales, kGroup> t{};
+  for (int q = 0; q < kScales / kGroup; ++q)
+    for (int i = 0; i < 32; ++i)
+      t.words[q][i] = static_cast<std::int16_t>((i < 16 ? 0 : kScales) + kGroup * q + i % 16 / (16 / kGroup));
+  return t;
+}();
+template <int kScales, int kGroup>
+inline __m512i scale_word_index(int q) {
+  return _mm512_load_si512(kScaleWordIndices<kScales, kGroup>.words[q]);
+}
+template <int kScales, int kGroup>
+inline __m256i scale_word_index_one_row(int q) {
+  return _mm256_load_si256(reinterpret_cast<const __m256i*>(kScaleWordIndices<kScales, kGroup>.words[q]));
+}
+
 // The even dwords of a register, then its odd ones (a vpermd / vpermps index).
 inline __m512i even_then_odd_dwords() { return _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15); }
 
