@@ -121,6 +121,22 @@ inline void prefetch_ahead(const std::uint8_t* w) {
     _mm_prefetch(reinterpret_cast<const char*>(w + kAhead + l), _MM_HINT_T1);
 }
 
+// Decode tiles that multiply kRows consecutive rows side by side (block b of each row, then
+// b + 1) call this at block b instead of prefetch_ahead per row. At decode every weight byte
+// comes once from memory, and kRows prefetch fronts, each kPrefetchBytes ahead of its own row,
+// streamed slower than one: Q4_K decode row pairs from memory, 2 threads, 2048x7168 0.27-0.39
+// -> 0.18-0.27 ms alternated. One pointer walks the tile's bytes in address order instead,
+// kRows blocks a step, kPrefetchBytes past the start of the tile's last row, so each row's
+// block b was asked for before the tile reaches it; the next tile's pointer starts where this
+// one's ends (rows are contiguous). Past the matrix's end it is harmless (prefetches never
+// fault).
+template <int kBlock, int kRows>
+inline void prefetch_rows_in_order(const std::uint8_t* first_row, std::size_t row_bytes, std::int64_t b) {
+  const std::uint8_t* p = first_row + (kRows - 1) * row_bytes + kPrefetchBytes + kRows * kBlock * b;
+#pragma GCC unroll 16
+  for (int l = 0; l < kRows * kBlock; l += 64) _mm_prefetch(reinterpret_cast<const char*>(p + l), _MM_HINT_T1);
+}
+
 // Matmuls of up to kDecodeTileTokens tokens (batched decode, an MoE expert's share of a short
 // prefill) run the one-row decode tiles, which take up to 2 tokens, instead of the packed
 // prefill walk: it packed the chunk and unpacked each block for 2-3 tokens, at about one

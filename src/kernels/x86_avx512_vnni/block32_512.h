@@ -152,6 +152,7 @@ void block32_decode_tile_512(const Q8MatmulArgs& a, std::int64_t r0, std::int64_
   PairSums<kPairs> sums;
   const std::int64_t nb = a.cols / 32;
   for (std::int64_t b = 0; b < nb; ++b) {
+    prefetch_rows_in_order<Pair::kBytes, 2 * kPairs>(rows.row_a[0], a.w_row_bytes, b);
     const __m512i x = _mm512_broadcast_i64x4(load256(xq + 32 * b));
     // −o·Σ x per lane, the start of every pair's lanes.
     __m512i start = _mm512_setzero_si512();
@@ -167,8 +168,6 @@ void block32_decode_tile_512(const Q8MatmulArgs& a, std::int64_t r0, std::int64_
     for (int p = 0; p < kPairs; ++p) {
       const std::uint8_t* wa = rows.row_a[p] + b * Pair::kBytes;
       const std::uint8_t* wb = rows.row_b[p] + b * Pair::kBytes;
-      prefetch_ahead<Pair::kBytes>(wa);
-      prefetch_ahead<Pair::kBytes>(wb);
       const Block32Pair w = Pair::codes(wa, wb);
       const __m512i lanes = _mm512_dpbusd_epi32(start, w.levels, x);
       sums.acc[p] = _mm512_fmadd_ps(_mm512_mul_ps(w.d, dx), _mm512_cvtepi32_ps(lanes), sums.acc[p]);

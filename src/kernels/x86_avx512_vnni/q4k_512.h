@@ -128,8 +128,7 @@ void matmul_rows_512_one(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t r1
     for (std::int64_t b = 0; b < nb; ++b) {
       const std::uint8_t* wa = in.row_a + b * kBlockBytes;
       const std::uint8_t* wb = in.row_b + b * kBlockBytes;
-      prefetch_ahead<kBlockBytes>(wa);
-      prefetch_ahead<kBlockBytes>(wb);
+      prefetch_rows_in_order<kBlockBytes, 2>(in.row_a, a.w_row_bytes, b);
       const Q4kPairBlock w = unpack_q4k_pair<kQ5>(wa, wb);
       const std::uint8_t* x = reinterpret_cast<const std::uint8_t*>(in.xq[0] + 256 * b);
       // Two chains of four vpdpwssd (even and odd sub-blocks), not one of eight: one token has

@@ -95,10 +95,9 @@ inline void q6k_decode_tile_512(const Q8MatmulArgs& a, std::int64_t r0, std::int
   PairSums<kPairs> sums;  // no mins
   for (std::int64_t b = 0; b < nb; ++b) {
     __m512i lanes[kPairs], scale_words[kPairs];
+    prefetch_rows_in_order<kBlockBytes, 2 * kPairs>(rows.row_a[0], a.w_row_bytes, b);
 #pragma GCC unroll 4
     for (int p = 0; p < kPairs; ++p) {
-      prefetch_ahead<kBlockBytes>(rows.row_a[p] + b * kBlockBytes);
-      prefetch_ahead<kBlockBytes>(rows.row_b[p] + b * kBlockBytes);
       scale_words[p] = q6k_scale_words_pair(rows.row_a[p] + b * kBlockBytes, rows.row_b[p] + b * kBlockBytes);
       lanes[p] = _mm512_setzero_si512();
     }
