@@ -179,6 +179,7 @@ void decode_tile(const Q8MatmulArgs& a, const std::int16_t* offsets, std::int64_
   }
   const __m256i ones = _mm256_set1_epi16(1);
   for (std::int64_t b = 0; b < nb; ++b) {
+    prefetch_rows_in_order<T::kBytes, R>(w[0], a.w_row_bytes, b);
     __m256i xq[TT];
     __m256 dx[TT];
     __m128 xsum[TT];
@@ -196,7 +197,6 @@ void decode_tile(const Q8MatmulArgs& a, const std::int16_t* offsets, std::int64_
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const std::uint8_t* p = w[r] + b * T::kBytes;
-      prefetch_ahead<T::kBytes>(p);
       const __m256 dw = broadcast_f16(p);
       __m256i c, wabs;
       if constexpr (kCodes) {
