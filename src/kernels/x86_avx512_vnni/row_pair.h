@@ -55,9 +55,15 @@ struct RowPairs {
   }
 };
 
-// Both rows' 32 bytes at offset `off` of their blocks: row A low, row B high.
+// Both rows' 32 bytes at offset `off` of their blocks: row A low, row B high. Row B's half is
+// a masked 64-byte load from 32 bytes before its bytes, merged into row A's: cache-hot, one
+// thread, alternated four times, Q4_K decode 2048×7168 0.311–0.335 → 0.297–0.306 ms and Q6_K
+// 0.365–0.375 → 0.354–0.361 against vinserti64x4 (a masked vbroadcasti64x4: no change). The
+// masked-off half is never read (AVX-512 suppresses faults there), so the address may lie
+// before the matrix; it is formed as an integer, not by pointer arithmetic.
 inline __m512i load_pair(const std::uint8_t* wa, const std::uint8_t* wb, int off) {
-  return _mm512_inserti64x4(_mm512_castsi256_si512(load256(wa + off)), load256(wb + off), 1);
+  const auto b_minus_32 = reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(wb + off) - 32);
+  return _mm512_mask_loadu_epi64(_mm512_castsi256_si512(load256(wa + off)), 0xF0, b_minus_32);
 }
 
 // The f16 scales at wa and wb as [dA ×8 | dB ×8] in f32 (exact).
