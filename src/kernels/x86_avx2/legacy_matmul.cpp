@@ -262,7 +262,8 @@ struct LegacyPair {
 // 32-element block in block order (the contract), 4 cycles a link, which with the short
 // unpacking of these types became the limit; two rows run two chains side by side. Cache-hot
 // Q5_0 1408x2048, one thread: 12.0 GB/s one row at a time, 13.5 in pairs (kernels bench,
-// WHALE_BENCH_HOT=1). The two row streams are both prefetched ahead.
+// WHALE_BENCH_HOT=1). One prefetch pointer walks both rows in address order
+// (prefetch_rows_in_order).
 // The VNNI build runs block32_512.h for both: its decode tile on unsigned codes decoded
 // cache-hot Q5_0 1408x2048 at 15.3 GB/s against 11.5 for these pairs, one thread.
 template <class T>
