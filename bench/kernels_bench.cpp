@@ -19,6 +19,7 @@
 #include "quant/dequantize.h"
 #include "util/aligned_buffer.h"
 #include "util/thread_pool.h"
+#include "bench_threads.h"
 
 namespace {
 
@@ -40,12 +41,8 @@ struct Limits {
 };
 Limits g_limits;
 
-// WHALE_BENCH_THREADS=1 gives per-core numbers whose CPU column is meaningful on a busy machine.
-int bench_threads() {
-  const char* env = std::getenv("WHALE_BENCH_THREADS");
-  const int n = env != nullptr ? std::atoi(env) : 0;
-  return n > 0 ? n : whale::ThreadPool::default_threads();
-}
+using whale::bench::bench_threads;
+
 struct Weights {
   whale::AlignedBuffer<std::byte> bytes;
   whale::WeightView view;

@@ -25,6 +25,7 @@
 #include "kernels/q8_matmul_args.h"
 #include "util/aligned_buffer.h"
 #include "util/thread_pool.h"
+#include "bench_threads.h"
 
 namespace {
 
@@ -35,11 +36,7 @@ constexpr std::size_t kRows = std::size_t{1} << 17;  // 528 MB, far past any L3
 
 enum class Order { kSequential, kSequentialPrefetch, kAdjacentPairs, kAdjacentPairsPrefetch, kTwoLongStreams };
 
-int bench_threads() {
-  const char* env = std::getenv("WHALE_BENCH_THREADS");
-  const int n = env != nullptr ? std::atoi(env) : 0;
-  return n > 0 ? n : whale::ThreadPool::default_threads();
-}
+using whale::bench::bench_threads;
 
 // Folds n bytes at p into acc (8-byte loads), then `work` dependent multiply-add links.
 inline std::uint64_t consume(std::uint64_t acc, const std::uint8_t* p, std::size_t n, int work) {
