@@ -1,6 +1,8 @@
 // q8_acts.cpp — quantizing activation rows for the integer kernels (reference and dispatch).
 #include "kernels/q8_acts.h"
 
+#include <cstring>
+
 #include "kernels/cpu_features.h"
 #include "quant/blocks.h"
 #include "quant/dequantize.h"
@@ -61,7 +63,7 @@ QuantizeActRowFn quantize_act_row_kernel() {
 #endif
 }
 
-Q8Acts Q8ActsBuffer::quantize(DType type, Span2D<const float> x, ThreadPool& pool) {
+Q8Acts Q8ActsBuffer::quantize(DType type, Span2D<const float> x, ThreadPool& pool, bool twice) {
   Q8Acts a;
   a.type = type;
   a.rows = x.rows();
@@ -80,14 +82,25 @@ Q8Acts Q8ActsBuffer::quantize(DType type, Span2D<const float> x, ThreadPool& poo
   a.d = d_.data();
   a.sums16 = sums16_.data();
   a.sums32 = sums32_.data();
+  if (twice) {
+    need(qs_twice_, 2 * a.rows * a.cols);
+    a.qs_twice = qs_twice_.data();
+  }
   const QuantizeActRowFn fn = quantize_act_row_kernel();
   const auto quantize_rows = [&](RowRange rows, int) {
     for (std::int64_t t = rows.begin; t < rows.end; ++t) {
+      std::int8_t* qs = qs_.data() + t * a.cols;
       std::int16_t* s16 = sums16_.data() + t * (a.cols / 16);
       std::int16_t* s32 = sums32_.data() + t * (a.cols / 32);
-      fn(type, x.row(t), a.cols, qs_.data() + t * a.cols, d_.data() + t * a.n_blocks(), s16);
+      fn(type, x.row(t), a.cols, qs, d_.data() + t * a.n_blocks(), s16);
       for (std::int64_t j = 0; j < a.cols / 32; ++j)
         s32[j] = static_cast<std::int16_t>(s16[2 * j] + s16[2 * j + 1]);
+      if (twice)
+        for (std::int64_t j = 0; j < a.cols / 32; ++j) {
+          std::int8_t* group_twice = qs_twice_.data() + 2 * (t * a.cols + 32 * j);
+          std::memcpy(group_twice, qs + 32 * j, 32);
+          std::memcpy(group_twice + 32, qs + 32 * j, 32);
+        }
     }
   };
   if (a.rows == 1)

@@ -81,7 +81,11 @@ const Q8MatmulKernels* q8_matmul_avx2() {
 
 const Q8MatmulKernels* q8_matmul_avx512_vnni() {
 #if WHALE_HAVE_X86_AVX2
-  static const Q8MatmulKernels k = make_table("avx2+avx512vnni", kAvx2Vnni);
+  static const Q8MatmulKernels k = [] {
+    Q8MatmulKernels table = make_table("avx2+avx512vnni", kAvx2Vnni);
+    table.decode_x_twice = true;
+    return table;
+  }();
   static const bool supported = cpu_has_avx2_fma_f16c() && cpu_has_avx512_vnni_vl();
   return supported ? &k : nullptr;
 #else
@@ -142,6 +146,7 @@ Q8MatmulArgs make_args(const WeightView& w, const Q8Acts& x, Span2D<float> y) {
   a.x_d = x.d;
   a.x_sums16 = x.sums16;
   a.x_sums32 = x.sums32;
+  a.x_qs_twice = x.qs_twice;
   a.n_tokens = x.rows;
   a.y = y.data();
   a.y_stride = y.stride();
@@ -294,7 +299,7 @@ void q8_matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, Thre
   // One buffer per calling thread, grown to the largest input seen: no allocation per call
   // once warm. Workers only read it while the caller waits in parallel_for.
   thread_local Q8ActsBuffer buffer;
-  const Q8Acts acts = buffer.quantize(info->act, x, pool);
+  const Q8Acts acts = buffer.quantize(info->act, x, pool, kernels.decode_x_twice && x.rows() == 1);
   q8_matmul(w, acts, y, pool, kernels);
 }
 
@@ -324,7 +329,7 @@ void q8_matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
       ++k;
     if (k == acts.size()) {
       if (buffers.size() <= k) buffers.resize(k + 1);
-      acts.push_back(buffers[k].quantize(info->act, job.x, pool));
+      acts.push_back(buffers[k].quantize(info->act, job.x, pool, kernels.decode_x_twice && job.x.rows() == 1));
       acts_source.push_back(&job);
     }
     args.push_back(make_args(*job.w, acts[k], job.y));

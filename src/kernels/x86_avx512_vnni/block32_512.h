@@ -145,15 +145,14 @@ void block32_matmul_512(const Q8MatmulArgs& a) {
 // tile (whose −128·Σ w start costs a vpdpbusd per pair and block) and the AVX2 pairs (a sign
 // move per row), about half the vector uops per block; several pairs keep as many FMA chains
 // (4 cycles a link, one link per block) in flight.
-template <class Pair, int kPairs>
-void block32_decode_tile_512(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t r_end) {
+template <class Pair, int kPairs, class X>
+void block32_decode_tile_512(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t r_end, const X& xg) {
   const RowPairs<kPairs> rows(a, r0, r_end);
-  const std::uint8_t* xq = reinterpret_cast<const std::uint8_t*>(a.x_qs);
   PairSums<kPairs> sums;
   const std::int64_t nb = a.cols / 32;
   for (std::int64_t b = 0; b < nb; ++b) {
     prefetch_rows_in_order<Pair::kBytes, 2 * kPairs>(rows.row_a[0], a.w_row_bytes, b);
-    const __m512i x = _mm512_broadcast_i64x4(load256(xq + 32 * b));
+    const __m512i x = xg(b);
     // −o·Σ x per lane, the start of every pair's lanes.
     __m512i start = _mm512_setzero_si512();
     if constexpr (Pair::kCodeOffset != 0)
@@ -182,9 +181,11 @@ void block32_decode_tile_512(const Q8MatmulArgs& a, std::int64_t r0, std::int64_
 // Decode over a.row_begin..a.row_end: four pairs a tile, then pairs.
 template <class Pair>
 void block32_decode_512(const Q8MatmulArgs& a) {
-  std::int64_t r = a.row_begin;
-  for (; r + 8 <= a.row_end; r += 8) block32_decode_tile_512<Pair, 4>(a, r, a.row_end);
-  for (; r < a.row_end; r += 2) block32_decode_tile_512<Pair, 1>(a, r, a.row_end);
+  with_x_groups(a, 0, [&](const auto& xg) {
+    std::int64_t r = a.row_begin;
+    for (; r + 8 <= a.row_end; r += 8) block32_decode_tile_512<Pair, 4>(a, r, a.row_end, xg);
+    for (; r < a.row_end; r += 2) block32_decode_tile_512<Pair, 1>(a, r, a.row_end, xg);
+  });
 }
 
 // Q8_0: f16 d, then 32 int8 quants.

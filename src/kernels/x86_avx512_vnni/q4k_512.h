@@ -116,8 +116,8 @@ inline void q4k_pair_lanes(const Q4kPairBlock& w, XOfSubBlock&& xs, __m512i (&la
 // call takes all the pairs: called per pair, every pair rebuilt the loop's constants (the scale
 // permutes' indices, masks) and paid a call, ~90 instructions against ~100 a block pair, and
 // a 1536-column row has 6 blocks.
-template <bool kQ5>
-void matmul_rows_512_one(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t r1, std::int64_t t) {
+template <bool kQ5, class X>
+void matmul_rows_512_one(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t r1, std::int64_t t, const X& xg) {
   constexpr int kBlockBytes = kQ5 ? 176 : 144;
   const std::int64_t nb = a.cols / 256;
   const std::int16_t* xs32 = a.x_sums32 + t * (a.cols / 32);
@@ -130,18 +130,14 @@ void matmul_rows_512_one(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t r1
       const std::uint8_t* wb = in.row_b + b * kBlockBytes;
       prefetch_rows_in_order<kBlockBytes, 2>(in.row_a, a.w_row_bytes, b);
       const Q4kPairBlock w = unpack_q4k_pair<kQ5>(wa, wb);
-      const std::uint8_t* x = reinterpret_cast<const std::uint8_t*>(in.xq[0] + 256 * b);
       // Two chains of four vpdpwssd (even and odd sub-blocks), not one of eight: one token has
       // no other work to fill a chain's latency, and int32 addition is exact in any order.
-      __m512i even = _mm512_madd_epi16(_mm512_maddubs_epi16(w.lo[0], _mm512_broadcast_i64x4(load256(x))), w.scale_lo[0]);
-      __m512i odd =
-          _mm512_madd_epi16(_mm512_maddubs_epi16(w.hi[0], _mm512_broadcast_i64x4(load256(x + 32))), w.scale_hi[0]);
+      __m512i even = _mm512_madd_epi16(_mm512_maddubs_epi16(w.lo[0], xg(8 * b)), w.scale_lo[0]);
+      __m512i odd = _mm512_madd_epi16(_mm512_maddubs_epi16(w.hi[0], xg(8 * b + 1)), w.scale_hi[0]);
 #pragma GCC unroll 3
       for (int c = 1; c < 4; ++c) {
-        even = _mm512_dpwssd_epi32(even, _mm512_maddubs_epi16(w.lo[c], _mm512_broadcast_i64x4(load256(x + 64 * c))),
-                                   w.scale_lo[c]);
-        odd = _mm512_dpwssd_epi32(
-            odd, _mm512_maddubs_epi16(w.hi[c], _mm512_broadcast_i64x4(load256(x + 64 * c + 32))), w.scale_hi[c]);
+        even = _mm512_dpwssd_epi32(even, _mm512_maddubs_epi16(w.lo[c], xg(8 * b + 2 * c)), w.scale_lo[c]);
+        odd = _mm512_dpwssd_epi32(odd, _mm512_maddubs_epi16(w.hi[c], xg(8 * b + 2 * c + 1)), w.scale_hi[c]);
       }
       // The four factors times dx before they are spread (one 4-lane multiply, not two wide ones).
       const __m128 scaled = _mm_mul_ps(w.d_dmin, _mm_set1_ps(in.xd[0][b]));
@@ -155,6 +151,10 @@ void matmul_rows_512_one(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t r1
     }
     sums.store(a, t, ra, rb);
   }
+}
+template <bool kQ5>
+void matmul_rows_512_one(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t r1, std::int64_t t) {
+  with_x_groups(a, t, [&](const auto& xg) { matmul_rows_512_one<kQ5>(a, r0, r1, t, xg); });
 }
 
 // Rows ra and rb × the TT tokens (even) of the packed tile at t0 (unbiased quants,

@@ -85,12 +85,11 @@ struct Q6kPairs {
 // maddubs(q, x) − maddubs(32, x) = maddubs(q − 32, x) exactly (|pair| ≤ 16002 + 8128 < 2^15).
 // Against moving each level's sign onto x (a mask, a masked negation and an absolute value per
 // chunk and pair) and subtracting 32 from the codes, about a quarter fewer vector uops.
-template <int kPairs>
-inline void q6k_decode_tile_512(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t r_end, std::int64_t t) {
+template <int kPairs, class X>
+inline void q6k_decode_tile_512(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t r_end, std::int64_t t, const X& xg) {
   constexpr int kBlockBytes = 210;
   const std::int64_t nb = a.cols / 256;
   const RowPairs<kPairs> rows(a, r0, r_end);
-  const std::uint8_t* xq = reinterpret_cast<const std::uint8_t*>(a.x_qs + t * a.cols);
   const float* xd = a.x_d + t * nb;
   PairSums<kPairs> sums;  // no mins
   for (std::int64_t b = 0; b < nb; ++b) {
@@ -109,7 +108,7 @@ inline void q6k_decode_tile_512(const Q8MatmulArgs& a, std::int64_t r0, std::int
 #pragma GCC unroll 4
       for (int k = 0; k < 4; ++k) {
         const int c = 4 * half + k;
-        const __m512i x = _mm512_broadcast_i64x4(load256(xq + 256 * b + 32 * c));
+        const __m512i x = xg(8 * b + c);
         const __m512i offset = _mm512_maddubs_epi16(_mm512_set1_epi8(32), x);
 #pragma GCC unroll 4
         for (int p = 0; p < kPairs; ++p) {

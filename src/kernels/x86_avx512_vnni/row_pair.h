@@ -36,6 +36,30 @@ struct PairTileInputs {
   }
 };
 
+// Token t's 32-quant groups in both halves of a register: loaded as they are from x_qs_twice
+// (kTwice; see q8_matmul_args.h) or broadcast from x_qs.
+template <bool kTwice>
+struct XGroups {
+  const std::uint8_t* quants;
+  XGroups(const Q8MatmulArgs& a, std::int64_t t)
+      : quants(reinterpret_cast<const std::uint8_t*>(kTwice ? a.x_qs_twice + 2 * t * a.cols : a.x_qs + t * a.cols)) {}
+  // Group g: quants 32 g .. 32 g + 31 in each half.
+  __m512i operator()(std::int64_t g) const {
+    if constexpr (kTwice)
+      return _mm512_loadu_si512(quants + 64 * g);
+    else
+      return _mm512_broadcast_i64x4(load256(quants + 32 * g));
+  }
+};
+// f(XGroups<…>(a, t)) with the form a has for token t.
+template <class F>
+void with_x_groups(const Q8MatmulArgs& a, std::int64_t t, F&& f) {
+  if (a.x_qs_twice != nullptr)
+    f(XGroups<true>(a, t));
+  else
+    f(XGroups<false>(a, t));
+}
+
 // A decode tile's kPairs row pairs from r0: pair p is rows r0 + 2p and r0 + 2p + 1, the second
 // clamped to r_end − 1 (rb == ra: computed twice, its copy dropped by store_pair_token).
 template <int kPairs>
