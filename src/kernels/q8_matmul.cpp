@@ -83,7 +83,10 @@ const Q8MatmulKernels* q8_matmul_avx512_vnni() {
 #if WHALE_HAVE_X86_AVX2
   static const Q8MatmulKernels k = [] {
     Q8MatmulKernels table = make_table("avx2+avx512vnni", kAvx2Vnni);
-    table.decode_x_twice = true;
+    // The types whose decode runs a row-pair tile (q4k_512.h, q6k_512.h, block32_512.h).
+    for (const DType t : {DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0,
+                          DType::kQ5_1, DType::kIQ4_NL})
+      table.decode_x_twice[type_index(t)] = true;
     return table;
   }();
   static const bool supported = cpu_has_avx2_fma_f16c() && cpu_has_avx512_vnni_vl();
@@ -299,7 +302,7 @@ void q8_matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, Thre
   // One buffer per calling thread, grown to the largest input seen: no allocation per call
   // once warm. Workers only read it while the caller waits in parallel_for.
   thread_local Q8ActsBuffer buffer;
-  const Q8Acts acts = buffer.quantize(info->act, x, pool, kernels.decode_x_twice && x.rows() == 1);
+  const Q8Acts acts = buffer.quantize(info->act, x, pool, x.rows() == 1 && kernels.decode_x_twice[type_index(w.dtype)]);
   q8_matmul(w, acts, y, pool, kernels);
 }
 
@@ -321,15 +324,20 @@ void q8_matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
   for (const MatmulJob& job : jobs) {
     const Q8TypeInfo* info = q8_type_info(job.w->dtype);
     WHALE_CHECK(info != nullptr);
+    // Jobs a and b read the same quantized input.
+    const auto same_input = [](const MatmulJob& a, const MatmulJob& b) {
+      return a.x.data() == b.x.data() && a.x.rows() == b.x.rows() && a.x.cols() == b.x.cols() &&
+             a.x.stride() == b.x.stride() && q8_type_info(a.w->dtype)->act == q8_type_info(b.w->dtype)->act;
+    };
     std::size_t k = 0;
-    while (k < acts.size() &&
-           !(acts_source[k]->x.data() == job.x.data() && acts_source[k]->x.rows() == job.x.rows() &&
-             acts_source[k]->x.cols() == job.x.cols() && acts_source[k]->x.stride() == job.x.stride() &&
-             acts[k].type == info->act))
-      ++k;
+    while (k < acts.size() && !same_input(*acts_source[k], job)) ++k;
     if (k == acts.size()) {
       if (buffers.size() <= k) buffers.resize(k + 1);
-      acts.push_back(buffers[k].quantize(info->act, job.x, pool, kernels.decode_x_twice && job.x.rows() == 1));
+      // Stored twice when any job that shares this input has a decode kernel that reads it so.
+      bool twice = false;
+      if (job.x.rows() == 1)
+        for (const MatmulJob& other : jobs) twice = twice || (same_input(other, job) && kernels.decode_x_twice[type_index(other.w->dtype)]);
+      acts.push_back(buffers[k].quantize(info->act, job.x, pool, twice));
       acts_source.push_back(&job);
     }
     args.push_back(make_args(*job.w, acts[k], job.y));

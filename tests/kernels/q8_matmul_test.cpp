@@ -208,6 +208,32 @@ TEST(Q8Matmul, EveryKernelSetOfThisCpuEqualsReferenceBitForBit) {
 // The bit-for-bit tests above prove nothing if a table silently holds the reference: on
 // AArch64 every type has its own NEON kernel, the activation quantizer is NEON's, and the
 // process picks the best NEON table, or the one WHALE_KERNELS names (neon, scalar).
+// Decode with activations given as quantized, without the twice-stored form some kernel sets
+// read (Q8MatmulArgs::x_qs_twice), falls back to the plain quants and gives the same bits as
+// with it, and as the float-input path that fills it.
+TEST(Q8Matmul, DecodeGivesTheSameBitsWithAndWithoutTwiceStoredActivations) {
+  const Q8MatmulKernels& kernels = q8_matmul_kernels();
+  ThreadPool& pool = test::shared_pool(2);
+  std::uint64_t seed = 500;
+  for (const Q8TypeInfo& info : q8_types()) {
+    const std::int64_t rows = 21, cols = 3 * dtype_traits(info.weight).block_elems;
+    const Weights w = make_weights(info.weight, rows, cols, ++seed);
+    std::mt19937_64 rng(seed);
+    const auto x = gaussian(cols, rng, 0.02f);
+    const auto expected = run(w, x, 1, 2, kernels);
+    for (const bool twice : {false, true}) {
+      Q8ActsBuffer buffer;
+      const Q8Acts acts = buffer.quantize(info.act, Span2D<const float>(x.data(), 1, cols), pool, twice);
+      EXPECT_EQ(acts.qs_twice != nullptr, twice);
+      std::vector<float> got(static_cast<std::size_t>(rows), -1.0f);
+      q8_matmul(w.view, acts, Span2D<float>(got.data(), 1, rows), pool, kernels);
+      for (std::int64_t r = 0; r < rows; ++r)
+        ASSERT_EQ(std::memcmp(&expected[r], &got[r], 4), 0)
+            << dtype_name(info.weight) << " twice " << twice << " row " << r << ": " << expected[r] << " vs " << got[r];
+    }
+  }
+}
+
 TEST(Q8Matmul, AArch64UsesNeonKernels) {
 #if defined(__aarch64__)
   for (const Q8MatmulKernels* k : {q8_matmul_neon(), q8_matmul_neon_dotprod()}) {
