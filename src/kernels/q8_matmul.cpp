@@ -302,7 +302,8 @@ void q8_matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, Thre
   // One buffer per calling thread, grown to the largest input seen: no allocation per call
   // once warm. Workers only read it while the caller waits in parallel_for.
   thread_local Q8ActsBuffer buffer;
-  const Q8Acts acts = buffer.quantize(info->act, x, pool, x.rows() == 1 && kernels.decode_x_twice[type_index(w.dtype)]);
+  const bool twice = x.rows() == 1 && kernels.decode_x_twice[type_index(w.dtype)];
+  const Q8Acts acts = buffer.quantize(info->act, x, pool, twice);
   q8_matmul(w, acts, y, pool, kernels);
 }
 
@@ -321,23 +322,26 @@ void q8_matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
   acts.clear();
   acts_source.clear();
   std::int64_t total_rows = 0;
+  // Jobs a and b read the same quantized input.
+  const auto same_input = [](const MatmulJob& a, const MatmulJob& b) {
+    return a.x.data() == b.x.data() && a.x.rows() == b.x.rows() && a.x.cols() == b.x.cols() &&
+           a.x.stride() == b.x.stride() && q8_type_info(a.w->dtype)->act == q8_type_info(b.w->dtype)->act;
+  };
+  // Whether a decode kernel of some job that shares job's input reads it stored twice.
+  const auto input_twice = [&](const MatmulJob& job) {
+    if (job.x.rows() != 1) return false;
+    for (const MatmulJob& other : jobs)
+      if (same_input(other, job) && kernels.decode_x_twice[type_index(other.w->dtype)]) return true;
+    return false;
+  };
   for (const MatmulJob& job : jobs) {
     const Q8TypeInfo* info = q8_type_info(job.w->dtype);
     WHALE_CHECK(info != nullptr);
-    // Jobs a and b read the same quantized input.
-    const auto same_input = [](const MatmulJob& a, const MatmulJob& b) {
-      return a.x.data() == b.x.data() && a.x.rows() == b.x.rows() && a.x.cols() == b.x.cols() &&
-             a.x.stride() == b.x.stride() && q8_type_info(a.w->dtype)->act == q8_type_info(b.w->dtype)->act;
-    };
     std::size_t k = 0;
     while (k < acts.size() && !same_input(*acts_source[k], job)) ++k;
     if (k == acts.size()) {
       if (buffers.size() <= k) buffers.resize(k + 1);
-      // Stored twice when any job that shares this input has a decode kernel that reads it so.
-      bool twice = false;
-      if (job.x.rows() == 1)
-        for (const MatmulJob& other : jobs) twice = twice || (same_input(other, job) && kernels.decode_x_twice[type_index(other.w->dtype)]);
-      acts.push_back(buffers[k].quantize(info->act, job.x, pool, twice));
+      acts.push_back(buffers[k].quantize(info->act, job.x, pool, input_twice(job)));
       acts_source.push_back(&job);
     }
     args.push_back(make_args(*job.w, acts[k], job.y));

@@ -205,9 +205,6 @@ TEST(Q8Matmul, EveryKernelSetOfThisCpuEqualsReferenceBitForBit) {
   }
 }
 
-// The bit-for-bit tests above prove nothing if a table silently holds the reference: on
-// AArch64 every type has its own NEON kernel, the activation quantizer is NEON's, and the
-// process picks the best NEON table, or the one WHALE_KERNELS names (neon, scalar).
 // Decode with activations given as quantized, without the twice-stored form some kernel sets
 // read (Q8MatmulArgs::x_qs_twice), falls back to the plain quants and gives the same bits as
 // with it, and as the float-input path that fills it.
@@ -229,11 +226,15 @@ TEST(Q8Matmul, DecodeGivesTheSameBitsWithAndWithoutTwiceStoredActivations) {
       q8_matmul(w.view, acts, Span2D<float>(got.data(), 1, rows), pool, kernels);
       for (std::int64_t r = 0; r < rows; ++r)
         ASSERT_EQ(std::memcmp(&expected[r], &got[r], 4), 0)
-            << dtype_name(info.weight) << " twice " << twice << " row " << r << ": " << expected[r] << " vs " << got[r];
+            << dtype_name(info.weight) << " twice " << twice << " row " << r << ": " << expected[r] << " vs "
+            << got[r];
     }
   }
 }
 
+// The bit-for-bit tests above prove nothing if a table silently holds the reference: on
+// AArch64 every type has its own NEON kernel, the activation quantizer is NEON's, and the
+// process picks the best NEON table, or the one WHALE_KERNELS names (neon, scalar).
 TEST(Q8Matmul, AArch64UsesNeonKernels) {
 #if defined(__aarch64__)
   for (const Q8MatmulKernels* k : {q8_matmul_neon(), q8_matmul_neon_dotprod()}) {

@@ -86,7 +86,8 @@ struct Q6kPairs {
 // Against moving each level's sign onto x (a mask, a masked negation and an absolute value per
 // chunk and pair) and subtracting 32 from the codes, about a quarter fewer vector uops.
 template <int kPairs, class X>
-inline void q6k_decode_tile_512(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t r_end, std::int64_t t, const X& xg) {
+inline void q6k_decode_tile_512(const Q8MatmulArgs& a, std::int64_t r0, std::int64_t r_end, std::int64_t t,
+                                const X& xg) {
   constexpr int kBlockBytes = 210;
   const std::int64_t nb = a.cols / 256;
   const RowPairs<kPairs> rows(a, r0, r_end);
