@@ -34,6 +34,7 @@ struct BenchOptions {
   std::int64_t bandwidth_mib = 1024;  // hidden: tests use a small buffer
   std::uint64_t seed = 1;
   std::string parallel;  // "1,2,4,8": also measure batched decode of that many sequences
+  bool profile = false;  // also time decode's integer products (DecodeMatmulProfile)
 };
 
 struct Spread {
@@ -83,6 +84,20 @@ std::vector<std::int32_t> random_ids(std::int64_t n, std::int64_t vocab, std::ui
 struct Measured {
   Spread prefill, decode;  // tokens/s
   std::uint64_t prefill_hash = 0, decode_hash = 0;
+  // With --profile: the decode runs' integer products, and the runs' tokens and seconds.
+  DecodeMatmulProfile profile;
+  std::int64_t decode_tokens = 0;
+  double decode_seconds = 0;
+};
+
+// Installs a decode profile for its lifetime (an error return inside the timed loop must not
+// leave the kernels writing into a destroyed one).
+class ProfileScope {
+ public:
+  explicit ProfileScope(DecodeMatmulProfile* p) { set_decode_matmul_profile(p); }
+  ~ProfileScope() { set_decode_matmul_profile(nullptr); }
+  ProfileScope(const ProfileScope&) = delete;
+  ProfileScope& operator=(const ProfileScope&) = delete;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -106,10 +121,15 @@ Result<Measured> run_repeats(Model& model, const BenchOptions& o) {
     if (r == 0) m.prefill_hash = fnv1a(std::span<const float>(logits));
     if (o.gen <= 0) continue;
     t0 = Clock::now();
-    for (std::int64_t i = 0; i < o.gen; ++i)
-      WHALE_TRY_VOID(model.forward(std::span(gen.data() + i, 1), cache, row));
+    {
+      const ProfileScope scope(o.profile ? &m.profile : nullptr);
+      for (std::int64_t i = 0; i < o.gen; ++i)
+        WHALE_TRY_VOID(model.forward(std::span(gen.data() + i, 1), cache, row));
+    }
     const double s_tg = std::chrono::duration<double>(Clock::now() - t0).count();
     tg.push_back(static_cast<double>(o.gen) / s_tg);
+    m.decode_tokens += o.gen;
+    m.decode_seconds += s_tg;
     if (r == 0)
       m.decode_hash = fnv1a(std::span<const float>(logits.data(), static_cast<std::size_t>(c.vocab_size)));
   }
@@ -142,6 +162,48 @@ nlohmann::json spread_json(const Spread& s) {
 }
 
 double fraction(double achieved, double roof) { return roof > 0 ? achieved / roof : 0.0; }
+
+// The decode profile per token: each class of integer products, then the rest of the step.
+struct ProfileRow {
+  const char* name;
+  double calls, ms, gb_per_s;
+};
+std::vector<ProfileRow> profile_rows(const Measured& m) {
+  const double tokens = static_cast<double>(m.decode_tokens);
+  std::vector<ProfileRow> rows;
+  for (int c = 0; c < DecodeMatmulProfile::kClasses; ++c)
+    if (m.profile.calls[c] > 0)
+      rows.push_back({DecodeMatmulProfile::class_name(c), static_cast<double>(m.profile.calls[c]) / tokens,
+                      1e3 * m.profile.seconds[c] / tokens, m.profile.bytes[c] / m.profile.seconds[c] / 1e9});
+  return rows;
+}
+double step_ms(const Measured& m) { return 1e3 * m.decode_seconds / static_cast<double>(m.decode_tokens); }
+double profile_outside_ms(const Measured& m) {
+  double inside = 0;
+  for (double s : m.profile.seconds) inside += s;
+  return step_ms(m) - 1e3 * inside / static_cast<double>(m.decode_tokens);
+}
+
+nlohmann::json profile_json(const Measured& m) {
+  nlohmann::json classes = nlohmann::json::array();
+  for (const ProfileRow& r : profile_rows(m))
+    classes.push_back({{"bytes_per_call", r.name}, {"calls_per_token", r.calls}, {"ms_per_token", r.ms},
+                       {"gb_per_s", r.gb_per_s}});
+  return {{"integer_products", classes},
+          {"ms_per_token", step_ms(m)},
+          {"outside_integer_products_ms_per_token", profile_outside_ms(m)}};
+}
+
+void print_profile(const Measured& m) {
+  const double token_ms = step_ms(m);
+  fmt::print("profile  decode, per token of all repeats ({:.2f} ms): integer products by the bytes a call reads\n",
+             token_ms);
+  for (const ProfileRow& r : profile_rows(m))
+    fmt::print("         {:<9} {:>6.1f} calls {:>8.3f} ms ({:>4.1f}%) {:>7.1f} GB/s\n", r.name, r.calls, r.ms,
+               100 * r.ms / token_ms, r.gb_per_s);
+  const double outside = profile_outside_ms(m);
+  fmt::print("         the rest of the step      {:>8.3f} ms ({:>4.1f}%)\n", outside, 100 * outside / token_ms);
+}
 
 int run_bench(const BenchOptions& o) {
   auto fail = [](const Error& e) {
@@ -258,6 +320,7 @@ int run_bench(const BenchOptions& o) {
     j["decode"]["roofline_tokens_per_s"] = tg_roof;
     j["decode"]["roofline_fraction"] = fraction(m.decode.median, tg_roof);
     j["decode"]["roofline_fraction_at_low_bandwidth"] = fraction(m.decode.median, tg_roof_lo);
+    if (o.profile && m.decode_tokens > 0) j["decode"]["profile"] = profile_json(m);
     if (!par.empty()) {
       j["parallel"] = nlohmann::json::array();
       for (const auto& p : par)
@@ -299,6 +362,7 @@ int run_bench(const BenchOptions& o) {
     fmt::print("{:<8} {:>10.2f} {:>10.2f} {:>10.2f} {:>12.2f} {:>8.1f}%  ({:.1f}% at the lower bandwidth)\n",
                fmt::format("tg{}", o.gen), m.decode.median, m.decode.min, m.decode.max, tg_roof,
                100 * fraction(m.decode.median, tg_roof), 100 * fraction(m.decode.median, tg_roof_lo));
+  if (o.profile && m.decode_tokens > 0) print_profile(m);
   fmt::print("logits   prefill {:016x}  decode {:016x}  ({} repeats, median and min/max)\n", m.prefill_hash,
              m.decode_hash, o.repeats);
   if (!par.empty()) {
@@ -331,6 +395,9 @@ void add_bench_command(CLI::App& app) {
                   "also measure aggregate decode tokens/s of N sequences batched, for each N in a "
                   "list such as 1,2,4,8");
   sub->add_option("--seed", o->seed, "seed of the random token ids")->capture_default_str();
+  sub->add_flag("--profile", o->profile,
+                "also time decode's integer matrix products, grouped by the bytes of weights a call "
+                "reads (each group's time and streaming rate per token), and the rest of the step");
   sub->add_option("--bandwidth-mib", o->bandwidth_mib, "")->group("")->check(CLI::Range(1, 1 << 20));
   set_command_body(sub, [o] { return run_bench(*o); });
 }

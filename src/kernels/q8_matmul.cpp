@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -213,8 +214,8 @@ struct alignas(64) PieceCounter {
 // the V2-Lite shape, decode 9.4 / 13.2 / 13.0 → 13.6 / 12.6 / 14.4 tok/s (56–73 % → 76–85 % of
 // the roofline). Prefill cuts one (each piece repacks the token chunk's activations, and a
 // tile's work is large enough to even out).
-void run_rows(std::span<const Q8MatmulArgs> args, std::span<const Q8MatmulFn> fns,
-              std::span<const std::int64_t> first_row, ThreadPool& pool) {
+void run_rows_now(std::span<const Q8MatmulArgs> args, std::span<const Q8MatmulFn> fns,
+                  std::span<const std::int64_t> first_row, ThreadPool& pool) {
   if (args.empty()) return;
   thread_local std::vector<std::int64_t> cuts;  // piece p: joint rows [cuts[p], cuts[p + 1])
   // A row's work: its bytes times the job's tokens (a MoE batch's experts have different
@@ -285,7 +286,42 @@ void run_rows(std::span<const Q8MatmulArgs> args, std::span<const Q8MatmulFn> fn
   });
 }
 
+std::atomic<DecodeMatmulProfile*> g_decode_profile{nullptr};
+
+// run_rows_now, timed into the installed profile when the products are one token's.
+void run_rows(std::span<const Q8MatmulArgs> args, std::span<const Q8MatmulFn> fns,
+              std::span<const std::int64_t> first_row, ThreadPool& pool) {
+  DecodeMatmulProfile* profile = g_decode_profile.load(std::memory_order_relaxed);
+  if (profile == nullptr || args.empty() || args[0].n_tokens != 1) {
+    run_rows_now(args, fns, first_row, pool);
+    return;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  run_rows_now(args, fns, first_row, pool);
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  double bytes = 0;
+  for (const Q8MatmulArgs& a : args) bytes += static_cast<double>(a.row_end) * static_cast<double>(a.w_row_bytes);
+  const int c = DecodeMatmulProfile::class_of(bytes);
+  profile->calls[c] += 1;
+  profile->seconds[c] += took.count();
+  profile->bytes[c] += bytes;
+}
+
 }  // namespace
+
+int DecodeMatmulProfile::class_of(double bytes) {
+  constexpr double kUpper[kClasses - 1] = {1e6, 4e6, 12e6, 40e6};
+  int c = 0;
+  while (c < kClasses - 1 && bytes >= kUpper[c]) ++c;
+  return c;
+}
+
+const char* DecodeMatmulProfile::class_name(int c) {
+  constexpr const char* kNames[kClasses] = {"< 1 MB", "1-4 MB", "4-12 MB", "12-40 MB", ">= 40 MB"};
+  return kNames[c];
+}
+
+void set_decode_matmul_profile(DecodeMatmulProfile* p) { g_decode_profile.store(p, std::memory_order_relaxed); }
 
 void q8_matmul(const WeightView& w, const Q8Acts& x, Span2D<float> y, ThreadPool& pool,
                const Q8MatmulKernels& kernels) {

@@ -65,6 +65,22 @@ const Q8MatmulKernels* q8_matmul_neon_dotprod();
 // lesser one); thread-safe.
 const Q8MatmulKernels& q8_matmul_kernels();
 
+// Where decode's time goes among the integer products: every one-token product (one call of
+// q8_matmul or q8_matmul_batch, its thread hand-offs included, the activation quantization not)
+// counted by the bytes of weights it reads, while a profile is installed. `whale bench --profile`
+// prints it. The calls that record must come from one thread (a model's forward does).
+struct DecodeMatmulProfile {
+  static constexpr int kClasses = 5;
+  // Classes by the bytes one call reads: < 1 MB, < 4 MB, < 12 MB, < 40 MB, the rest.
+  static int class_of(double bytes);
+  static const char* class_name(int c);
+  std::array<std::int64_t, kClasses> calls{};
+  std::array<double, kClasses> seconds{};
+  std::array<double, kClasses> bytes{};
+};
+// Installs `p` (nullptr: none) for the calls that follow.
+void set_decode_matmul_profile(DecodeMatmulProfile* p);
+
 // y = x · Wᵀ through the integer path (x quantized to the type's activation format into the
 // calling thread's scratch). Precondition: q8_type_info(w.dtype) and no FP8 block scales.
 void q8_matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, ThreadPool& pool,

@@ -206,6 +206,42 @@ TEST_F(ShapeModel, BenchLogitsHashIsRepeatable) {
   EXPECT_EQ(a["decode_logits_hash"], b["decode_logits_hash"]);
 }
 
+// --profile accounts for every weight byte a decoded token reads through the integer path (all
+// matrices of this Q8_0 model but the embedding table: q/k/v, o, gate/up, down and the head),
+// in five calls a token (q/k/v and gate/up are one batch each), and for the whole step.
+TEST_F(ShapeModel, BenchProfileAccountsForEveryProductOfADecodedToken) {
+  int status = 0;
+  const std::string cmd = env_or("WHALE_BIN", "whale") + std::string(" bench -m ") + model_.string() +
+                          " -p 8 -n 4 -r 1 -t 2 --json --bandwidth-mib 16 --profile";
+  const std::string out = run(cmd, status);
+  ASSERT_EQ(status, 0) << cmd;
+  const auto j = nlohmann::json::parse(out);
+  const auto& p = j["decode"]["profile"];
+  double calls = 0, bytes = 0, ms = 0;
+  for (const auto& c : p["integer_products"]) {
+    calls += c["calls_per_token"].get<double>();
+    bytes += c["gb_per_s"].get<double>() * 1e9 * c["ms_per_token"].get<double>() * 1e-3;
+    ms += c["ms_per_token"].get<double>();
+    EXPECT_GT(c["ms_per_token"].get<double>(), 0.0) << c.dump();
+  }
+  EXPECT_DOUBLE_EQ(calls, 5.0);
+  const std::uint64_t matrices = q8_0_bytes(kVocab, kHidden) + 2 * q8_0_bytes(kHidden, kHidden) +
+                                 2 * q8_0_bytes(kKv, kHidden) + 2 * q8_0_bytes(kFfn, kHidden) +
+                                 q8_0_bytes(kHidden, kFfn);
+  EXPECT_NEAR(bytes, static_cast<double>(matrices), 1e-6 * static_cast<double>(matrices));
+  // One repeat: the step's time is that run's, and the products lie inside it.
+  const double step_ms = p["ms_per_token"].get<double>();
+  EXPECT_NEAR(step_ms, 1e3 / j["decode"]["tokens_per_s"].get<double>(), 1e-9 * step_ms);
+  EXPECT_NEAR(p["outside_integer_products_ms_per_token"].get<double>(), step_ms - ms, 1e-9 * step_ms);
+  EXPECT_GT(p["outside_integer_products_ms_per_token"].get<double>(), 0.0);
+  // Without the flag there is no profile.
+  const std::string plain = run(env_or("WHALE_BIN", "whale") + std::string(" bench -m ") + model_.string() +
+                                    " -p 8 -n 4 -r 1 -t 2 --json --bandwidth-mib 16",
+                                status);
+  ASSERT_EQ(status, 0);
+  EXPECT_FALSE(nlohmann::json::parse(plain)["decode"].contains("profile"));
+}
+
 TEST_F(ShapeModel, BenchRejectsBadCounts) {
   int status = 0;
   run(env_or("WHALE_BIN", "whale") + std::string(" bench -m ") + model_.string() + " -p 0 2>/dev/null", status);

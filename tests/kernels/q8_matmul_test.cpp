@@ -232,6 +232,42 @@ TEST(Q8Matmul, DecodeGivesTheSameBitsWithAndWithoutTwiceStoredActivations) {
   }
 }
 
+// The decode profile counts one call per one-token product or batch, with the bytes of all its
+// weights, into the class of those bytes; products of several tokens and calls made while no
+// profile is installed leave it alone.
+TEST(Q8Matmul, DecodeProfileCountsOneTokenProductsByTheirBytes) {
+  EXPECT_EQ(DecodeMatmulProfile::class_of(999999), 0);
+  EXPECT_EQ(DecodeMatmulProfile::class_of(1e6), 1);
+  EXPECT_EQ(DecodeMatmulProfile::class_of(4e6), 2);
+  EXPECT_EQ(DecodeMatmulProfile::class_of(12e6), 3);
+  EXPECT_EQ(DecodeMatmulProfile::class_of(40e6), 4);
+  const Q8MatmulKernels& kernels = q8_matmul_kernels();
+  const Weights a = make_weights(DType::kQ4_K, 40, 512, 11);
+  const Weights b = make_weights(DType::kQ8_0, 24, 512, 13);
+  std::mt19937_64 rng(5);
+  const auto x = gaussian(3 * 512, rng, 0.0f);
+  ThreadPool& pool = test::shared_pool(2);
+  std::vector<float> ya(3 * 40), yb(3 * 24);
+  const auto batch = [&](std::int64_t tokens) {
+    const MatmulJob jobs[] = {{&a.view, Span2D<const float>(x.data(), tokens, 512), Span2D<float>(ya.data(), tokens, 40)},
+                              {&b.view, Span2D<const float>(x.data(), tokens, 512), Span2D<float>(yb.data(), tokens, 24)}};
+    q8_matmul_batch(jobs, pool, kernels);
+  };
+  DecodeMatmulProfile profile;
+  set_decode_matmul_profile(&profile);
+  run(a, x, 1, 2, kernels);  // counted
+  batch(1);                  // counted, as one call
+  run(a, x, 3, 2, kernels);  // three tokens: not counted
+  batch(3);
+  set_decode_matmul_profile(nullptr);
+  run(a, x, 1, 2, kernels);  // no profile installed
+  const double bytes_a = 40.0 * static_cast<double>(a.view.row_bytes), bytes_b = 24.0 * static_cast<double>(b.view.row_bytes);
+  EXPECT_EQ(profile.calls[0], 2);
+  EXPECT_DOUBLE_EQ(profile.bytes[0], 2 * bytes_a + bytes_b);
+  EXPECT_GT(profile.seconds[0], 0.0);
+  for (int c = 1; c < DecodeMatmulProfile::kClasses; ++c) EXPECT_EQ(profile.calls[c], 0) << c;
+}
+
 // The bit-for-bit tests above prove nothing if a table silently holds the reference: on
 // AArch64 every type has its own NEON kernel, the activation quantizer is NEON's, and the
 // process picks the best NEON table, or the one WHALE_KERNELS names (neon, scalar).
