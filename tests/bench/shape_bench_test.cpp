@@ -62,6 +62,22 @@ class ShapeModel : public ::testing::Test {
     std::error_code ignored;
     fs::remove(model_, ignored);
   }
+  // The command line of `whale bench` on this suite's model with `args` after it.
+  static std::string bench_cmd(const std::string& args) {
+    return env_or("WHALE_BIN", "whale") + std::string(" bench -m ") + model_.string() + " " + args;
+  }
+  // The JSON that `bench_cmd(args)` prints (args must ask for --json); a command that fails
+  // fails the test and gives null.
+  static nlohmann::json bench_json(const std::string& args) {
+    int status = 0;
+    const std::string cmd = bench_cmd(args);
+    const std::string out = run(cmd, status);
+    if (status != 0) {
+      ADD_FAILURE() << cmd << " exited with status " << status;
+      return nullptr;
+    }
+    return nlohmann::json::parse(out);
+  }
   static inline fs::path dir_;
   static inline fs::path model_;
 };
@@ -130,12 +146,8 @@ TEST_F(ShapeModel, WhaleInfoReadsIt) {
 }
 
 TEST_F(ShapeModel, WhaleBenchJsonHasTheRequiredFields) {
-  int status = 0;
-  const std::string cmd = env_or("WHALE_BIN", "whale") + std::string(" bench -m ") + model_.string() +
-                          " -p 8 -n 4 -r 1 -t 2 --json --bandwidth-mib 16";
-  const std::string out = run(cmd, status);
-  ASSERT_EQ(status, 0) << cmd;
-  const auto j = nlohmann::json::parse(out);
+  const auto j = bench_json("-p 8 -n 4 -r 1 -t 2 --json --bandwidth-mib 16");
+  ASSERT_FALSE(j.is_null());
   auto positive = [](const nlohmann::json& v) { return v.is_number() && std::isfinite(v.get<double>()) && v.get<double>() > 0; };
   EXPECT_TRUE(positive(j["prefill"]["tokens_per_s"]));
   EXPECT_TRUE(positive(j["decode"]["tokens_per_s"]));
@@ -195,13 +207,9 @@ TEST_F(ShapeModel, WhaleBenchJsonHasTheRequiredFields) {
 }
 
 TEST_F(ShapeModel, BenchLogitsHashIsRepeatable) {
-  int status = 0;
-  const std::string cmd = env_or("WHALE_BIN", "whale") + std::string(" bench -m ") + model_.string() +
-                          " -p 4 -n 2 -r 1 -t 2 --json --bandwidth-mib 8";
-  const auto a = nlohmann::json::parse(run(cmd, status));
-  ASSERT_EQ(status, 0);
-  const auto b = nlohmann::json::parse(run(cmd, status));
-  ASSERT_EQ(status, 0);
+  const auto a = bench_json("-p 4 -n 2 -r 1 -t 2 --json --bandwidth-mib 8");
+  const auto b = bench_json("-p 4 -n 2 -r 1 -t 2 --json --bandwidth-mib 8");
+  ASSERT_FALSE(a.is_null() || b.is_null());
   EXPECT_EQ(a["logits_hash"], b["logits_hash"]);
   EXPECT_EQ(a["decode_logits_hash"], b["decode_logits_hash"]);
 }
@@ -210,12 +218,8 @@ TEST_F(ShapeModel, BenchLogitsHashIsRepeatable) {
 // matrices of this Q8_0 model but the embedding table: q/k/v, o, gate/up, down and the head),
 // in five calls a token (q/k/v and gate/up are one batch each), and for the whole step.
 TEST_F(ShapeModel, BenchProfileAccountsForEveryProductOfADecodedToken) {
-  int status = 0;
-  const std::string cmd = env_or("WHALE_BIN", "whale") + std::string(" bench -m ") + model_.string() +
-                          " -p 8 -n 4 -r 1 -t 2 --json --bandwidth-mib 16 --profile";
-  const std::string out = run(cmd, status);
-  ASSERT_EQ(status, 0) << cmd;
-  const auto j = nlohmann::json::parse(out);
+  const auto j = bench_json("-p 8 -n 4 -r 1 -t 2 --json --bandwidth-mib 16 --profile");
+  ASSERT_FALSE(j.is_null());
   const auto& p = j["decode"]["profile"];
   double calls = 0, bytes = 0, ms = 0;
   for (const auto& c : p["integer_products"]) {
@@ -235,16 +239,14 @@ TEST_F(ShapeModel, BenchProfileAccountsForEveryProductOfADecodedToken) {
   EXPECT_NEAR(p["outside_integer_products_ms_per_token"].get<double>(), step_ms - ms, 1e-9 * step_ms);
   EXPECT_GT(p["outside_integer_products_ms_per_token"].get<double>(), 0.0);
   // Without the flag there is no profile.
-  const std::string plain = run(env_or("WHALE_BIN", "whale") + std::string(" bench -m ") + model_.string() +
-                                    " -p 8 -n 4 -r 1 -t 2 --json --bandwidth-mib 16",
-                                status);
-  ASSERT_EQ(status, 0);
-  EXPECT_FALSE(nlohmann::json::parse(plain)["decode"].contains("profile"));
+  const auto plain = bench_json("-p 8 -n 4 -r 1 -t 2 --json --bandwidth-mib 16");
+  ASSERT_FALSE(plain.is_null());
+  EXPECT_FALSE(plain["decode"].contains("profile"));
 }
 
 TEST_F(ShapeModel, BenchRejectsBadCounts) {
   int status = 0;
-  run(env_or("WHALE_BIN", "whale") + std::string(" bench -m ") + model_.string() + " -p 0 2>/dev/null", status);
+  run(bench_cmd("-p 0 2>/dev/null"), status);
   EXPECT_NE(status, 0);
 }
 
