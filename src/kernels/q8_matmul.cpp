@@ -358,26 +358,30 @@ void q8_matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
   acts.clear();
   acts_source.clear();
   std::int64_t total_rows = 0;
-  // Jobs a and b read the same quantized input.
-  const auto same_input = [](const MatmulJob& a, const MatmulJob& b) {
+  // Jobs a and b multiply the same activations (quantized once when their types' activation
+  // formats agree too).
+  const auto same_x = [](const MatmulJob& a, const MatmulJob& b) {
     return a.x.data() == b.x.data() && a.x.rows() == b.x.rows() && a.x.cols() == b.x.cols() &&
-           a.x.stride() == b.x.stride() && q8_type_info(a.w->dtype)->act == q8_type_info(b.w->dtype)->act;
+           a.x.stride() == b.x.stride();
   };
-  // Whether a decode kernel of some job that shares job's input reads it stored twice.
-  const auto input_twice = [&](const MatmulJob& job) {
+  // Whether a decode kernel of some job sharing job's input (x quantized as `act`) reads it
+  // stored twice. Looked up once per distinct input.
+  const auto input_twice = [&](const MatmulJob& job, DType act) {
     if (job.x.rows() != 1) return false;
     for (const MatmulJob& other : jobs)
-      if (same_input(other, job) && kernels.decode_x_twice[type_index(other.w->dtype)]) return true;
+      if (same_x(other, job) && q8_type_info(other.w->dtype)->act == act &&
+          kernels.decode_x_twice[type_index(other.w->dtype)])
+        return true;
     return false;
   };
   for (const MatmulJob& job : jobs) {
     const Q8TypeInfo* info = q8_type_info(job.w->dtype);
     WHALE_CHECK(info != nullptr);
     std::size_t k = 0;
-    while (k < acts.size() && !same_input(*acts_source[k], job)) ++k;
+    while (k < acts.size() && !(same_x(*acts_source[k], job) && acts[k].type == info->act)) ++k;
     if (k == acts.size()) {
       if (buffers.size() <= k) buffers.resize(k + 1);
-      acts.push_back(buffers[k].quantize(info->act, job.x, pool, input_twice(job)));
+      acts.push_back(buffers[k].quantize(info->act, job.x, pool, input_twice(job, info->act)));
       acts_source.push_back(&job);
     }
     args.push_back(make_args(*job.w, acts[k], job.y));
