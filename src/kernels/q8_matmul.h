@@ -2,7 +2,8 @@
 // the fast path of matmul for block-quantized weights.
 //
 // Numerics contract (docs/kernels.md): for every output y[t, r], with weight blocks b and
-// lanes k = (i mod 32) / 4 (the 8 int32 lanes of an AVX2 vector after vpmaddwd),
+// element i of a block in lane(i) (q8_contract_lane: (i mod 32) / 4, the 8 int32 lanes of an
+// AVX2 vector after vpmaddwd; for Q4_K and Q5_K 2 (i / 64) + (i / 4) mod 2, see there),
 //   lane[b][k] = Σ_{i in b, lane(i) = k} sc(i) · q_w(i) · q_x(i)             (exact int32)
 //   acc[k]     = fma(d_w(b) · d_x(b), float(lane[b][k]), acc[k])   over b in order (f32)
 //   mins[j]    = fma(dmin_w(b) · d_x(b), float(Σ_{g/4 = j} m(g) · xsum16(g)), mins[j])
@@ -30,11 +31,26 @@ namespace whale {
 
 using Q8MatmulFn = void (*)(const Q8MatmulArgs& a);
 
-// The weight types with an integer path, the activation type each uses, and its unpacker.
+// How a type's block elements map to the contract's 8 int32 lanes.
+//   kByPosition: lane(i) = (i mod 32) / 4, position within a 32-element group.
+//   kByChunk:    lane(i) = 2 (i / 64) + (i / 4) mod 2 (Q4_K, Q5_K): the 64-element chunk whose
+//                32 bytes hold i in a nibble, and which half of an 8-byte piece of them. Why: a
+//                lane then sums one 32-element sub-block (one scale) over four 8-byte pieces, so
+//                a kernel that gathers piece j of the four chunks into one register adds four
+//                registers' byte products before any scale (AVX-512 VNNI: four vpdpbusd, then
+//                one vpdpwssd per nibble half) instead of scaling every sub-block's products.
+enum class Q8Lanes { kByPosition, kByChunk };
+inline constexpr int q8_contract_lane(Q8Lanes lanes, int i) {
+  return lanes == Q8Lanes::kByChunk ? 2 * (i / 64) + (i / 4) % 2 : (i % 32) / 4;
+}
+
+// The weight types with an integer path, the activation type each uses, its unpacker and its
+// lanes.
 struct Q8TypeInfo {
   DType weight;
   DType act;  // kQ8_0 or kQ8_K
   UnpackBlockFn unpack;
+  Q8Lanes lanes = Q8Lanes::kByPosition;
 };
 // nullptr when `t` has no integer path (float types, FP8, types without a dequantizer).
 const Q8TypeInfo* q8_type_info(DType t);

@@ -2,9 +2,11 @@
 // Q6_K, Q2_K, Q3_K, IQ4_XS and the codebook types IQ2_XXS, IQ1_S, IQ1_M) × Q8_K activations.
 // Each 32-element chunk c is unpacked in registers to int8 levels (elements 0-15, 16-31), then
 // for up to 4 tokens: lane[0-3] += sc[2c] · dot16(lo), lane[4-7] += sc[2c+1] · dot16(hi), exact
-// int32 (the contract's lanes; the per-16 scale multiplies the lane sums, as the reference's
-// sc(i) · q · x does term by term). Per super-block one fma per lane with d_w · d_x, and the min
-// lanes for Q4_K, Q5_K and Q2_K. Results follow kernels/q8_matmul.h bit for bit.
+// int32 (the contract's lanes by position; the per-16 scale multiplies the lane sums, as the
+// reference's sc(i) · q · x does term by term). Q4_K and Q5_K have lanes by chunk instead: the
+// 64 elements of chunks 2j, 2j+1 fill lanes 2j, 2j+1 (see tile). Per super-block one fma per
+// lane with d_w · d_x, and the min lanes for Q4_K, Q5_K and Q2_K. Results follow
+// kernels/q8_matmul.h bit for bit.
 #include <array>
 
 #include "kernels/arm_neon/neon_kernels.h"
@@ -35,12 +37,14 @@ inline void k4_scales(const std::uint8_t* s, std::uint8_t* sc, std::uint8_t* m) 
 
 // Q4_K: f16 d @0, f16 dmin @2, 12 scale bytes @4, qs[128] @16; chunk c is the low (c even) or
 // high (c odd) nibbles of qs[32 (c / 2) ...]. kQ5: Q5_K, with qh[32] @16 before qs @48: element
-// l of chunk c takes bit c of qh[l] as 0x10. Mins per 32 elements (both 16-groups).
+// l of chunk c takes bit c of qh[l] as 0x10. Scales and mins per 32 elements (both 16-groups).
+// The contract gives these two types lanes by chunk (Q8Lanes::kByChunk in kernels/q8_matmul.h).
 template <bool kQ5>
 struct Q45K {
   static constexpr int kBytes = kQ5 ? 176 : 144;
   static constexpr int kQs = kQ5 ? 48 : 16;
   static constexpr bool kHasMin = true;
+  static constexpr bool kLanesByChunk = true;
   static void begin(const std::uint8_t* w, BlockState& s) {
     std::uint8_t sc[8], m[8];
     k4_scales(w + 4, sc, m);
@@ -74,6 +78,7 @@ struct Q45K {
 struct Q6K {
   static constexpr int kBytes = 210;
   static constexpr bool kHasMin = false;
+  static constexpr bool kLanesByChunk = false;
   static void begin(const std::uint8_t* w, BlockState& s) {
     for (int j = 0; j < 16; ++j) s.sc[j] = static_cast<std::int8_t>(w[192 + j]);
     s.d = load_f16(w + 208);
@@ -106,6 +111,7 @@ inline Chunk two_bits(const std::uint8_t* qs, int c) {
 struct Q2K {
   static constexpr int kBytes = 84;
   static constexpr bool kHasMin = true;
+  static constexpr bool kLanesByChunk = false;
   static void begin(const std::uint8_t* w, BlockState& s) {
     for (int j = 0; j < 16; ++j) s.sc[j] = w[j] & 0xF;
     const uint8x16_t m = vshrq_n_u8(vld1q_u8(w), 4);
@@ -122,6 +128,7 @@ struct Q2K {
 struct Q3K {
   static constexpr int kBytes = 110;
   static constexpr bool kHasMin = false;
+  static constexpr bool kLanesByChunk = false;
   static void begin(const std::uint8_t* w, BlockState& s) {
     const std::uint8_t* sc = w + 96;
     for (int j = 0; j < 16; ++j) {
@@ -147,6 +154,7 @@ struct Q3K {
 struct IQ4XS {
   static constexpr int kBytes = 136;
   static constexpr bool kHasMin = false;
+  static constexpr bool kLanesByChunk = false;
   static void begin(const std::uint8_t* w, BlockState& s) {
     const int sh = load_u16(w + 2);
     for (int ib = 0; ib < 8; ++ib) {
@@ -173,6 +181,7 @@ inline int8x16_t grid_pair(std::uint64_t g0, std::uint64_t g1) {
 struct IQ2XXS {
   static constexpr int kBytes = 66;
   static constexpr bool kHasMin = false;
+  static constexpr bool kLanesByChunk = false;
   static void begin(const std::uint8_t* w, BlockState& s) {
     for (int c = 0; c < 8; ++c)
       s.sc[2 * c] = s.sc[2 * c + 1] = static_cast<std::int32_t>(2 * (load_u32(w + 6 + 8 * c) >> 28) + 1);
@@ -201,6 +210,7 @@ inline int8x16_t iq1_levels(std::uint32_t i0, std::uint32_t i1, int8x16_t shift_
 struct IQ1S {
   static constexpr int kBytes = 50;
   static constexpr bool kHasMin = false;
+  static constexpr bool kLanesByChunk = false;
   static void begin(const std::uint8_t* w, BlockState& s) {
     for (int c = 0; c < 8; ++c)
       s.sc[2 * c] = s.sc[2 * c + 1] = 2 * ((load_u16(w + 34 + 2 * c) >> 12) & 7) + 1;
@@ -220,6 +230,7 @@ struct IQ1S {
 struct IQ1M {
   static constexpr int kBytes = 56;
   static constexpr bool kHasMin = false;
+  static constexpr bool kLanesByChunk = false;
   static void begin(const std::uint8_t* w, BlockState& s) {
     std::uint16_t d_bits = 0;
     for (int k = 0; k < 4; ++k) {
@@ -251,6 +262,11 @@ inline int32x4_t min_lanes(const BlockState& s, const std::int16_t* xs) {
   return vpaddq_s32(vpaddq_s32(p0, p1), vpaddq_s32(p2, p3));
 }
 
+// (kLanesByChunk) The contract's lanes 2j, 2j+1 of a Q4_K / Q5_K block are the 4-element groups
+// of even and odd (i / 4) in chunks 2j, 2j+1. Lane m of dot32 holds groups m and 4 + m of its
+// chunk, both of parity m mod 2, so the scaled sum of the two chunks folds to those two lanes.
+inline int32x2_t fold_parity(int32x4_t v) { return vadd_s32(vget_low_s32(v), vget_high_s32(v)); }
+
 // One weight row × TT tokens from t0 over all super-blocks; each unpacked chunk is reused for
 // the TT tokens.
 template <class T, int TT>
@@ -264,17 +280,28 @@ void tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
   for (std::int64_t b = 0; b < nb; ++b) {
     const std::uint8_t* w = row + b * T::kBytes;
     T::begin(w, st);
-    int32x4_t lo[TT], hi[TT];
+    int32x4_t lo[TT], hi[TT];  // the contract's lanes 0-3 and 4-7
+    // kLanesByChunk: the scaled sum of chunks 2j, 2j+1 so far; lanes 0-1 (4-5) once folded.
+    int32x4_t pair[TT];
+    int32x2_t first[TT];
 #pragma GCC unroll 4
-    for (int t = 0; t < TT; ++t) lo[t] = hi[t] = vdupq_n_s32(0);
+    for (int t = 0; t < TT; ++t) lo[t] = hi[t] = pair[t] = vdupq_n_s32(0);
 #pragma GCC unroll 8
     for (int c = 0; c < 8; ++c) {
       const Chunk q = T::chunk(w, c);
 #pragma GCC unroll 4
       for (int t = 0; t < TT; ++t) {
         const std::int8_t* x = a.x_qs + (t0 + t) * a.cols + 256 * b + 32 * c;
-        lo[t] = vmlaq_n_s32(lo[t], dot16(q.lo, load_s8(x)), st.sc[2 * c]);
-        hi[t] = vmlaq_n_s32(hi[t], dot16(q.hi, load_s8(x + 16)), st.sc[2 * c + 1]);
+        if constexpr (T::kLanesByChunk) {
+          // One scale per chunk (sc[2c] = sc[2c+1]); lanes 0-3 are complete after chunk 3.
+          pair[t] = vmlaq_n_s32(c % 2 == 0 ? vdupq_n_s32(0) : pair[t], dot32(q, x), st.sc[2 * c]);
+          if (c % 4 == 1) first[t] = fold_parity(pair[t]);
+          if (c == 3) lo[t] = vcombine_s32(first[t], fold_parity(pair[t]));
+          if (c == 7) hi[t] = vcombine_s32(first[t], fold_parity(pair[t]));
+        } else {
+          lo[t] = vmlaq_n_s32(lo[t], dot16(q.lo, load_s8(x)), st.sc[2 * c]);
+          hi[t] = vmlaq_n_s32(hi[t], dot16(q.hi, load_s8(x + 16)), st.sc[2 * c + 1]);
+        }
       }
     }
 #pragma GCC unroll 4

@@ -44,6 +44,22 @@ struct Chunk {
   int8x16_t lo, hi;
 };
 
+// dot16(q.lo, x) + dot16(q.hi, x + 16): lane k = the chunk's elements 4k..4k+3 and
+// 16+4k..16+4k+3, for types whose two halves share a lane (Q8Lanes::kByChunk). sdot adds the
+// second half into the first's sum; without it, the halves' byte-pair sums are added before the
+// last pairwise step, saving that step and an add.
+inline int32x4_t dot32(const Chunk& q, const std::int8_t* x) {
+  const int8x16_t x0 = vld1q_s8(x), x1 = vld1q_s8(x + 16);
+#if defined(WHALE_NEON_DOTPROD)
+  return vdotq_s32(vdotq_s32(vdupq_n_s32(0), q.lo, x0), q.hi, x1);
+#else
+  const int32x4_t a = vpadalq_s16(vpaddlq_s16(vmull_s8(vget_low_s8(q.lo), vget_low_s8(x0))),
+                                  vmull_s8(vget_low_s8(q.hi), vget_low_s8(x1)));
+  const int32x4_t b = vpadalq_s16(vpaddlq_s16(vmull_high_s8(q.lo, x0)), vmull_high_s8(q.hi, x1));
+  return vpaddq_s32(a, b);
+#endif
+}
+
 // An f16 field at p (any alignment), widened exactly (FCVT).
 inline float load_f16(const std::uint8_t* p) {
   __fp16 h;

@@ -234,9 +234,9 @@ void unpack_iq1_m(const std::byte* p, IntBlock& o) {
 
 constexpr std::array<Q8TypeInfo, kQ8TypeCount> kTypes = {{
     {DType::kQ8_0, DType::kQ8_0, unpack_q8_0},
-    {DType::kQ4_K, DType::kQ8_K, unpack_q4_k},
+    {DType::kQ4_K, DType::kQ8_K, unpack_q4_k, Q8Lanes::kByChunk},
     {DType::kQ6_K, DType::kQ8_K, unpack_q6_k},
-    {DType::kQ5_K, DType::kQ8_K, unpack_q5_k},
+    {DType::kQ5_K, DType::kQ8_K, unpack_q5_k, Q8Lanes::kByChunk},
     {DType::kQ4_0, DType::kQ8_0, unpack_q4_0},
     {DType::kQ4_1, DType::kQ8_0, unpack_q4_1},
     {DType::kQ5_0, DType::kQ8_0, unpack_q5_0},
@@ -251,6 +251,7 @@ constexpr std::array<Q8TypeInfo, kQ8TypeCount> kTypes = {{
 }};
 
 // The contract of q8_matmul.h, one output at a time.
+template <Q8Lanes kLanes>
 void matmul_ref(const Q8MatmulArgs& a) {
   const std::int64_t nb = a.cols / a.block_elems;
   IntBlock ib;
@@ -267,7 +268,7 @@ void matmul_ref(const Q8MatmulArgs& a) {
         const std::int8_t* xb = xq + b * a.block_elems;
         std::int32_t lane[8] = {};
         for (std::int64_t i = 0; i < a.block_elems; ++i)
-          lane[(i % 32) / 4] += ib.sc[i / 16] * ib.q[i] * xb[i];
+          lane[q8_contract_lane(kLanes, static_cast<int>(i))] += ib.sc[i / 16] * ib.q[i] * xb[i];
         const float dd = ib.d * xd[b];
         for (int k = 0; k < 8; ++k) acc[k] = std::fma(dd, static_cast<float>(lane[k]), acc[k]);
         if (ib.has_min) {
@@ -284,10 +285,12 @@ void matmul_ref(const Q8MatmulArgs& a) {
   }
 }
 
-constexpr Q8MatmulKernels kRef{"scalar",
-                               {matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref,
-                                matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref,
-                                matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref}};
+constexpr Q8MatmulKernels kRef = [] {
+  Q8MatmulKernels k{"scalar", {}};
+  for (std::size_t i = 0; i < kQ8TypeCount; ++i)
+    k.by_type[i] = kTypes[i].lanes == Q8Lanes::kByChunk ? matmul_ref<Q8Lanes::kByChunk> : matmul_ref<Q8Lanes::kByPosition>;
+  return k;
+}();
 
 }  // namespace
 

@@ -19,41 +19,58 @@
 namespace whale::WHALE_AVX2_NS {
 namespace {
 
-// Tokens of the widest AVX2 prefill tile: 8 tokens' int32 lanes with one chunk's weights fill
-// the 16 vector registers.
+// Tokens of the widest AVX2 prefill tile that keeps its tokens' int32 lanes in registers
+// (block32_tile.h, q6k.cpp): 8 tokens' lanes with one chunk's weights fill the 16 vector
+// registers. (The Q4_K / Q5_K tiles run their tokens one at a time: any width, q4k.cpp.)
 constexpr int kPackedTileTokens = 8;
 
 // What PackedTokens keeps besides quants and scales: nothing; each 32-quant block's sum as an
 // f32 (exact; the min term of Q4_1 / Q5_1); or the K-quants' min sums (see min_sums).
 enum class PackedSums { kNone, kBlock32, kKQuantMins };
 
-// How a tile's 32-quant groups are laid out: as they are, or each pair of groups (2k, 2k + 1)
-// with its 16-bit words exchanged so that one vpmaddubsw covers words of both (see
-// pair_words): the K-quant tiles then add the two products in int16 and take one vpmaddwd for
-// two groups, keeping the contract's int32 lanes.
-enum class PackedOrder { kPlain, kWordPairs };
+// How a tile's 32-quant groups are laid out: as they are, or by 256-quant blocks, each token's
+// block gathered by 8-byte pieces (gather_pieces) the way the Q4_K / Q5_K tiles gather their
+// weights: groups 2c (c = 0..3, quants 64c..64c+31, the low nibbles' elements of chunk c) give
+// its first 4 vectors, groups 2c + 1 (quants 64c+32.., the high nibbles') the next 4.
+enum class PackedOrder { kPlain, kChunkPieces };
 
-// Two vectors u, v (32 quants each, of groups with different scales) rearranged by 16-bit
-// words into two: first = words (u0, v1, u2, v3, ...), second = (u1, v0, u3, v2, ...). Int32 lane m
-// of either holds only elements 4m..4m+3 of u and v, so a product of both, added in int16 and
-// multiplied by the (scale u, scale v) word pair in one vpmaddwd, gives exactly the lanes of
-// the contract (kernels/q8_matmul.h). Weights and activations go through the same exchange.
-inline void pair_words(__m256i u, __m256i v, __m256i& first, __m256i& second) {
-  first = _mm256_blend_epi16(u, v, 0xAA);
-  second = _mm256_blend_epi16(_mm256_srli_epi32(u, 16), _mm256_slli_epi32(v, 16), 0xAA);
+// The transpose of 8-byte pieces that the Q4_K / Q5_K kernels apply alike to a block's 4
+// chunks of weight bytes and to the 4 matching vectors of activations: qword p of every out[j]
+// is a piece of r[p] (pieces 0, 0, 2, 2 of r[0..3] in out[0], 2, 2, 0, 0 in out[1], 1, 1, 3, 3
+// in out[2], 3, 3, 1, 1 in out[3]; each piece once). Int32 lanes 2p and 2p + 1 of a product
+// then sum only chunk p's elements, the contract's lanes of Q4_K and Q5_K (kernels/q8_matmul.h:
+// 2 (i / 64) + (i / 4) mod 2), and the four products add before any scale. Eight operations
+// (vpunpck{l,h}qdq, vpblendd, vperm2i128); a version with three shuffles but eight vpblendd
+// (eleven operations) ran decode 5 % slower (Zen 4, cache-hot, one core).
+inline void gather_pieces(const __m256i r[4], __m256i out[4]) {
+  const __m256i lo01 = _mm256_unpacklo_epi64(r[0], r[1]), lo23 = _mm256_unpacklo_epi64(r[2], r[3]);
+  const __m256i hi01 = _mm256_unpackhi_epi64(r[0], r[1]), hi23 = _mm256_unpackhi_epi64(r[2], r[3]);
+  out[0] = _mm256_blend_epi32(lo01, lo23, 0xF0);
+  out[1] = _mm256_permute2x128_si256(lo01, lo23, 0x21);
+  out[2] = _mm256_blend_epi32(hi01, hi23, 0xF0);
+  out[3] = _mm256_permute2x128_si256(hi01, hi23, 0x21);
 }
 
-// One token chunk in the tiles for_each_token_tile<kPackedTileTokens> makes. For the tile of TT
-// tokens starting at t:
-//   quants(t) + 32 (g·TT + j)   the 32 quants of token j in 32-quant group g (kWordPairs:
-//                               groups 2k and 2k + 1 through pair_words),
+// The tiles of PackedOrder::kChunkPieces, whose kernels take any number of tokens: [t0, t1) in
+// runs of kTile, the last one shorter. Calls run(tokens, first token).
+template <int kTile, class Run>
+void for_each_token_run(std::int64_t t0, std::int64_t t1, Run&& run) {
+  for (std::int64_t t = t0; t < t1; t += kTile) run(static_cast<int>(t1 - t < kTile ? t1 - t : kTile), t);
+}
+
+// One token chunk in the tiles for_each_token_tile<kTile> makes (kTile: pack's argument,
+// kPackedTileTokens unless a kernel's tiles are wider; kChunkPieces: for_each_token_run<kTile>).
+// For the tile of TT tokens starting at t:
+//   quants(t) + 32 (g·TT + j)   the 32 quants of token j in 32-quant group g; kChunkPieces:
+//                               quants(t) + 256 (B·TT + j) the 256 of token j in block B,
+//                               gathered (see PackedOrder),
 //   scales(t)[s·TT + j]         token j's scale of activation block s (32 or 256 quants),
 //   sums(t)[g·TT + j]           (kBlock32) the sum of those 32 quants,
 //   min_sums(t) + 2 ((4B + k)·TT + j)   (kKQuantMins) the sums of 32-quant groups 2k and 2k + 1
 //                               of 256-quant block B (x_sums32), two int16 side by side, so one
 //                               vpmaddwd gives min lane k of 8 tokens.
-// Scales, sums and min sums have a vector of slack at the end: a tile narrower than
-// kPackedTileTokens loads full vectors and ignores the extra lanes.
+// Scales, sums and min sums have a vector of slack at the end: a tile narrower than 8 tokens
+// loads full vectors and ignores the extra lanes.
 class PackedTokens {
  public:
   PackedTokens() = default;
@@ -63,14 +80,16 @@ class PackedTokens {
 
   // biased: each quant stored as x + 128 (x ^ 0x80), unsigned, for tiles whose weights are the
   // signed operand of vpmaddubsw.
+  template <int kTile = kPackedTileTokens>
   void pack(const Q8MatmulArgs& a, std::int64_t t0, std::int64_t t1, PackedSums sums, bool biased, PackedOrder order) {
     const __m256i bias = _mm256_set1_epi8(static_cast<char>(biased ? 0x80 : 0));
     t0_ = t0;
     groups_ = a.cols / 32;
     n_scales_ = a.cols / a.block_elems;
     reserve(t1 - t0);
-    for_each_token_tile<kPackedTileTokens>(t0, t1, [&](auto tt, std::int64_t t) {
-      constexpr int TT = decltype(tt)::value;
+    // TT: std::integral_constant from for_each_token_tile, or kChunkPieces' runtime width.
+    const auto pack_tile = [&](auto tt, std::int64_t t) {
+      const int TT = tt;
       std::int8_t* q = quants_ + (t - t0_) * groups_ * 32;
       const auto load = [&](int j, std::int64_t g) {
         return _mm256_xor_si256(bias, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.x_qs + (t + j) * a.cols + 32 * g)));
@@ -78,18 +97,23 @@ class PackedTokens {
       const auto store = [&](int j, std::int64_t g, __m256i v) {
         _mm256_store_si256(reinterpret_cast<__m256i*>(q + 32 * (g * TT + j)), v);
       };
-      for (std::int64_t g = 0; g < groups_; g += order == PackedOrder::kWordPairs ? 2 : 1)
+      if (order == PackedOrder::kChunkPieces) {
+        for (std::int64_t g = 0; g < groups_; g += 8)  // block g / 8: 32 (g·TT + 8j + k) for vector k
+          for (int j = 0; j < TT; ++j)
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; ++h) {  // the low nibbles' quants, then the high nibbles'
+              const __m256i r[4] = {load(j, g + h), load(j, g + 2 + h), load(j, g + 4 + h), load(j, g + 6 + h)};
+              __m256i out[4];
+              gather_pieces(r, out);
+#pragma GCC unroll 4
+              for (int p = 0; p < 4; ++p)
+                _mm256_store_si256(reinterpret_cast<__m256i*>(q + 32 * (g * TT + 8 * j + 4 * h + p)), out[p]);
+            }
+      } else {
+        for (std::int64_t g = 0; g < groups_; ++g)
 #pragma GCC unroll 8
-        for (int j = 0; j < TT; ++j) {
-          if (order == PackedOrder::kWordPairs) {
-            __m256i first, second;
-            pair_words(load(j, g), load(j, g + 1), first, second);
-            store(j, g, first);
-            store(j, g + 1, second);
-          } else {
-            store(j, g, load(j, g));
-          }
-        }
+          for (int j = 0; j < TT; ++j) store(j, g, load(j, g));
+      }
       float* d = scales_ + (t - t0_) * n_scales_;
       for (std::int64_t s = 0; s < n_scales_; ++s)
         for (int j = 0; j < TT; ++j) d[s * TT + j] = a.x_d[(t + j) * n_scales_ + s];
@@ -109,7 +133,11 @@ class PackedTokens {
             out[1] = xs32[1];
           }
       }
-    });
+    };
+    if (order == PackedOrder::kChunkPieces)
+      for_each_token_run<kTile>(t0, t1, pack_tile);
+    else
+      for_each_token_tile<kTile>(t0, t1, pack_tile);
   }
 
   const std::int8_t* quants(std::int64_t t) const { return quants_ + (t - t0_) * groups_ * 32; }
@@ -161,6 +189,28 @@ void for_each_packed_tile(const Q8MatmulArgs& a, PackedSums sums, bool biased, P
   for_each_tile<kPackedTileTokens>(
       a, [&](auto tt, std::int64_t r, std::int64_t t) { tile(tt, packed, r, t); },
       [&](std::int64_t t0, std::int64_t t1) { packed.pack(a, t0, t1, sums, biased, order); });
+}
+
+// The walk of the tiles of kRows rows × up to kTile tokens (PackedOrder::kChunkPieces): each
+// token chunk (tile_walk.h token_chunk) packed, then for each run of kRows rows, and at the end
+// of [row_begin, row_end) each row left, the chunk's token runs (for_each_token_run<kTile>):
+// tile(std::integral_constant<int, R>{}, packed, first row, first token, tokens). The tile
+// takes block b of its rows in turn, so that the tokens' quants of a block come from L1 for all
+// its rows but the first.
+template <int kTile, int kRows, class Tile>
+void for_each_packed_rows_tile(const Q8MatmulArgs& a, PackedSums sums, bool biased, Tile&& tile) {
+  PackedTokens& packed = thread_packed_tokens();
+  const std::int64_t chunk_tokens = token_chunk(a);
+  for (std::int64_t t0 = 0; t0 < a.n_tokens; t0 += chunk_tokens) {
+    const std::int64_t t1 = t0 + chunk_tokens < a.n_tokens ? t0 + chunk_tokens : a.n_tokens;
+    packed.pack<kTile>(a, t0, t1, sums, biased, PackedOrder::kChunkPieces);
+    const auto runs = [&](auto rows, std::int64_t r) {
+      for_each_token_run<kTile>(t0, t1, [&](int tokens, std::int64_t t) { tile(rows, packed, r, t, tokens); });
+    };
+    std::int64_t r = a.row_begin;
+    for (; r + kRows <= a.row_end; r += kRows) runs(std::integral_constant<int, kRows>{}, r);
+    for (; r < a.row_end; ++r) runs(std::integral_constant<int, 1>{}, r);
+  }
 }
 
 }  // namespace

@@ -232,10 +232,23 @@ struct PairSums {
 enum class ChunkSums { kNone, kBlock32, kTokenPairs };
 
 // How a PackedChunk stores each token's quants: as they are; biased (x ^ 0x80 = x + 128,
-// unsigned, for vpdpbusd / vpmaddubsw's unsigned operand); or biased with each 4-quant group
+// unsigned, for vpdpbusd / vpmaddubsw's unsigned operand); biased with each 4-quant group
 // twice (64 bytes a block) and each block scale twice, for block32_tile_512's interleaved row
-// pairs (there a register's even int32 lanes are row A's and its odd lanes row B's).
-enum class PackedX { kAsIs, kBiased, kBiasedTwice };
+// pairs (there a register's even int32 lanes are row A's and its odd lanes row B's); or as they
+// are in the 8-byte pieces of Q4_K / Q5_K's lanes by chunk (x_pieces_by_chunk).
+enum class PackedX { kAsIs, kBiased, kBiasedTwice, kPiecesByChunk };
+
+// Group r (0..7) of a 256-quant block x under the contract's lanes by chunk (Q8Lanes::kByChunk):
+// the 8-byte pieces x[64c + 32 (r / 4) + 8 (r % 4) ..] of the four 64-element chunks c, in c
+// order. A Q4_K / Q5_K kernel holds piece r % 4 of the four chunks' nibble bytes in one register
+// (low nibbles for r < 4, high ones after), so that each int32 lane keeps one sub-block.
+inline __m256i x_pieces_by_chunk(const std::int8_t* x, int r) {
+  const auto piece = [&](int c) {
+    return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(x + 64 * c + 32 * (r / 4) + 8 * (r % 4)));
+  };
+  return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi64(piece(0), piece(1))),
+                                 _mm_unpacklo_epi64(piece(2), piece(3)), 1);
+}
 
 // A token chunk's activations repacked for the tiles, once per chunk and thread: each tile of
 // TT tokens block-major (32-element block b's TT quant rows, then block b + 1's), so a tile
@@ -258,7 +271,7 @@ class PackedChunk {
     n_scales_ = a.cols / a.block_elems;
     copies_ = form == PackedX::kBiasedTwice ? 2 : 1;
     reserve(static_cast<std::size_t>((t1 - t0) * nb_ * block_bytes()));
-    const __m256i bias = _mm256_set1_epi8(static_cast<char>(form == PackedX::kAsIs ? 0 : 0x80));
+    const __m256i bias = _mm256_set1_epi8(static_cast<char>(form == PackedX::kBiased || form == PackedX::kBiasedTwice ? 0x80 : 0));
     // Dword j of the 64-byte form is 4-quant group j / 2.
     const __m512i twice = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
     for_each_token_tile<kWide>(t0, t1, [&](auto tt, std::int64_t t) {
@@ -269,7 +282,10 @@ class PackedChunk {
       for (std::int64_t b = 0; b < nb_; ++b)
         for (int j = 0; j < TT; ++j, q += block_bytes()) {
           const std::int64_t token = t + j;
-          const __m256i x = _mm256_xor_si256(load256(reinterpret_cast<const std::uint8_t*>(a.x_qs + token * a.cols + 32 * b)), bias);
+          const __m256i x =
+              form == PackedX::kPiecesByChunk
+                  ? x_pieces_by_chunk(a.x_qs + token * a.cols + 256 * (b / 8), static_cast<int>(b % 8))
+                  : _mm256_xor_si256(load256(reinterpret_cast<const std::uint8_t*>(a.x_qs + token * a.cols + 32 * b)), bias);
           if (copies_ == 2)
             _mm512_store_si512(q, _mm512_permutexvar_epi32(twice, _mm512_castsi256_si512(x)));
           else
