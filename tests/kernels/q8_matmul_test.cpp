@@ -294,6 +294,24 @@ TEST(Q8Matmul, AArch64UsesNeonKernels) {
 #endif
 }
 
+// The lanes by chunk, worked by hand: element i of a Q4_K block sits in byte i mod 32 of chunk
+// i / 64 (low nibble below 32 within the chunk); its lane is 2 · chunk + parity of byte / 4.
+TEST(Q8Matmul, ContractLanesFollowTheTypesLayout) {
+  const std::pair<int, int> by_chunk[] = {{0, 0},  {3, 0},  {4, 1},  {8, 0},  {31, 1},  {32, 0},
+                                          {36, 1}, {63, 1}, {64, 2}, {68, 3}, {200, 6}, {255, 7}};
+  for (const auto& [i, lane] : by_chunk) EXPECT_EQ(q8_contract_lane(Q8Lanes::kByChunk, i), lane) << "element " << i;
+  const std::pair<int, int> by_position[] = {{0, 0}, {4, 1}, {31, 7}, {32, 0}, {255, 7}};
+  for (const auto& [i, lane] : by_position) EXPECT_EQ(q8_contract_lane(Q8Lanes::kByPosition, i), lane) << "element " << i;
+  // Each lane by chunk holds 16 elements of each nibble half of its chunk: one sub-block's scale.
+  int count[8][8] = {};
+  for (int i = 0; i < 256; ++i) ++count[q8_contract_lane(Q8Lanes::kByChunk, i)][i / 32];
+  for (int lane = 0; lane < 8; ++lane)
+    for (int sub = 0; sub < 8; ++sub) EXPECT_EQ(count[lane][sub], sub / 2 == lane / 2 ? 16 : 0) << lane << " " << sub;
+  for (const Q8TypeInfo& info : q8_types())
+    EXPECT_EQ(info.lanes, info.weight == DType::kQ4_K || info.weight == DType::kQ5_K ? Q8Lanes::kByChunk : Q8Lanes::kByPosition)
+        << dtype_name(info.weight);
+}
+
 // --- the reference against the dequantized product --------------------------------------------
 
 // Σ dequant(w)_i · dequant(x)_i in double, and Σ |parts| · |x_i| for the bound, where the parts
