@@ -160,32 +160,47 @@ constexpr bool kHasCodes = requires(const std::uint8_t* p) { T::codes256(p); };
 // level's sign onto x (two vpsignb, on the pipes vpmaddubsw needs). Exact while the codes are
 // ≤ 63: both pair sums stay within int16. Computed once per call for the token, into one
 // buffer per thread and offset, grown to the widest row seen.
-template <int kOffset>
-class DecodeOffsets {
+// 64-byte-aligned bytes that grow (never shrink) to the largest size asked: a thread's scratch
+// for what decode computes once per call from the token's activations, so that a call
+// allocates only while the widest row seen still grows.
+class GrowingBuffer {
  public:
-  DecodeOffsets() = default;
-  DecodeOffsets(const DecodeOffsets&) = delete;
-  DecodeOffsets& operator=(const DecodeOffsets&) = delete;
-  ~DecodeOffsets() { std::free(pairs_); }
+  GrowingBuffer() = default;
+  GrowingBuffer(const GrowingBuffer&) = delete;
+  GrowingBuffer& operator=(const GrowingBuffer&) = delete;
+  ~GrowingBuffer() { std::free(bytes_); }
 
-  const std::int16_t* fill(const std::int8_t* x, std::int64_t n) {
-    const std::size_t bytes = static_cast<std::size_t>(n);  // n / 2 int16 pairs
-    if (bytes > capacity_) {
-      std::free(pairs_);
-      pairs_ = static_cast<std::int16_t*>(std::aligned_alloc(32, (bytes + 31) / 32 * 32));
-      if (pairs_ == nullptr) throw std::bad_alloc();
-      capacity_ = bytes;
+  // At least `size` bytes (their contents are not kept when it grows).
+  std::uint8_t* get(std::size_t size) {
+    if (size > capacity_) {
+      std::free(bytes_);
+      capacity_ = 0;
+      bytes_ = static_cast<std::uint8_t*>(std::aligned_alloc(64, (size + 63) / 64 * 64));
+      if (bytes_ == nullptr) throw std::bad_alloc();
+      capacity_ = size;
     }
-    const __m256i k = _mm256_set1_epi8(kOffset);
-    for (std::int64_t i = 0; i < n; i += 32)
-      _mm256_store_si256(reinterpret_cast<__m256i*>(pairs_ + i / 2),
-                         _mm256_maddubs_epi16(k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i))));
-    return pairs_;
+    return bytes_;
   }
 
  private:
-  std::int16_t* pairs_ = nullptr;
+  std::uint8_t* bytes_ = nullptr;
   std::size_t capacity_ = 0;
+};
+
+template <int kOffset>
+class DecodeOffsets {
+ public:
+  const std::int16_t* fill(const std::int8_t* x, std::int64_t n) {
+    auto* pairs = reinterpret_cast<std::int16_t*>(buffer_.get(static_cast<std::size_t>(n)));  // n / 2 int16 pairs
+    const __m256i k = _mm256_set1_epi8(kOffset);
+    for (std::int64_t i = 0; i < n; i += 32)
+      _mm256_store_si256(reinterpret_cast<__m256i*>(pairs + i / 2),
+                         _mm256_maddubs_epi16(k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i))));
+    return pairs;
+  }
+
+ private:
+  GrowingBuffer buffer_;
 };
 
 // The offsets of the n quants at x (a multiple of 32), in this thread's buffer.

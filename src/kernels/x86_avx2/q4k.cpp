@@ -181,37 +181,24 @@ struct KBlock {
 // call seen and never shrunk.
 class DecodePieces {
  public:
-  DecodePieces() = default;
-  DecodePieces(const DecodePieces&) = delete;
-  DecodePieces& operator=(const DecodePieces&) = delete;
-  ~DecodePieces() { std::free(x_); }
-
   // The n quants at x (a multiple of 256) gathered.
   const std::int8_t* fill(const std::int8_t* x, std::int64_t n) {
-    const std::size_t bytes = static_cast<std::size_t>(n);
-    if (bytes > capacity_) {
-      std::free(x_);
-      capacity_ = 0;
-      x_ = static_cast<std::int8_t*>(std::aligned_alloc(32, bytes));
-      if (x_ == nullptr) throw std::bad_alloc();
-      capacity_ = bytes;
-    }
+    auto* out = reinterpret_cast<std::int8_t*>(buffer_.get(static_cast<std::size_t>(n)));
     for (std::int64_t i = 0; i < n; i += 256)
 #pragma GCC unroll 2
       for (int h = 0; h < 2; ++h) {  // the low nibbles' quants, then the high nibbles'
         const std::uint8_t* src = reinterpret_cast<const std::uint8_t*>(x + i + 32 * h);
         const __m256i chunks[4] = {load256(src), load256(src + 64), load256(src + 128), load256(src + 192)};
-        __m256i out[4];
-        gather_pieces(chunks, out);
+        __m256i gathered[4];
+        gather_pieces(chunks, gathered);
 #pragma GCC unroll 4
-        for (int p = 0; p < 4; ++p) _mm256_store_si256(reinterpret_cast<__m256i*>(x_ + i + 32 * (4 * h + p)), out[p]);
+        for (int p = 0; p < 4; ++p) _mm256_store_si256(reinterpret_cast<__m256i*>(out + i + 32 * (4 * h + p)), gathered[p]);
       }
-    return x_;
+    return out;
   }
 
  private:
-  std::int8_t* x_ = nullptr;
-  std::size_t capacity_ = 0;
+  GrowingBuffer buffer_;
 };
 
 inline const std::int8_t* decode_pieces(const std::int8_t* x, std::int64_t n) {

@@ -14,9 +14,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 
 #include "kernels/x86_avx2/avx2_util.h"
 #include "kernels/x86_avx512_vnni/row_pair.h"
@@ -168,7 +166,7 @@ inline __m512 rows_from_quarters(__m512 v) {
 // the call's rows: ~10 instructions a group against the rows' ~40 a block pair each.
 class PiecesTwice {
  public:
-  PiecesTwice(const Q8MatmulArgs& a, std::int64_t t) : groups_(buffer(static_cast<std::size_t>(a.cols) * 2)) {
+  PiecesTwice(const Q8MatmulArgs& a, std::int64_t t) : groups_(thread_buffer().get(static_cast<std::size_t>(a.cols) * 2)) {
     const std::int8_t* x = a.x_qs + t * a.cols;
     for (std::int64_t g = 0; g < a.cols / 32; ++g) {
       const __m256i p = x_pieces_by_chunk(x + 256 * (g / 8), static_cast<int>(g % 8));
@@ -178,19 +176,9 @@ class PiecesTwice {
   __m512i operator()(std::int64_t b, int r) const { return _mm512_load_si512(groups_ + 64 * (8 * b + r)); }
 
  private:
-  static std::uint8_t* buffer(std::size_t bytes) {
-    thread_local struct Buffer {
-      std::uint8_t* p = nullptr;
-      std::size_t size = 0;
-      ~Buffer() { std::free(p); }
-    } buf;
-    if (bytes > buf.size) {
-      std::free(buf.p);
-      buf.p = static_cast<std::uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
-      if (buf.p == nullptr) throw std::bad_alloc();
-      buf.size = bytes;
-    }
-    return buf.p;
+  static GrowingBuffer& thread_buffer() {
+    thread_local GrowingBuffer buffer;
+    return buffer;
   }
   std::uint8_t* groups_;
 };
