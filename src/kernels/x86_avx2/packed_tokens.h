@@ -9,8 +9,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
-#include <new>
 
 #include "kernels/q8_matmul_args.h"
 #include "kernels/tile_walk.h"
@@ -73,11 +71,6 @@ void for_each_token_run(std::int64_t t0, std::int64_t t1, Run&& run) {
 // loads full vectors and ignores the extra lanes.
 class PackedTokens {
  public:
-  PackedTokens() = default;
-  PackedTokens(const PackedTokens&) = delete;
-  PackedTokens& operator=(const PackedTokens&) = delete;
-  ~PackedTokens() { std::free(quants_); }
-
   // biased: each quant stored as x + 128 (x ^ 0x80), unsigned, for tiles whose weights are the
   // signed operand of vpmaddubsw.
   template <int kTile = kPackedTileTokens>
@@ -153,17 +146,15 @@ class PackedTokens {
   void reserve(std::int64_t tokens) {
     const std::size_t groups = static_cast<std::size_t>(tokens * groups_);
     if (groups <= capacity_) return;
-    std::free(quants_);
     const std::size_t floats = groups + kPackedTileTokens;
-    const std::size_t bytes = (groups * 32 + 2 * floats * sizeof(float) + 63) / 64 * 64;
-    quants_ = static_cast<std::int8_t*>(std::aligned_alloc(64, bytes));
-    if (quants_ == nullptr) throw std::bad_alloc();
+    quants_ = reinterpret_cast<std::int8_t*>(storage_.get(groups * 32 + 2 * floats * sizeof(float)));
     scales_ = reinterpret_cast<float*>(quants_ + groups * 32);
     sums_ = scales_ + floats;
     std::fill(scales_, scales_ + 2 * floats, 0.0f);  // the slack holds finite values
     capacity_ = groups;
   }
 
+  GrowingBuffer storage_;
   std::int8_t* quants_ = nullptr;
   float* scales_ = nullptr;
   float* sums_ = nullptr;

@@ -120,10 +120,10 @@ inline Q4kPairBlock unpack_q4k_pair(const std::uint8_t* wa, const std::uint8_t* 
 }
 
 // The int32 lanes of a block for kTokens tokens, in quarters (Q4kPairBlock): x(k, r) gives token
-// k's group r (x_pieces_by_chunk) as [pieces 0, 1 | 0, 1 | 2, 3 | 2, 3] (x_quarters). A run of pieces adds into one lane before its scale while
-// the sum fits the int16 that vpdpwssd reads: 4 pieces of Q4_K (|Σ| ≤ 16 · 15 · 128 < 2^15), 2 of
-// Q5_K (16 · 31 · 128 would not fit). The tokens' chains interleave, so each has the others' work
-// between its links.
+// k's group r (x_pieces_by_chunk) as [pieces 0, 1 | 0, 1 | 2, 3 | 2, 3] (x_quarters). A run of
+// pieces adds into one lane before its scale while the sum fits the int16 that vpdpwssd reads:
+// 4 pieces of Q4_K (|Σ| ≤ 16 · 15 · 128 < 2^15), 2 of Q5_K (16 · 31 · 128 would not fit). The
+// tokens' chains interleave, so each has the others' work between its links.
 template <bool kQ5, bool kHighInPlace, int kTokens, class X>
 inline void q4k_pair_lanes(const Q4kPairBlock& w, X&& x, __m512i (&lanes)[kTokens]) {
   constexpr int kRun = kQ5 ? 2 : 4;

@@ -6,9 +6,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 
 #include "kernels/q8_matmul_args.h"
 #include "kernels/x86_avx2/avx2_util.h"
@@ -257,11 +255,6 @@ inline __m256i x_pieces_by_chunk(const std::int8_t* x, int r) {
 // registers) and an xor or a masked negation per 32 products.
 class PackedChunk {
  public:
-  PackedChunk() = default;
-  PackedChunk(const PackedChunk&) = delete;
-  PackedChunk& operator=(const PackedChunk&) = delete;
-  ~PackedChunk() { std::free(quants_); }
-
   // Repacks tokens [t0, t1) of a, in the tiles for_each_token_tile<kWide> makes, with the sums
   // sum_kind asks for, in the form `form` says.
   template <int kWide>
@@ -303,8 +296,9 @@ class PackedChunk {
     });
   }
 
-  // The tile starting at token t: quant row j of 32-element block b at quants(t) + 32 (b·TT +
-  // j), the scale of its activation block ab (32 or 256 elements) at scales(t)[ab·TT + j]
+  // The tile starting at token t: quant row j of 32-element block b (kPiecesByChunk: group
+  // b % 8 of 256-element block b / 8, x_pieces_by_chunk) at quants(t) + 32 (b·TT + j), the
+  // scale of its activation block ab (32 or 256 elements) at scales(t)[ab·TT + j]
   // (kBiasedTwice: at quants(t) + 64 (b·TT + j) and scales(t)[2 (ab·TT + j)] and the next), and
   // (kBlock32) the sum of block b's 32 quants (as f32, exact) at sums(t)[b·TT + j], or
   // (kTokenPairs) pair_sums(t) + 16 (B·TT/2 + p) for tokens 2p, 2p + 1 of 256-element block B.
@@ -346,17 +340,14 @@ class PackedChunk {
   // (kBiasedTwice: per 64 bytes, one of each copied).
   void reserve(std::size_t quant_bytes) {
     if (quant_bytes <= capacity_) return;
-    std::free(quants_);
     const std::size_t floats = quant_bytes / 32;
-    // aligned_alloc wants a size that is a multiple of the alignment.
-    const std::size_t bytes = (quant_bytes + 2 * floats * sizeof(float) + 63) / 64 * 64;
-    quants_ = static_cast<std::uint8_t*>(std::aligned_alloc(64, bytes));
-    if (quants_ == nullptr) throw std::bad_alloc();
+    quants_ = storage_.get(quant_bytes + 2 * floats * sizeof(float));
     scales_ = reinterpret_cast<float*>(quants_ + quant_bytes);
     sums_ = scales_ + floats;
     capacity_ = quant_bytes;
   }
 
+  GrowingBuffer storage_;
   std::uint8_t* quants_ = nullptr;
   float* scales_ = nullptr;
   float* sums_ = nullptr;
