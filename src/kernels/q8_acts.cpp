@@ -1,6 +1,7 @@
 // q8_acts.cpp — quantizing activation rows for the integer kernels (reference and dispatch).
 #include "kernels/q8_acts.h"
 
+#include <atomic>
 #include <cstring>
 
 #include "kernels/cpu_features.h"
@@ -64,7 +65,9 @@ QuantizeActRowFn quantize_act_row_kernel() {
 }
 
 Q8Acts Q8ActsBuffer::quantize(DType type, Span2D<const float> x, ThreadPool& pool, bool twice) {
+  static std::atomic<std::uint64_t> generations{0};
   Q8Acts a;
+  a.generation = generations.fetch_add(1, std::memory_order_relaxed) + 1;
   a.type = type;
   a.rows = x.rows();
   a.cols = x.cols();

@@ -34,6 +34,9 @@ struct Q8Acts {
   // activations by two weight rows, one in each half of a register (see x_qs_twice in
   // q8_matmul_args.h).
   const std::int8_t* qs_twice = nullptr;
+  // Unique to one quantization (Q8ActsBuffer::quantize), or 0 when unknown (a caller's own
+  // arrays): what a kernel derives from these activations may be kept while it stays the same.
+  std::uint64_t generation = 0;
 
   std::int64_t n_blocks() const { return cols / block_elems; }
   const std::int8_t* row_qs(std::int64_t t) const { return qs + t * cols; }

@@ -151,6 +151,7 @@ Q8MatmulArgs make_args(const WeightView& w, const Q8Acts& x, Span2D<float> y) {
   a.x_sums16 = x.sums16;
   a.x_sums32 = x.sums32;
   a.x_qs_twice = x.qs_twice;
+  a.x_generation = x.generation;
   a.n_tokens = x.rows;
   a.y = y.data();
   a.y_stride = y.stride();

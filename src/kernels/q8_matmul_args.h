@@ -54,6 +54,7 @@ struct Q8MatmulArgs {
   // which on Zen 4 costs a shuffle besides the load: cache-hot Q4_K decode 2048×7168 on one
   // core ran 0.290 → 0.268 ms with it.
   const std::int8_t* x_qs_twice = nullptr;
+  std::uint64_t x_generation = 0;         // Q8Acts::generation
   std::int64_t n_tokens = 0;
   float* y = nullptr;                     // y[t * y_stride + r]
   std::int64_t y_stride = 0;

@@ -154,15 +154,8 @@ void for_each_decode_token_tile(std::int64_t n_tokens, Tile&& tile) {
 template <class T>
 constexpr bool kHasCodes = requires(const std::uint8_t* p) { T::codes256(p); };
 
-// Decode's x-only term for weights taken as unsigned codes c = level + kOffset:
-// maddubs(kOffset, x) for every 32 quants of the token (int16 pairs, laid out like x), so a row
-// takes its levels' products as maddubs(c, x) minus these, one vpsubw, instead of moving each
-// level's sign onto x (two vpsignb, on the pipes vpmaddubsw needs). Exact while the codes are
-// ≤ 63: both pair sums stay within int16. Computed once per call for the token, into one
-// buffer per thread and offset, grown to the widest row seen.
-// 64-byte-aligned bytes that grow (never shrink) to the largest size asked: a thread's scratch
-// for what decode computes once per call from the token's activations, so that a call
-// allocates only while the widest row seen still grows.
+// 64-byte-aligned bytes that grow (never shrink) to the largest size asked: a thread's scratch,
+// which allocates only while the widest input seen still grows.
 class GrowingBuffer {
  public:
   GrowingBuffer() = default;
@@ -187,27 +180,50 @@ class GrowingBuffer {
   std::size_t capacity_ = 0;
 };
 
-template <int kOffset>
-class DecodeOffsets {
+// What a decode kernel derives from its call's activations (a gather, offsets), in a buffer of
+// the thread: built by fill(bytes) only when the activations (Q8MatmulArgs::x_generation, 0:
+// always) or the source or size change. run_rows calls a kernel once per piece of rows, 16
+// pieces a thread at decode, so without it every piece rebuilt the same bytes (a 1536 × 8960
+// Q4_K piece spent ~3 % of its time on its gather).
+class DerivedX {
  public:
-  const std::int16_t* fill(const std::int8_t* x, std::int64_t n) {
-    auto* pairs = reinterpret_cast<std::int16_t*>(buffer_.get(static_cast<std::size_t>(n)));  // n / 2 int16 pairs
-    const __m256i k = _mm256_set1_epi8(kOffset);
-    for (std::int64_t i = 0; i < n; i += 32)
-      _mm256_store_si256(reinterpret_cast<__m256i*>(pairs + i / 2),
-                         _mm256_maddubs_epi16(k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i))));
-    return pairs;
+  template <class Fill>
+  const std::uint8_t* get(std::uint64_t generation, const void* source, std::size_t size, Fill&& fill) {
+    std::uint8_t* bytes = buffer_.get(size);
+    if (generation == 0 || generation != generation_ || source != source_ || size != size_) {
+      generation_ = 0;  // not valid until filled
+      fill(bytes);
+      generation_ = generation;
+      source_ = source;
+      size_ = size;
+    }
+    return bytes;
   }
 
  private:
   GrowingBuffer buffer_;
+  std::uint64_t generation_ = 0;
+  const void* source_ = nullptr;
+  std::size_t size_ = 0;
 };
 
-// The offsets of the n quants at x (a multiple of 32), in this thread's buffer.
+// Decode's x-only term for weights taken as unsigned codes c = level + kOffset:
+// maddubs(kOffset, x) for every 32 quants of the call's tokens (int16 pairs, laid out like x),
+// so a row takes its levels' products as maddubs(c, x) minus these, one vpsubw, instead of
+// moving each level's sign onto x (two vpsignb, on the pipes vpmaddubsw needs). Exact while the
+// codes are ≤ 63: both pair sums stay within int16. Once per call and thread (DerivedX).
 template <int kOffset>
-const std::int16_t* decode_offsets(const std::int8_t* x, std::int64_t n) {
-  thread_local DecodeOffsets<kOffset> offsets;
-  return offsets.fill(x, n);
+const std::int16_t* decode_offsets(const Q8MatmulArgs& a) {
+  thread_local DerivedX offsets;
+  const std::int64_t n = a.n_tokens * a.cols;
+  return reinterpret_cast<const std::int16_t*>(
+      offsets.get(a.x_generation, a.x_qs, static_cast<std::size_t>(n), [&](std::uint8_t* out) {
+        auto* pairs = reinterpret_cast<std::int16_t*>(out);  // n / 2 int16 pairs
+        const __m256i k = _mm256_set1_epi8(kOffset);
+        for (std::int64_t i = 0; i < n; i += 32)
+          _mm256_store_si256(reinterpret_cast<__m256i*>(pairs + i / 2),
+                             _mm256_maddubs_epi16(k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.x_qs + i))));
+      }));
 }
 
 // Tokens per prefill tile: the VNNI build may use 32 vector registers (AVX512VL), enough for

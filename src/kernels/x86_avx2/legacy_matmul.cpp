@@ -232,7 +232,7 @@ template <class T>
 void decode_rows(const Q8MatmulArgs& a) {
   const std::int16_t* offsets = nullptr;
   if constexpr (kHasCodes<T>)
-    if constexpr (T::kCodeOffset != 0) offsets = decode_offsets<T::kCodeOffset>(a.x_qs, a.n_tokens * a.cols);
+    if constexpr (T::kCodeOffset != 0) offsets = decode_offsets<T::kCodeOffset>(a);
   std::int64_t r = a.row_begin;
   for (; r + 2 <= a.row_end; r += 2)
     for_each_decode_token_tile(a.n_tokens, [&](auto tt, std::int64_t t) { decode_tile<T, 2, decltype(tt)::value>(a, offsets, r, t); });

@@ -176,34 +176,25 @@ struct KBlock {
 };
 
 // Decode's activations gathered like the weights (gather_pieces; each block's 8 groups in the
-// order of PackedOrder::kChunkPieces), once per call for all its rows (8 loads, 16 operations
-// and 8 stores a block, about one row's work), into one buffer per thread, grown to the widest
-// call seen and never shrunk.
-class DecodePieces {
- public:
-  // The n quants at x (a multiple of 256) gathered.
-  const std::int8_t* fill(const std::int8_t* x, std::int64_t n) {
-    auto* out = reinterpret_cast<std::int8_t*>(buffer_.get(static_cast<std::size_t>(n)));
-    for (std::int64_t i = 0; i < n; i += 256)
+// order of PackedOrder::kChunkPieces), once per call and thread for all its rows (DerivedX; 8
+// loads, 16 operations and 8 stores a block, about one row's work).
+inline const std::int8_t* decode_pieces(const Q8MatmulArgs& a) {
+  thread_local DerivedX pieces;
+  const std::int64_t n = a.n_tokens * a.cols;
+  return reinterpret_cast<const std::int8_t*>(
+      pieces.get(a.x_generation, a.x_qs, static_cast<std::size_t>(n), [&](std::uint8_t* out) {
+        for (std::int64_t i = 0; i < n; i += 256)
 #pragma GCC unroll 2
-      for (int h = 0; h < 2; ++h) {  // the low nibbles' quants, then the high nibbles'
-        const std::uint8_t* src = reinterpret_cast<const std::uint8_t*>(x + i + 32 * h);
-        const __m256i chunks[4] = {load256(src), load256(src + 64), load256(src + 128), load256(src + 192)};
-        __m256i gathered[4];
-        gather_pieces(chunks, gathered);
+          for (int h = 0; h < 2; ++h) {  // the low nibbles' quants, then the high nibbles'
+            const std::uint8_t* src = reinterpret_cast<const std::uint8_t*>(a.x_qs + i + 32 * h);
+            const __m256i chunks[4] = {load256(src), load256(src + 64), load256(src + 128), load256(src + 192)};
+            __m256i gathered[4];
+            gather_pieces(chunks, gathered);
 #pragma GCC unroll 4
-        for (int p = 0; p < 4; ++p) _mm256_store_si256(reinterpret_cast<__m256i*>(out + i + 32 * (4 * h + p)), gathered[p]);
-      }
-    return out;
-  }
-
- private:
-  GrowingBuffer buffer_;
-};
-
-inline const std::int8_t* decode_pieces(const std::int8_t* x, std::int64_t n) {
-  thread_local DecodePieces pieces;
-  return pieces.fill(x, n);
+            for (int p = 0; p < 4; ++p)
+              _mm256_store_si256(reinterpret_cast<__m256i*>(out + i + 32 * (4 * h + p)), gathered[p]);
+          }
+      }));
 }
 
 // The int16 sum of the four products of one nibble half's gathered levels w[j] with a token's
@@ -375,7 +366,7 @@ template <bool kQ5>
 void matmul_rows(const Q8MatmulArgs& a) {
 #if defined(WHALE_VNNI)
   if (a.n_tokens == 1) {  // decode: only the pieces to gather
-    matmul_rows_512_one<kQ5>(a, a.row_begin, a.row_end, 0, PiecesTwice(a, 0));
+    matmul_rows_512_one<kQ5>(a, a.row_begin, a.row_end, 0, PiecesTwice(a));
     return;
   }
   for_each_packed_row_pair_tile<64>(
@@ -389,7 +380,7 @@ void matmul_rows(const Q8MatmulArgs& a) {
       });
 #else
   if (a.n_tokens <= kDecodeTileTokens) {
-    const std::int8_t* xp = decode_pieces(a.x_qs, a.n_tokens * a.cols);
+    const std::int8_t* xp = decode_pieces(a);
     for (std::int64_t r = a.row_begin; r < a.row_end; ++r)
       for_each_decode_token_tile(a.n_tokens, [&](auto tt, std::int64_t t) { decode_tile<decltype(tt)::value, kQ5>(a, xp, r, t); });
     return;

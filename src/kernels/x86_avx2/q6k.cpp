@@ -200,7 +200,7 @@ void matmul_q6_k(const Q8MatmulArgs& a) {
       });
 #else
   if (a.n_tokens <= kDecodeTileTokens) {
-    const std::int16_t* x_offsets = decode_offsets<32>(a.x_qs, a.n_tokens * a.cols);
+    const std::int16_t* x_offsets = decode_offsets<32>(a);
     for (std::int64_t r = a.row_begin; r < a.row_end; ++r)
       for_each_decode_token_tile(a.n_tokens, [&](auto tt, std::int64_t t) { decode_tile<decltype(tt)::value>(a, x_offsets, r, t); });
     return;
