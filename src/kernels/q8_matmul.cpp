@@ -84,10 +84,10 @@ const Q8MatmulKernels* q8_matmul_avx512_vnni() {
 #if WHALE_HAVE_X86_AVX2
   static const Q8MatmulKernels k = [] {
     Q8MatmulKernels table = make_table("avx2+avx512vnni", kAvx2Vnni);
-    // The types whose decode runs a row-pair tile on groups as they are (q6k_512.h, block32_512.h;
-    // Q4_K and Q5_K gather their own pieces, q4k_512.h).
-    for (const DType t : {DType::kQ6_K, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kIQ4_NL})
-      table.decode_x_twice[type_index(t)] = true;
+    // The type whose decode runs a row-pair tile on groups as they are (q6k_512.h; Q4_K and Q5_K
+    // gather their own pieces, q4k_512.h, and the nibble types broadcast x's halves,
+    // nibble32_512.h).
+    table.decode_x_twice[type_index(DType::kQ6_K)] = true;
     return table;
   }();
   static const bool supported = cpu_has_avx2_fma_f16c() && cpu_has_avx512_vnni_vl();

@@ -3,7 +3,8 @@
 //
 // Numerics contract (docs/kernels.md): for every output y[t, r], with weight blocks b and
 // element i of a block in lane(i) (q8_contract_lane: (i mod 32) / 4, the 8 int32 lanes of an
-// AVX2 vector after vpmaddwd; for Q4_K and Q5_K 2 (i / 64) + (i / 4) mod 2, see there),
+// AVX2 vector after vpmaddwd; for Q4_K and Q5_K 2 (i / 64) + (i / 4) mod 2; for the 32-element
+// nibble types (i mod 16) / 4, lanes 4-7 empty; see there),
 //   lane[b][k] = Σ_{i in b, lane(i) = k} sc(i) · q_w(i) · q_x(i)             (exact int32)
 //   acc[k]     = fma(d_w(b) · d_x(b), float(lane[b][k]), acc[k])   over b in order (f32)
 //   mins[j]    = fma(dmin_w(b) · d_x(b), float(Σ_{g/4 = j} m(g) · xsum16(g)), mins[j])
@@ -39,9 +40,20 @@ using Q8MatmulFn = void (*)(const Q8MatmulArgs& a);
 //                a kernel that gathers piece j of the four chunks into one register adds four
 //                registers' byte products before any scale (AVX-512 VNNI: four vpdpbusd, then
 //                one vpdpwssd per nibble half) instead of scaling every sub-block's products.
-enum class Q8Lanes { kByPosition, kByChunk };
+//   kByNibbleByte: lane(i) = (i mod 16) / 4 (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL): the 4-byte group
+//                of the block's 16 nibble bytes that holds i (element j sits in byte j's low
+//                nibble, j + 16 in its high one); lanes 4-7 stay empty (their acc stays +0, and
+//                as no acc is ever −0 the final sum is (acc0 + acc2) + (acc1 + acc3)). Why: a
+//                lane then sums both nibbles of 4 bytes, so one int32 lane takes both halves'
+//                byte products and a 512-bit register holds four rows' lanes, one convert and
+//                one FMA per four rows and block where eight lanes took them per two rows.
+enum class Q8Lanes { kByPosition, kByChunk, kByNibbleByte };
 inline constexpr int q8_contract_lane(Q8Lanes lanes, int i) {
-  return lanes == Q8Lanes::kByChunk ? 2 * (i / 64) + (i / 4) % 2 : (i % 32) / 4;
+  switch (lanes) {
+    case Q8Lanes::kByChunk: return 2 * (i / 64) + (i / 4) % 2;
+    case Q8Lanes::kByNibbleByte: return (i % 16) / 4;
+    default: return (i % 32) / 4;
+  }
 }
 
 // The weight types with an integer path, the activation type each uses, its unpacker and its

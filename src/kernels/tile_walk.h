@@ -93,21 +93,28 @@ inline void for_each_tile(const Q8MatmulArgs& a, Tile&& tile) {
   for_each_tile<kWide>(a, tile, [](std::int64_t, std::int64_t) {});
 }
 
-// for_each_tile's walk with weight rows in pairs: tile(TT, row a, row b, first token), with
-// row b = row a for a last odd row (the 512-bit kernels hold two rows per register; they compute
-// that row twice and keep one copy). chunk(t0, t1) runs first for each token chunk (the
-// block32_512.h kernels repack its activations there).
-template <int kWide, class Tile, class Chunk>
-inline void for_each_row_pair_tile(const Q8MatmulArgs& a, Tile&& tile, Chunk&& chunk) {
+// for_each_tile's walk with weight rows in groups of kRows: tile(TT, first row, first token)
+// for each group from a.row_begin (the last group may reach past a.row_end; the 512-bit kernels
+// hold two or four rows per register and compute the missing rows as copies they do not
+// store). chunk(t0, t1) runs first for each token chunk (those kernels repack its activations
+// there).
+template <int kWide, int kRows, class Tile, class Chunk>
+inline void for_each_row_group_tile(const Q8MatmulArgs& a, Tile&& tile, Chunk&& chunk) {
   const std::int64_t chunk_tokens = token_chunk(a);
   for (std::int64_t t0 = 0; t0 < a.n_tokens; t0 += chunk_tokens) {
     const std::int64_t t1 = t0 + chunk_tokens < a.n_tokens ? t0 + chunk_tokens : a.n_tokens;
     chunk(t0, t1);
-    for (std::int64_t r = a.row_begin; r < a.row_end; r += 2) {
-      const std::int64_t r2 = r + 1 < a.row_end ? r + 1 : r;
-      for_each_token_tile<kWide>(t0, t1, [&](auto tt, std::int64_t t) { tile(tt, r, r2, t); });
-    }
+    for (std::int64_t r = a.row_begin; r < a.row_end; r += kRows)
+      for_each_token_tile<kWide>(t0, t1, [&](auto tt, std::int64_t t) { tile(tt, r, t); });
   }
+}
+
+// The same with rows in pairs: tile(TT, row a, row b, first token), with row b = row a for a
+// last odd row.
+template <int kWide, class Tile, class Chunk>
+inline void for_each_row_pair_tile(const Q8MatmulArgs& a, Tile&& tile, Chunk&& chunk) {
+  for_each_row_group_tile<kWide, 2>(
+      a, [&](auto tt, std::int64_t r, std::int64_t t) { tile(tt, r, r + 1 < a.row_end ? r + 1 : r, t); }, chunk);
 }
 
 template <int kWide, class Tile>

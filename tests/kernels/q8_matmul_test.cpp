@@ -307,9 +307,23 @@ TEST(Q8Matmul, ContractLanesFollowTheTypesLayout) {
   for (int i = 0; i < 256; ++i) ++count[q8_contract_lane(Q8Lanes::kByChunk, i)][i / 32];
   for (int lane = 0; lane < 8; ++lane)
     for (int sub = 0; sub < 8; ++sub) EXPECT_EQ(count[lane][sub], sub / 2 == lane / 2 ? 16 : 0) << lane << " " << sub;
-  for (const Q8TypeInfo& info : q8_types())
-    EXPECT_EQ(info.lanes, info.weight == DType::kQ4_K || info.weight == DType::kQ5_K ? Q8Lanes::kByChunk : Q8Lanes::kByPosition)
-        << dtype_name(info.weight);
+  // By nibble byte: element j and j + 16 (one stored byte's two nibbles) share lane j / 4.
+  const std::pair<int, int> by_nibble_byte[] = {{0, 0}, {3, 0}, {4, 1}, {15, 3}, {16, 0}, {20, 1}, {31, 3}};
+  for (const auto& [i, lane] : by_nibble_byte)
+    EXPECT_EQ(q8_contract_lane(Q8Lanes::kByNibbleByte, i), lane) << "element " << i;
+  int per_half[8][2] = {};
+  for (int i = 0; i < 32; ++i) ++per_half[q8_contract_lane(Q8Lanes::kByNibbleByte, i)][i / 16];
+  for (int lane = 0; lane < 8; ++lane)
+    for (int half = 0; half < 2; ++half) EXPECT_EQ(per_half[lane][half], lane < 4 ? 4 : 0) << lane << " " << half;
+  const auto expected = [](DType t) {
+    switch (t) {
+      case DType::kQ4_K: case DType::kQ5_K: return Q8Lanes::kByChunk;
+      case DType::kQ4_0: case DType::kQ4_1: case DType::kQ5_0: case DType::kQ5_1: case DType::kIQ4_NL:
+        return Q8Lanes::kByNibbleByte;
+      default: return Q8Lanes::kByPosition;
+    }
+  };
+  for (const Q8TypeInfo& info : q8_types()) EXPECT_EQ(info.lanes, expected(info.weight)) << dtype_name(info.weight);
 }
 
 // --- the reference against the dequantized product --------------------------------------------

@@ -1,9 +1,13 @@
 // legacy_matmul.cpp — NEON integer matmul for the 32-element block types (Q8_0, Q4_0, Q4_1,
 // Q5_0, Q5_1, IQ4_NL) × Q8_0 activations: each block is unpacked in registers to 32 int8
-// levels (elements 0-15 in one vector, 16-31 in the other), multiplied with one dot16 per
-// half (int32 lanes 0-3 and 4-7 of the contract), then one fma per lane and block with
-// d_w · d_x. Results follow the contract of kernels/q8_matmul.h bit for bit (the min term of
-// Q4_1 / Q5_1 lands in min lane 0: its one 32-element group pair is groups 0 and 1).
+// levels (elements 0-15 in one vector, 16-31 in the other) and each half multiplied with a
+// dot16. Q8_0 has the contract's lanes by position: the halves are int32 lanes 0-3 and 4-7, one
+// fma per lane and block with d_w · d_x. The nibble types have lanes by nibble byte
+// (Q8Lanes::kByNibbleByte in kernels/q8_matmul.h): elements j and j + 16 share lane j / 4, so
+// the two halves' products add into the same 4 int32 lanes (dot32) and a block takes one convert
+// and one fma; lanes 4-7 stay +0. Results follow the contract of kernels/q8_matmul.h bit for
+// bit (the min term of Q4_1 / Q5_1 lands in min lane 0: its one 32-element group pair is groups
+// 0 and 1).
 #include "kernels/arm_neon/neon_kernels.h"
 #include "kernels/arm_neon/neon_util.h"
 
@@ -39,9 +43,11 @@ struct Unpacked {
   float m;  // the min (Q4_1 / Q5_1), else unused
 };
 
+// Q8_0 keeps lanes by position: its levels are stored in order, not as nibble pairs.
 struct Q8_0 {
   static constexpr int kBytes = 34;
   static constexpr bool kHasMin = false;
+  static constexpr bool kLanesByNibbleByte = false;
   static Unpacked unpack(const std::uint8_t* p) {
     const auto* q = reinterpret_cast<const std::int8_t*>(p + 2);
     return {{vld1q_s8(q), vld1q_s8(q + 16)}, load_f16(p), 0.0f};
@@ -50,16 +56,19 @@ struct Q8_0 {
 struct Q4_0 {
   static constexpr int kBytes = 18;
   static constexpr bool kHasMin = false;
+  static constexpr bool kLanesByNibbleByte = true;
   static Unpacked unpack(const std::uint8_t* p) { return {add(nibbles(p + 2), -8), load_f16(p), 0.0f}; }
 };
 struct Q4_1 {
   static constexpr int kBytes = 20;
   static constexpr bool kHasMin = true;
+  static constexpr bool kLanesByNibbleByte = true;
   static Unpacked unpack(const std::uint8_t* p) { return {nibbles(p + 4), load_f16(p), load_f16(p + 2)}; }
 };
 struct Q5_0 {
   static constexpr int kBytes = 22;
   static constexpr bool kHasMin = false;
+  static constexpr bool kLanesByNibbleByte = true;
   static Unpacked unpack(const std::uint8_t* p) {
     return {add(or_bits(nibbles(p + 6), fifth_bits(p + 2)), -16), load_f16(p), 0.0f};
   }
@@ -67,6 +76,7 @@ struct Q5_0 {
 struct Q5_1 {
   static constexpr int kBytes = 24;
   static constexpr bool kHasMin = true;
+  static constexpr bool kLanesByNibbleByte = true;
   static Unpacked unpack(const std::uint8_t* p) {
     return {or_bits(nibbles(p + 8), fifth_bits(p + 4)), load_f16(p), load_f16(p + 2)};
   }
@@ -74,6 +84,7 @@ struct Q5_1 {
 struct IQ4_NL {
   static constexpr int kBytes = 18;
   static constexpr bool kHasMin = false;
+  static constexpr bool kLanesByNibbleByte = true;
   static Unpacked unpack(const std::uint8_t* p) {
     const int8x16_t table = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
     const Chunk idx = nibbles(p + 2);
@@ -99,8 +110,14 @@ void tile(const Q8MatmulArgs& a, std::int64_t r, std::int64_t t0) {
       const float dx = a.x_d[tok * nb + b];
       // d_w · d_x rounded once, the same f32 product as the scalar reference.
       const float dd = u.d * dx;
-      acc_lo[t] = vfmaq_n_f32(acc_lo[t], vcvtq_f32_s32(dot16(u.q.lo, load_s8(x))), dd);
-      acc_hi[t] = vfmaq_n_f32(acc_hi[t], vcvtq_f32_s32(dot16(u.q.hi, load_s8(x + 16))), dd);
+      if constexpr (T::kLanesByNibbleByte) {
+        // Lane k = elements 4k..4k+3 and 16+4k..16+4k+3, both halves summed exactly in int32;
+        // acc_hi stays +0, so contract_sum's acc_lo + acc_hi is acc_lo (no acc is ever −0).
+        acc_lo[t] = vfmaq_n_f32(acc_lo[t], vcvtq_f32_s32(dot32(u.q, x)), dd);
+      } else {
+        acc_lo[t] = vfmaq_n_f32(acc_lo[t], vcvtq_f32_s32(dot16(u.q.lo, load_s8(x))), dd);
+        acc_hi[t] = vfmaq_n_f32(acc_hi[t], vcvtq_f32_s32(dot16(u.q.hi, load_s8(x + 16))), dd);
+      }
       if constexpr (T::kHasMin) {
         const std::int16_t* xs = a.x_sums16 + tok * (a.cols / 16) + 2 * b;
         // Min lane 0 holds groups 0 and 1; lanes 1-3 get fma(dm, 0, 0), as in the reference.

@@ -45,9 +45,9 @@ struct Chunk {
 };
 
 // dot16(q.lo, x) + dot16(q.hi, x + 16): lane k = the chunk's elements 4k..4k+3 and
-// 16+4k..16+4k+3, for types whose two halves share a lane (Q8Lanes::kByChunk). sdot adds the
-// second half into the first's sum; without it, the halves' byte-pair sums are added before the
-// last pairwise step, saving that step and an add.
+// 16+4k..16+4k+3, for types whose two halves share a lane (Q8Lanes::kByChunk,
+// kByNibbleByte). sdot adds the second half into the first's sum; without it, the halves'
+// byte-pair sums are added before the last pairwise step, saving that step and an add.
 inline int32x4_t dot32(const Chunk& q, const std::int8_t* x) {
   const int8x16_t x0 = vld1q_s8(x), x1 = vld1q_s8(x + 16);
 #if defined(WHALE_NEON_DOTPROD)

@@ -237,13 +237,13 @@ constexpr std::array<Q8TypeInfo, kQ8TypeCount> kTypes = {{
     {DType::kQ4_K, DType::kQ8_K, unpack_q4_k, Q8Lanes::kByChunk},
     {DType::kQ6_K, DType::kQ8_K, unpack_q6_k},
     {DType::kQ5_K, DType::kQ8_K, unpack_q5_k, Q8Lanes::kByChunk},
-    {DType::kQ4_0, DType::kQ8_0, unpack_q4_0},
-    {DType::kQ4_1, DType::kQ8_0, unpack_q4_1},
-    {DType::kQ5_0, DType::kQ8_0, unpack_q5_0},
-    {DType::kQ5_1, DType::kQ8_0, unpack_q5_1},
+    {DType::kQ4_0, DType::kQ8_0, unpack_q4_0, Q8Lanes::kByNibbleByte},
+    {DType::kQ4_1, DType::kQ8_0, unpack_q4_1, Q8Lanes::kByNibbleByte},
+    {DType::kQ5_0, DType::kQ8_0, unpack_q5_0, Q8Lanes::kByNibbleByte},
+    {DType::kQ5_1, DType::kQ8_0, unpack_q5_1, Q8Lanes::kByNibbleByte},
     {DType::kQ2_K, DType::kQ8_K, unpack_q2_k},
     {DType::kQ3_K, DType::kQ8_K, unpack_q3_k},
-    {DType::kIQ4_NL, DType::kQ8_0, unpack_iq4_nl},
+    {DType::kIQ4_NL, DType::kQ8_0, unpack_iq4_nl, Q8Lanes::kByNibbleByte},
     {DType::kIQ4_XS, DType::kQ8_K, unpack_iq4_xs},
     {DType::kIQ2_XXS, DType::kQ8_K, unpack_iq2_xxs},
     {DType::kIQ1_S, DType::kQ8_K, unpack_iq1_s},
@@ -288,7 +288,11 @@ void matmul_ref(const Q8MatmulArgs& a) {
 constexpr Q8MatmulKernels kRef = [] {
   Q8MatmulKernels k{"scalar", {}};
   for (std::size_t i = 0; i < kQ8TypeCount; ++i)
-    k.by_type[i] = kTypes[i].lanes == Q8Lanes::kByChunk ? matmul_ref<Q8Lanes::kByChunk> : matmul_ref<Q8Lanes::kByPosition>;
+    switch (kTypes[i].lanes) {
+      case Q8Lanes::kByChunk: k.by_type[i] = matmul_ref<Q8Lanes::kByChunk>; break;
+      case Q8Lanes::kByNibbleByte: k.by_type[i] = matmul_ref<Q8Lanes::kByNibbleByte>; break;
+      default: k.by_type[i] = matmul_ref<Q8Lanes::kByPosition>;
+    }
   return k;
 }();
 

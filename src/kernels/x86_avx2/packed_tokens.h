@@ -29,8 +29,11 @@ enum class PackedSums { kNone, kBlock32, kKQuantMins };
 // How a tile's 32-quant groups are laid out: as they are, or by 256-quant blocks, each token's
 // block gathered by 8-byte pieces (gather_pieces) the way the Q4_K / Q5_K tiles gather their
 // weights: groups 2c (c = 0..3, quants 64c..64c+31, the low nibbles' elements of chunk c) give
-// its first 4 vectors, groups 2c + 1 (quants 64c+32.., the high nibbles') the next 4.
-enum class PackedOrder { kPlain, kChunkPieces };
+// its first 4 vectors, groups 2c + 1 (quants 64c+32.., the high nibbles') the next 4. Or by
+// halves of token pairs (kTokenPairHalves, block32_tile.h's nibble types): in each group, tokens
+// 2p and 2p + 1 of a tile of TT ≥ 2 hold [x_2p[0..15] | x_2p+1[0..15]] in the vector of token 2p
+// and [x_2p[16..31] | x_2p+1[16..31]] in that of 2p + 1 (a 1-token tile as kPlain).
+enum class PackedOrder { kPlain, kChunkPieces, kTokenPairHalves };
 
 // The transpose of 8-byte pieces that the Q4_K / Q5_K kernels apply alike to a block's 4
 // chunks of weight bytes and to the 4 matching vectors of activations: qword p of every out[j]
@@ -102,6 +105,14 @@ class PackedTokens {
               for (int p = 0; p < 4; ++p)
                 _mm256_store_si256(reinterpret_cast<__m256i*>(q + 32 * (g * TT + 8 * j + 4 * h + p)), out[p]);
             }
+      } else if (order == PackedOrder::kTokenPairHalves && TT >= 2) {
+        for (std::int64_t g = 0; g < groups_; ++g)
+#pragma GCC unroll 4
+          for (int j = 0; j < TT; j += 2) {
+            const __m256i x0 = load(j, g), x1 = load(j + 1, g);
+            store(j, g, _mm256_permute2x128_si256(x0, x1, 0x20));
+            store(j + 1, g, _mm256_permute2x128_si256(x0, x1, 0x31));
+          }
       } else {
         for (std::int64_t g = 0; g < groups_; ++g)
 #pragma GCC unroll 8

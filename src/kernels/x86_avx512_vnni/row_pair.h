@@ -178,21 +178,41 @@ inline void store_pair_8_tokens(const Q8MatmulArgs& a, std::int64_t t0, std::int
   }
 }
 
+// The f32 vector of kFloats floats (a vector type as a template argument would lose its
+// alignment attribute).
+template <int kFloats>
+struct FloatVec;
+template <>
+struct FloatVec<4> {
+  using type = __m128;
+};
+template <>
+struct FloatVec<8> {
+  using type = __m256;
+};
+
+// N float accumulators of 512-bit lanes and N of kMinFloats min lanes, all zero.
+template <int N, int kMinFloats>
+struct ZeroSums {
+  __m512 acc[N];
+  typename FloatVec<kMinFloats>::type mins[N];
+
+  ZeroSums() {
+#pragma GCC unroll 16
+    for (int i = 0; i < N; ++i) {
+      acc[i] = _mm512_setzero_ps();
+      mins[i] = typename FloatVec<kMinFloats>::type{};
+    }
+  }
+};
+
 // The float accumulators of a row-pair tile, per token: acc = [A's 8 lanes | B's 8] and
 // mins = [A's 4 | B's 4] (left zero by types without mins: adding +0.0 is the contract's empty
 // min sum), all starting at zero.
 template <int TT>
-struct PairSums {
-  __m512 acc[TT];
-  __m256 mins[TT];
-
-  PairSums() {
-#pragma GCC unroll 16
-    for (int t = 0; t < TT; ++t) {
-      acc[t] = _mm512_setzero_ps();
-      mins[t] = _mm256_setzero_ps();
-    }
-  }
+struct PairSums : ZeroSums<TT, 8> {
+  using ZeroSums<TT, 8>::acc;
+  using ZeroSums<TT, 8>::mins;
 
   // The outputs of rows ra and rb for tokens t0.. (rb == ra marks a last odd row whose second
   // copy is dropped), each the contract's final sum of its lanes.
