@@ -26,9 +26,10 @@ namespace {
 using whale::DType;
 
 // {rows (output features), cols (input features)}: a DeepSeek-V3 expert's gate/up (2048x7168)
-// and down (7168x2048) projections, a V2-Lite expert's gate/up (1408x2048), and
-// R1-Distill-Qwen-1.5B's FFN down projection (1536x8960).
-constexpr std::int64_t kShapes[][2] = {{2048, 7168}, {7168, 2048}, {1408, 2048}, {1536, 8960}};
+// and down (7168x2048) projections, a V2-Lite expert's gate/up (1408x2048),
+// R1-Distill-Qwen-1.5B's FFN down projection (1536x8960), and a V2-Lite expert's down
+// projection (2048x1408: only the 32-element types' blocks divide its rows).
+constexpr std::int64_t kShapes[][2] = {{2048, 7168}, {7168, 2048}, {1408, 2048}, {1536, 8960}, {2048, 1408}};
 constexpr DType kTypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0,
                             DType::kQ4_K, DType::kQ6_K, DType::kQ5_K, DType::kQ4_0,
                             DType::kIQ2_XXS, DType::kIQ1_S, DType::kIQ1_M, DType::kQ2_K,
@@ -130,9 +131,11 @@ void matmul_args(benchmark::internal::Benchmark* b) {
   for (std::int64_t t = 0; t < static_cast<std::int64_t>(std::size(kTypes)); ++t) {
     const bool quantized = whale::dtype_traits(kTypes[t]).is_quantized;
     const std::int64_t n_shapes = (t <= 4 || kTypes[t] == DType::kQ5_0) ? static_cast<std::int64_t>(std::size(kShapes)) : 1;
-    for (std::int64_t s = 0; s < n_shapes; ++s)
+    for (std::int64_t s = 0; s < n_shapes; ++s) {
+      if (kShapes[s][1] % whale::dtype_traits(kTypes[t]).block_elems != 0) continue;
       for (std::int64_t rows : {1, 64})
         for (std::int64_t path = 0; path <= (quantized ? 1 : 0); ++path) b->Args({t, s, rows, path});
+    }
   }
 }
 
