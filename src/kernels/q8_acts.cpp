@@ -64,7 +64,7 @@ QuantizeActRowFn quantize_act_row_kernel() {
 #endif
 }
 
-Q8Acts Q8ActsBuffer::quantize(DType type, Span2D<const float> x, ThreadPool& pool, bool twice) {
+Q8Acts Q8ActsBuffer::quantize(DType type, Span2D<const float> x, ThreadPool& pool) {
   static std::atomic<std::uint64_t> generations{0};
   Q8Acts a;
   a.generation = generations.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -85,10 +85,6 @@ Q8Acts Q8ActsBuffer::quantize(DType type, Span2D<const float> x, ThreadPool& poo
   a.d = d_.data();
   a.sums16 = sums16_.data();
   a.sums32 = sums32_.data();
-  if (twice) {
-    need(qs_twice_, 2 * a.rows * a.cols);
-    a.qs_twice = qs_twice_.data();
-  }
   const QuantizeActRowFn fn = quantize_act_row_kernel();
   const auto quantize_rows = [&](RowRange rows, int) {
     for (std::int64_t t = rows.begin; t < rows.end; ++t) {
@@ -98,12 +94,6 @@ Q8Acts Q8ActsBuffer::quantize(DType type, Span2D<const float> x, ThreadPool& poo
       fn(type, x.row(t), a.cols, qs, d_.data() + t * a.n_blocks(), s16);
       for (std::int64_t j = 0; j < a.cols / 32; ++j)
         s32[j] = static_cast<std::int16_t>(s16[2 * j] + s16[2 * j + 1]);
-      if (twice)
-        for (std::int64_t j = 0; j < a.cols / 32; ++j) {
-          std::int8_t* group_twice = qs_twice_.data() + 2 * (t * a.cols + 32 * j);
-          std::memcpy(group_twice, qs + 32 * j, 32);
-          std::memcpy(group_twice + 32, qs + 32 * j, 32);
-        }
     }
   };
   if (a.rows == 1)

@@ -29,11 +29,6 @@ struct Q8Acts {
   // [rows, cols / 32]: Σ of 32 consecutive quants (|Σ| ≤ 4064), the sub-block sums the mins of
   // Q4_K / Q5_K multiply; kept beside sums16 so the kernels do not pair them per weight row.
   const std::int16_t* sums32 = nullptr;
-  // [rows, 2 cols] or null (Q8ActsBuffer::quantize's `twice`): each 32-quant group written
-  // twice in a row, for the 512-bit row-pair decode kernels, which multiply the same 32
-  // activations by two weight rows, one in each half of a register (see x_qs_twice in
-  // q8_matmul_args.h).
-  const std::int8_t* qs_twice = nullptr;
   // Unique to one quantization (Q8ActsBuffer::quantize), or 0 when unknown (a caller's own
   // arrays): what a kernel derives from these activations may be kept while it stays the same.
   std::uint64_t generation = 0;
@@ -50,12 +45,11 @@ struct Q8Acts {
 class Q8ActsBuffer {
  public:
   // Quantizes x ([T, cols], cols a multiple of the block size of `type`) with `pool` splitting
-  // the rows, and with `twice` also fills qs_twice; returns a view valid until the next call.
-  Q8Acts quantize(DType type, Span2D<const float> x, ThreadPool& pool, bool twice = false);
+  // the rows; returns a view valid until the next call.
+  Q8Acts quantize(DType type, Span2D<const float> x, ThreadPool& pool);
 
  private:
   AlignedBuffer<std::int8_t> qs_;
-  AlignedBuffer<std::int8_t> qs_twice_;
   AlignedBuffer<float> d_;
   AlignedBuffer<std::int16_t> sums16_;
   AlignedBuffer<std::int16_t> sums32_;

@@ -82,14 +82,7 @@ const Q8MatmulKernels* q8_matmul_avx2() {
 
 const Q8MatmulKernels* q8_matmul_avx512_vnni() {
 #if WHALE_HAVE_X86_AVX2
-  static const Q8MatmulKernels k = [] {
-    Q8MatmulKernels table = make_table("avx2+avx512vnni", kAvx2Vnni);
-    // The type whose decode runs a row-pair tile on groups as they are (q6k_512.h; Q4_K and Q5_K
-    // gather their own pieces, q4k_512.h, and the nibble types broadcast x's halves,
-    // nibble32_512.h).
-    table.decode_x_twice[type_index(DType::kQ6_K)] = true;
-    return table;
-  }();
+  static const Q8MatmulKernels k = make_table("avx2+avx512vnni", kAvx2Vnni);
   static const bool supported = cpu_has_avx2_fma_f16c() && cpu_has_avx512_vnni_vl();
   return supported ? &k : nullptr;
 #else
@@ -150,7 +143,6 @@ Q8MatmulArgs make_args(const WeightView& w, const Q8Acts& x, Span2D<float> y) {
   a.x_d = x.d;
   a.x_sums16 = x.sums16;
   a.x_sums32 = x.sums32;
-  a.x_qs_twice = x.qs_twice;
   a.x_generation = x.generation;
   a.n_tokens = x.rows;
   a.y = y.data();
@@ -339,8 +331,7 @@ void q8_matmul(const WeightView& w, Span2D<const float> x, Span2D<float> y, Thre
   // One buffer per calling thread, grown to the largest input seen: no allocation per call
   // once warm. Workers only read it while the caller waits in parallel_for.
   thread_local Q8ActsBuffer buffer;
-  const bool twice = x.rows() == 1 && kernels.decode_x_twice[type_index(w.dtype)];
-  const Q8Acts acts = buffer.quantize(info->act, x, pool, twice);
+  const Q8Acts acts = buffer.quantize(info->act, x, pool);
   q8_matmul(w, acts, y, pool, kernels);
 }
 
@@ -365,16 +356,6 @@ void q8_matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
     return a.x.data() == b.x.data() && a.x.rows() == b.x.rows() && a.x.cols() == b.x.cols() &&
            a.x.stride() == b.x.stride();
   };
-  // Whether a decode kernel of some job sharing job's input (x quantized as `act`) reads it
-  // stored twice. Looked up once per distinct input.
-  const auto input_twice = [&](const MatmulJob& job, DType act) {
-    if (job.x.rows() != 1) return false;
-    for (const MatmulJob& other : jobs)
-      if (same_x(other, job) && q8_type_info(other.w->dtype)->act == act &&
-          kernels.decode_x_twice[type_index(other.w->dtype)])
-        return true;
-    return false;
-  };
   for (const MatmulJob& job : jobs) {
     const Q8TypeInfo* info = q8_type_info(job.w->dtype);
     WHALE_CHECK(info != nullptr);
@@ -382,7 +363,7 @@ void q8_matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool,
     while (k < acts.size() && !(same_x(*acts_source[k], job) && acts[k].type == info->act)) ++k;
     if (k == acts.size()) {
       if (buffers.size() <= k) buffers.resize(k + 1);
-      acts.push_back(buffers[k].quantize(info->act, job.x, pool, input_twice(job, info->act)));
+      acts.push_back(buffers[k].quantize(info->act, job.x, pool));
       acts_source.push_back(&job);
     }
     args.push_back(make_args(*job.w, acts[k], job.y));

@@ -73,9 +73,6 @@ struct Q8MatmulKernels {
   std::string_view isa_name;
   // Indexed by position in q8_types(); nullptr where this ISA has no kernel.
   std::array<Q8MatmulFn, kQ8TypeCount> by_type{};
-  // Per type, as by_type: whether its decode kernel reads Q8MatmulArgs::x_qs_twice (the
-  // driver fills it for one token only then).
-  std::array<bool, kQ8TypeCount> decode_x_twice{};
 };
 // Every type with an integer path, in the order of Q8MatmulKernels::by_type.
 const std::array<Q8TypeInfo, kQ8TypeCount>& q8_types();

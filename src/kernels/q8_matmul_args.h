@@ -48,12 +48,6 @@ struct Q8MatmulArgs {
   const float* x_d = nullptr;             // [n_tokens, cols / block_elems]
   const std::int16_t* x_sums16 = nullptr; // [n_tokens, cols / 16]
   const std::int16_t* x_sums32 = nullptr; // [n_tokens, cols / 32]
-  // [n_tokens, 2 cols]: each 32-quant group of x_qs twice in a row, given at decode to kernel
-  // sets that ask for it (Q8MatmulKernels::decode_x_twice), else null. A row-pair kernel then
-  // loads its 64 bytes as they are instead of broadcasting 32 to both halves of a register,
-  // which on Zen 4 costs a shuffle besides the load: cache-hot Q4_K decode 2048×7168 on one
-  // core ran 0.290 → 0.268 ms with it.
-  const std::int8_t* x_qs_twice = nullptr;
   std::uint64_t x_generation = 0;         // Q8Acts::generation
   std::int64_t n_tokens = 0;
   float* y = nullptr;                     // y[t * y_stride + r]

@@ -205,29 +205,44 @@ TEST(Q8Matmul, EveryKernelSetOfThisCpuEqualsReferenceBitForBit) {
   }
 }
 
-// Decode with activations given as quantized, without the twice-stored form some kernel sets
-// read (Q8MatmulArgs::x_qs_twice), falls back to the plain quants and gives the same bits as
-// with it, and as the float-input path that fills it.
-TEST(Q8Matmul, DecodeGivesTheSameBitsWithAndWithoutTwiceStoredActivations) {
+// Decode kernels keep forms derived from the activations per thread (DerivedX) while the
+// activations stay the same. Two quantizations into the same buffer (same address, same size,
+// new values) must not reuse the first's forms, nor must a caller's own arrays (generation 0),
+// whose values may change under an unchanged address: every call gives the reference's bits
+// for its own values.
+TEST(Q8Matmul, DecodeRebuildsDerivedActivationsWhenTheyChange) {
   const Q8MatmulKernels& kernels = q8_matmul_kernels();
   ThreadPool& pool = test::shared_pool(2);
   std::uint64_t seed = 500;
   for (const Q8TypeInfo& info : q8_types()) {
     const std::int64_t rows = 21, cols = 3 * dtype_traits(info.weight).block_elems;
     const Weights w = make_weights(info.weight, rows, cols, ++seed);
-    std::mt19937_64 rng(seed);
-    const auto x = gaussian(cols, rng, 0.02f);
-    const auto expected = run(w, x, 1, 2, kernels);
-    for (const bool twice : {false, true}) {
+    // Rounds of new values, first through one Q8ActsBuffer, then through the caller's own
+    // arrays (each kind's rounds back to back, so that a form kept from the round before is
+    // what the next would find).
+    for (const bool own_arrays : {false, true}) {
       Q8ActsBuffer buffer;
-      const Q8Acts acts = buffer.quantize(info.act, Span2D<const float>(x.data(), 1, cols), pool, twice);
-      EXPECT_EQ(acts.qs_twice != nullptr, twice);
-      std::vector<float> got(static_cast<std::size_t>(rows), -1.0f);
-      q8_matmul(w.view, acts, Span2D<float>(got.data(), 1, rows), pool, kernels);
-      for (std::int64_t r = 0; r < rows; ++r)
-        ASSERT_EQ(std::memcmp(&expected[r], &got[r], 4), 0)
-            << dtype_name(info.weight) << " twice " << twice << " row " << r << ": " << expected[r] << " vs "
-            << got[r];
+      std::vector<std::int8_t> own_qs(static_cast<std::size_t>(cols));
+      for (int round = 0; round < 3; ++round) {
+        std::mt19937_64 rng(seed * 7 + static_cast<std::uint64_t>(round));
+        const auto x = gaussian(cols, rng, 0.02f);
+        // The reference kernels keep no derived forms: between the rounds' products only theirs
+        // run.
+        const auto expected = run(w, x, 1, 2, q8_matmul_ref());
+        Q8Acts acts = buffer.quantize(info.act, Span2D<const float>(x.data(), 1, cols), pool);
+        EXPECT_NE(acts.generation, 0u);
+        if (own_arrays) {
+          std::copy(acts.qs, acts.qs + cols, own_qs.begin());
+          acts.qs = own_qs.data();
+          acts.generation = 0;
+        }
+        std::vector<float> got(static_cast<std::size_t>(rows), -1.0f);
+        q8_matmul(w.view, acts, Span2D<float>(got.data(), 1, rows), pool, kernels);
+        for (std::int64_t r = 0; r < rows; ++r)
+          ASSERT_EQ(std::memcmp(&expected[r], &got[r], 4), 0)
+              << dtype_name(info.weight) << " round " << round << (own_arrays ? " own arrays" : " quantized")
+              << " row " << r << ": " << expected[r] << " vs " << got[r];
+      }
     }
   }
 }

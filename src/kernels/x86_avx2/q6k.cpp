@@ -186,11 +186,10 @@ template <int TT>
 void matmul_q6_k(const Q8MatmulArgs& a) {
 #if defined(WHALE_VNNI)
   if (a.n_tokens == 1) {  // decode: two row pairs a tile share the codes' offset
-    with_x_groups(a, 0, [&](const auto& xg) {
-      std::int64_t r = a.row_begin;
-      for (; r + 4 <= a.row_end; r += 4) q6k_decode_tile_512<2>(a, r, a.row_end, 0, xg);
-      for (; r < a.row_end; r += 2) q6k_decode_tile_512<1>(a, r, a.row_end, 0, xg);
-    });
+    const GroupsTwice xg(a);
+    std::int64_t r = a.row_begin;
+    for (; r + 4 <= a.row_end; r += 4) q6k_decode_tile_512<2>(a, r, a.row_end, 0, xg);
+    for (; r < a.row_end; r += 2) q6k_decode_tile_512<1>(a, r, a.row_end, 0, xg);
     return;
   }
   for_each_packed_row_pair_tile<32>(

@@ -160,24 +160,18 @@ inline __m512 rows_from_quarters(__m512 v) {
   return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15), v);
 }
 
-// Decode's token (t = 0) as its kernel reads it: each group in x_quarters' form, stored (a
-// 64-byte load, where spreading a 32-byte one costs a shuffle too), block b's 8 groups at 512 b.
-// Built once per call and thread for all its rows (DerivedX: ~10 instructions a group against
+// Decode's token (t = 0) as its kernel reads it: each group in x_quarters' form, block b's 8
+// groups at 512 b (derived_groups, row_pair.h: ~10 instructions a group once per call, against
 // the rows' ~40 a block pair each).
 class PiecesTwice {
  public:
   explicit PiecesTwice(const Q8MatmulArgs& a)
-      : groups_(thread_groups().get(a.x_generation, a.x_qs, static_cast<std::size_t>(a.cols) * 2, [&](std::uint8_t* out) {
-          for (std::int64_t g = 0; g < a.cols / 32; ++g)
-            _mm512_store_si512(out + 64 * g, x_quarters(x_pieces_by_chunk(a.x_qs + 256 * (g / 8), static_cast<int>(g % 8))));
+      : groups_(derived_groups(a, [&](std::int64_t g) {
+          return x_quarters(x_pieces_by_chunk(a.x_qs + 256 * (g / 8), static_cast<int>(g % 8)));
         })) {}
   __m512i operator()(std::int64_t b, int r) const { return _mm512_load_si512(groups_ + 64 * (8 * b + r)); }
 
  private:
-  static DerivedX& thread_groups() {
-    thread_local DerivedX groups;
-    return groups;
-  }
   const std::uint8_t* groups_;
 };
 

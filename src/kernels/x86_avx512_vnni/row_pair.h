@@ -34,29 +34,34 @@ struct PairTileInputs {
   }
 };
 
-// Token t's 32-quant groups in both halves of a register: loaded as they are from x_qs_twice
-// (kTwice; see q8_matmul_args.h) or broadcast from x_qs.
-template <bool kTwice>
-struct XGroups {
-  const std::uint8_t* quants;
-  XGroups(const Q8MatmulArgs& a, std::int64_t t)
-      : quants(reinterpret_cast<const std::uint8_t*>(kTwice ? a.x_qs_twice + 2 * t * a.cols : a.x_qs + t * a.cols)) {}
-  // Group g: quants 32 g .. 32 g + 31 in each half.
-  __m512i operator()(std::int64_t g) const {
-    if constexpr (kTwice)
-      return _mm512_loadu_si512(quants + 64 * g);
-    else
-      return _mm512_broadcast_i64x4(load256(quants + 32 * g));
-  }
-};
-// f(XGroups<…>(a, t)) with the form a has for token t.
-template <class F>
-void with_x_groups(const Q8MatmulArgs& a, std::int64_t t, F&& f) {
-  if (a.x_qs_twice != nullptr)
-    f(XGroups<true>(a, t));
-  else
-    f(XGroups<false>(a, t));
+// Decode's token (t = 0) as a row-pair kernel reads it: register group(g) stored for each of
+// its cols / 32 groups of 32 quants (64 bytes a group), in a buffer of the calling thread,
+// rebuilt only when the activations change (DerivedX): once per call for all its rows. A 64-byte
+// load then replaces the kernel's own spreading of 32 bytes, which costs a shuffle besides the
+// load on Zen 4. One buffer per `group` (each kernel's lambda is its own type).
+template <class Group>
+const std::uint8_t* derived_groups(const Q8MatmulArgs& a, Group&& group) {
+  thread_local DerivedX groups;
+  return groups.get(a.x_generation, a.x_qs, static_cast<std::size_t>(a.cols) * 2, [&](std::uint8_t* out) {
+    for (std::int64_t g = 0; g < a.cols / 32; ++g) _mm512_store_si512(out + 64 * g, group(g));
+  });
 }
+
+// Each 32-quant group twice, for the tiles that multiply one group by two rows, one in each half
+// of a register (Q6_K): cache-hot, one core, Q6_K decode 2048×7168 0.348–0.351 → 0.336–0.339 ms
+// against broadcasting it (vbroadcasti64x4) in the kernel.
+class GroupsTwice {
+ public:
+  explicit GroupsTwice(const Q8MatmulArgs& a)
+      : groups_(derived_groups(a, [&](std::int64_t g) {
+          return _mm512_broadcast_i64x4(load256(reinterpret_cast<const std::uint8_t*>(a.x_qs) + 32 * g));
+        })) {}
+  // Group g: quants 32 g .. 32 g + 31 in each half.
+  __m512i operator()(std::int64_t g) const { return _mm512_load_si512(groups_ + 64 * g); }
+
+ private:
+  const std::uint8_t* groups_;
+};
 
 // A decode tile's kPairs row pairs from r0: pair p is rows r0 + 2p and r0 + 2p + 1, the second
 // clamped to r_end − 1 (rb == ra: computed twice, its copy dropped by store_pair_token).
