@@ -82,9 +82,21 @@ inline __m256 broadcast_f16(const std::uint8_t* p) {
   return _mm256_cvtph_ps(_mm_set1_epi16(h));
 }
 
+inline std::uint16_t load_u16(const std::uint8_t* p) {
+  std::uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+
 inline std::uint32_t load_u32(const std::uint8_t* p) {
   std::uint32_t v;
   std::memcpy(&v, p, 4);
+  return v;
+}
+
+inline std::uint64_t load_u64(const std::uint8_t* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
   return v;
 }
 
@@ -211,19 +223,26 @@ class DerivedX {
 // maddubs(kOffset, x) for every 32 quants of the call's tokens (int16 pairs, laid out like x),
 // so a row takes its levels' products as maddubs(c, x) minus these, one vpsubw, instead of
 // moving each level's sign onto x (two vpsignb, on the pipes vpmaddubsw needs). Exact while the
-// codes are ≤ 63: both pair sums stay within int16. Once per call and thread (DerivedX).
-template <int kOffset>
+// codes are ≤ 63: both pair sums stay within int16. kHalvesAdded (the nibble types' lanes by
+// nibble byte, whose kernels add a block's two 16-quant halves' pairs before vpmaddwd): the
+// halves' 8 pairs added, 8 int16 per 32 quants (|Σ| ≤ 4 · 31 · 128). Once per call and thread
+// (DerivedX).
+template <int kOffset, bool kHalvesAdded = false>
 const std::int16_t* decode_offsets(const Q8MatmulArgs& a) {
   thread_local DerivedX offsets;
   const std::int64_t n = a.n_tokens * a.cols;
-  return reinterpret_cast<const std::int16_t*>(
-      offsets.get(a.x_generation, a.x_qs, static_cast<std::size_t>(n), [&](std::uint8_t* out) {
-        auto* pairs = reinterpret_cast<std::int16_t*>(out);  // n / 2 int16 pairs
-        const __m256i k = _mm256_set1_epi8(kOffset);
-        for (std::int64_t i = 0; i < n; i += 32)
-          _mm256_store_si256(reinterpret_cast<__m256i*>(pairs + i / 2),
-                             _mm256_maddubs_epi16(k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.x_qs + i))));
-      }));
+  const std::size_t bytes = static_cast<std::size_t>(kHalvesAdded ? n / 2 : n);
+  return reinterpret_cast<const std::int16_t*>(offsets.get(a.x_generation, a.x_qs, bytes, [&](std::uint8_t* out) {
+    const __m256i k = _mm256_set1_epi8(kOffset);
+    for (std::int64_t i = 0; i < n; i += 32) {
+      const __m256i pairs = _mm256_maddubs_epi16(k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.x_qs + i)));
+      if constexpr (kHalvesAdded)
+        _mm_store_si128(reinterpret_cast<__m128i*>(out + i / 2),
+                        _mm_add_epi16(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256(pairs, 1)));
+      else
+        _mm256_store_si256(reinterpret_cast<__m256i*>(out + i), pairs);
+    }
+  }));
 }
 
 // Tokens per prefill tile: the VNNI build may use 32 vector registers (AVX512VL), enough for

@@ -111,11 +111,6 @@ inline __m256i gather_grid(const std::array<std::uint64_t, 256>& grid, std::uint
                            static_cast<long long>(grid[idx4 & 0xFF]));
 }
 
-inline std::uint16_t load_u16(const std::uint8_t* p) {
-  std::uint16_t v;
-  std::memcpy(&v, p, 2);
-  return v;
-}
 
 // IQ2_XXS: f16 d @0, then per sub-block two u32 @2 + 8c: 4 index bytes, 4 x 7 sign bits + ls.
 // q = ±grid, scale 2 ls + 1, block scale d / 8.

@@ -57,12 +57,6 @@ struct NibbleHalves {
   __m256i lo, hi;
 };
 
-inline std::uint16_t load_u16(const std::uint8_t* p) {
-  std::uint16_t v;
-  std::memcpy(&v, p, 2);
-  return v;
-}
-
 // The 16 nibble bytes at qa and qb, split: levels 0..15.
 inline NibbleHalves nibble_halves(const std::uint8_t* qa, const std::uint8_t* qb) {
   const __m128i row_a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qa));
@@ -211,24 +205,6 @@ struct IQ4_NL {
 };
 
 #if !defined(WHALE_VNNI)
-// decode_offsets (avx2_util.h) in the nibble-byte lanes: per 32 quants of the call's tokens the
-// 8 int16 maddubs(kOffset, x[0..15]) + maddubs(kOffset, x[16..31]) (16 bytes), the x-only term
-// of a row pair's folded pairs (decode_tile). Exact: |sums| ≤ 4 · 16 · 128.
-template <int kOffset>
-const std::int16_t* decode_offsets_by_nibble_byte(const Q8MatmulArgs& a) {
-  thread_local DerivedX offsets;
-  const std::int64_t n = a.n_tokens * a.cols;
-  return reinterpret_cast<const std::int16_t*>(
-      offsets.get(a.x_generation, a.x_qs, static_cast<std::size_t>(n / 2), [&](std::uint8_t* out) {
-        const __m128i k = _mm_set1_epi8(kOffset);
-        const auto half = [&](std::int64_t i) {
-          return _mm_maddubs_epi16(k, _mm_loadu_si128(reinterpret_cast<const __m128i*>(a.x_qs + i)));
-        };
-        for (std::int64_t i = 0; i < n; i += 32)
-          _mm_store_si128(reinterpret_cast<__m128i*>(out + i / 2), _mm_add_epi16(half(i), half(i + 16)));
-      }));
-}
-
 // x[16h .. 16h + 15] of 32 quants in both 128-bit halves (a load, no shuffle uop).
 inline __m256i x_half(const std::int8_t* x, int h) {
   return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + 16 * h)));
@@ -244,7 +220,7 @@ inline __m256i x_half(const std::int8_t* x, int h) {
 // (R = 1: row A twice, one copy kept).
 // The types with unsigned codes c = level + T::kCodeOffset ≤ 31 (Q4_0, Q4_1, Q5_0, Q5_1) take
 // each block's products as maddubs(c, x) less the token's maddubs(kCodeOffset, x)
-// (decode_offsets_by_nibble_byte): moving each level's sign onto x instead took two vpsignb a
+// (decode_offsets<kCodeOffset, true>): moving each level's sign onto x instead took two vpsignb a
 // block and row (Q5_0 cache-hot 9.8 -> 11.5 GB/s). Both halves' int16 pairs add before the one
 // vpmaddwd (|pairs| ≤ 2 · 31 · 128, their sum fits int16). IQ4_NL's table levels (|q| ≤ 127)
 // still move their sign onto x (exact: x ≠ -128), and as two of its pairs (≤ 2 · 127 · 128) may
@@ -354,7 +330,7 @@ template <class T>
 void decode_rows(const Q8MatmulArgs& a) {
   const std::int16_t* offsets = nullptr;
   if constexpr (kHasCodes<T>)
-    if constexpr (T::kCodeOffset != 0) offsets = decode_offsets_by_nibble_byte<T::kCodeOffset>(a);
+    if constexpr (T::kCodeOffset != 0) offsets = decode_offsets<T::kCodeOffset, true>(a);
   const auto rows = [&](auto r_count, std::int64_t r) {
     for_each_decode_token_tile(a.n_tokens, [&](auto tt, std::int64_t t) {
       decode_tile<T, decltype(r_count)::value, decltype(tt)::value>(a, offsets, r, t);

@@ -52,6 +52,22 @@ inline void gather_pieces(const __m256i r[4], __m256i out[4]) {
   out[3] = _mm256_permute2x128_si256(hi01, hi23, 0x21);
 }
 
+// A 256-quant block in PackedOrder::kChunkPieces' order: group(g) gives its 32-quant group g
+// (0..7), and store(k, v) takes vector k = 4h + p, out[p] of gather_pieces over groups h, h + 2,
+// h + 4, h + 6 (h = 0: the quants the low nibbles meet, 1: the high ones'). Prefill packs each
+// token's blocks with it, decode its token (q4k.cpp decode_pieces).
+template <class Group, class Store>
+inline void gather_block_pieces(Group&& group, Store&& store) {
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h) {
+    const __m256i r[4] = {group(h), group(2 + h), group(4 + h), group(6 + h)};
+    __m256i out[4];
+    gather_pieces(r, out);
+#pragma GCC unroll 4
+    for (int p = 0; p < 4; ++p) store(4 * h + p, out[p]);
+  }
+}
+
 // The tiles of PackedOrder::kChunkPieces, whose kernels take any number of tokens: [t0, t1) in
 // runs of kTile, the last one shorter. Calls run(tokens, first token).
 template <int kTile, class Run>
@@ -96,15 +112,10 @@ class PackedTokens {
       if (order == PackedOrder::kChunkPieces) {
         for (std::int64_t g = 0; g < groups_; g += 8)  // block g / 8: 32 (g·TT + 8j + k) for vector k
           for (int j = 0; j < TT; ++j)
-#pragma GCC unroll 2
-            for (int h = 0; h < 2; ++h) {  // the low nibbles' quants, then the high nibbles'
-              const __m256i r[4] = {load(j, g + h), load(j, g + 2 + h), load(j, g + 4 + h), load(j, g + 6 + h)};
-              __m256i out[4];
-              gather_pieces(r, out);
-#pragma GCC unroll 4
-              for (int p = 0; p < 4; ++p)
-                _mm256_store_si256(reinterpret_cast<__m256i*>(q + 32 * (g * TT + 8 * j + 4 * h + p)), out[p]);
-            }
+            gather_block_pieces([&](int k) { return load(j, g + k); },
+                                [&](int k, __m256i v) {
+                                  _mm256_store_si256(reinterpret_cast<__m256i*>(q + 32 * (g * TT + 8 * j + k)), v);
+                                });
       } else if (order == PackedOrder::kTokenPairHalves && TT >= 2) {
         for (std::int64_t g = 0; g < groups_; ++g)
 #pragma GCC unroll 4

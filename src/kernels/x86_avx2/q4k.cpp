@@ -84,12 +84,6 @@ inline __m128i min_words(__m128i sm) {
   return _mm_shuffle_epi8(sm, _mm_setr_epi8(8, -128, 9, -128, 10, -128, 11, -128, 12, -128, 13, -128, 14, -128, 15, -128));
 }
 
-inline std::uint64_t load_u64(const std::uint8_t* p) {
-  std::uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-
 // unpack_scales_halves of the block's scales at s in both halves, from a broadcast load: the
 // tiles' vpshufb of the scales want them there, and widening a 128-bit result took a shuffle
 // (and, in Q5_K's decode, a store and a reload).
@@ -184,16 +178,9 @@ inline const std::int8_t* decode_pieces(const Q8MatmulArgs& a) {
   return reinterpret_cast<const std::int8_t*>(
       pieces.get(a.x_generation, a.x_qs, static_cast<std::size_t>(n), [&](std::uint8_t* out) {
         for (std::int64_t i = 0; i < n; i += 256)
-#pragma GCC unroll 2
-          for (int h = 0; h < 2; ++h) {  // the low nibbles' quants, then the high nibbles'
-            const std::uint8_t* src = reinterpret_cast<const std::uint8_t*>(a.x_qs + i + 32 * h);
-            const __m256i chunks[4] = {load256(src), load256(src + 64), load256(src + 128), load256(src + 192)};
-            __m256i gathered[4];
-            gather_pieces(chunks, gathered);
-#pragma GCC unroll 4
-            for (int p = 0; p < 4; ++p)
-              _mm256_store_si256(reinterpret_cast<__m256i*>(out + i + 32 * (4 * h + p)), gathered[p]);
-          }
+          gather_block_pieces(
+              [&](int g) { return load256(reinterpret_cast<const std::uint8_t*>(a.x_qs + i + 32 * g)); },
+              [&](int k, __m256i v) { _mm256_store_si256(reinterpret_cast<__m256i*>(out + i + 32 * k), v); });
       }));
 }
 
