@@ -109,19 +109,6 @@ inline void for_each_row_group_tile(const Q8MatmulArgs& a, Tile&& tile, Chunk&& 
   }
 }
 
-// The same with rows in pairs: tile(TT, row a, row b, first token), with row b = row a for a
-// last odd row.
-template <int kWide, class Tile, class Chunk>
-inline void for_each_row_pair_tile(const Q8MatmulArgs& a, Tile&& tile, Chunk&& chunk) {
-  for_each_row_group_tile<kWide, 2>(
-      a, [&](auto tt, std::int64_t r, std::int64_t t) { tile(tt, r, r + 1 < a.row_end ? r + 1 : r, t); }, chunk);
-}
-
-template <int kWide, class Tile>
-inline void for_each_row_pair_tile(const Q8MatmulArgs& a, Tile&& tile) {
-  for_each_row_pair_tile<kWide>(a, tile, [](std::int64_t, std::int64_t) {});
-}
-
 // IQ2_XXS's 7 stored sign bits of a group -> 8 bytes, 0xFF where the coordinate is negative
 // (the 8th sign keeps the count of negatives even). Built at compile time: a table load per
 // group instead of parity and bit tests in the inner loop.

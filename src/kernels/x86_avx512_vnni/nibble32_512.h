@@ -19,7 +19,6 @@
 #include <immintrin.h>
 
 #include <cstdint>
-#include <cstring>
 
 #include "kernels/x86_avx2/avx2_util.h"
 #include "kernels/x86_avx512_vnni/row_pair.h"
@@ -79,11 +78,7 @@ inline NibbleQuad nibbles_quad(const QuadBlock& q, int off) {
 inline std::uint64_t u16_quad(const QuadBlock& q, int off) {
   std::uint64_t v = 0;
 #pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) {
-    std::uint16_t h;
-    std::memcpy(&h, q.w[i] + off, 2);
-    v |= static_cast<std::uint64_t>(h) << (16 * i);
-  }
+  for (int i = 0; i < 4; ++i) v |= static_cast<std::uint64_t>(load_u16(q.w[i] + off)) << (16 * i);
   return v;
 }
 
@@ -232,11 +227,10 @@ void nibble_quad_tile_512(const Q8MatmulArgs& a, const PackedChunk& x, std::int6
 template <class Type>
 void nibble_matmul_512(const Q8MatmulArgs& a) {
   constexpr int kWide = Type::kHasMin ? kPrefillTokens : 16;
-  PackedChunk& packed = thread_packed_chunk();
-  for_each_row_group_tile<kWide, 4>(
-      a, [&](auto tt, std::int64_t r, std::int64_t t) { nibble_quad_tile_512<Type, decltype(tt)::value>(a, packed, r, t); },
-      [&](std::int64_t t0, std::int64_t t1) {
-        packed.pack<kWide>(a, t0, t1, Type::kHasMin ? ChunkSums::kBlock32 : ChunkSums::kNone, PackedX::kBiased);
+  for_each_packed_row_group_tile<kWide, 4>(
+      a, Type::kHasMin ? ChunkSums::kBlock32 : ChunkSums::kNone, PackedX::kBiased,
+      [&](auto tt, const PackedChunk& x, std::int64_t r, std::int64_t t) {
+        nibble_quad_tile_512<Type, decltype(tt)::value>(a, x, r, t);
       });
 }
 

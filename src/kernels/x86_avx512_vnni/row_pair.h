@@ -380,9 +380,6 @@ class PackedChunk {
   std::int64_t t0_ = 0, nb_ = 0, n_scales_ = 0, copies_ = 1;
 };
 
-// The prefill walk on packed activations: rows in pairs (for_each_row_pair_tile), each token
-// chunk packed first into this thread's PackedChunk (PackedChunk::pack says what sum_kind
-// and form do); tile(TT, packed chunk, row a, row b, first token).
 // One chunk buffer per thread for every kernel of a translation unit (a thread_local in the
 // walk template would make one per instantiation).
 inline PackedChunk& thread_packed_chunk() {
@@ -390,12 +387,26 @@ inline PackedChunk& thread_packed_chunk() {
   return packed;
 }
 
+// The prefill walk on packed activations: rows in groups of kRows (tile_walk.h
+// for_each_row_group_tile), each token chunk packed first into this thread's PackedChunk
+// (PackedChunk::pack says what sum_kind and form do); tile(TT, packed chunk, first row, first
+// token).
+template <int kWide, int kRows, class Tile>
+void for_each_packed_row_group_tile(const Q8MatmulArgs& a, ChunkSums sum_kind, PackedX form, Tile&& tile) {
+  PackedChunk& packed = thread_packed_chunk();
+  for_each_row_group_tile<kWide, kRows>(
+      a, [&](auto tt, std::int64_t r, std::int64_t t) { tile(tt, packed, r, t); },
+      [&](std::int64_t t0, std::int64_t t1) { packed.pack<kWide>(a, t0, t1, sum_kind, form); });
+}
+
+// The same with rows in pairs: tile(TT, packed chunk, row a, row b, first token), row b = row
+// a for a last odd row (the 512-bit kernels compute it twice and store one copy).
 template <int kWide, class Tile>
 void for_each_packed_row_pair_tile(const Q8MatmulArgs& a, ChunkSums sum_kind, PackedX form, Tile&& tile) {
-  PackedChunk& packed = thread_packed_chunk();
-  for_each_row_pair_tile<kWide>(
-      a, [&](auto tt, std::int64_t ra, std::int64_t rb, std::int64_t t) { tile(tt, packed, ra, rb, t); },
-      [&](std::int64_t t0, std::int64_t t1) { packed.pack<kWide>(a, t0, t1, sum_kind, form); });
+  for_each_packed_row_group_tile<kWide, 2>(
+      a, sum_kind, form, [&](auto tt, const PackedChunk& packed, std::int64_t r, std::int64_t t) {
+        tile(tt, packed, r, r + 1 < a.row_end ? r + 1 : r, t);
+      });
 }
 
 }  // namespace
